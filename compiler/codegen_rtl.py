@@ -1,0 +1,240 @@
+"""RTL back end: a generated top level per BUILD plus the memory files of every layer.
+
+The top chains: input adapter (bus lanes -> first layer's SIMD lanes), then per node a
+FIFO, the node, and a lane repacker where one node's PE lanes differ from the next
+node's SIMD lanes, then the output adapter (last node's lanes -> byte-aligned bus lanes,
+with out_last on the last beat of every frame). Library blocks are copied from hw/rtl.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import halfwave.hw
+from halfwave.hw.memfiles import write_mvu_mem_files
+
+from .datatypes import DataType
+from .ir import MVU, Dataflow, TopK
+
+RTL_LIB = Path(halfwave.hw.__file__).resolve().parent / "rtl"
+LIBRARY = ("hw_mvu.v", "hw_topk.v", "hw_fifo.v", "hw_lane_repack.v")
+BUS_BITS = 64  # host stream width target (AXI-stream tdata)
+FIFO_DEPTH = 4
+MODES = {"xnor": 0, "signsel": 1, "mac": 2}
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """A stream: `lanes` lanes of `width` bits per beat, `count` elements per frame."""
+
+    lanes: int
+    width: int
+    count: int
+    signed: bool
+
+    @property
+    def bits(self) -> int:
+        return self.lanes * self.width
+
+    @property
+    def beats(self) -> int:
+        return -(-self.count // self.lanes)
+
+
+def lane_width(dt: DataType) -> int:
+    return 1 if dt.kind == "BIPOLAR" else dt.bits
+
+
+def bus_format(lw: int, count: int, signed: bool) -> StreamFormat:
+    """Byte-aligned lanes, as many as fit in BUS_BITS (at least one, at most count)."""
+    width = 8 * -(-lw // 8)
+    return StreamFormat(max(1, min(count, BUS_BITS // width)), width, count, signed)
+
+
+def node_in_format(n: MVU | TopK) -> StreamFormat:
+    dt = DataType.parse(n.in_dtype)
+    return StreamFormat(n.in_lanes, lane_width(dt), n.n_in, dt.signed and dt.kind != "BIPOLAR")
+
+
+def node_out_format(n: MVU | TopK) -> StreamFormat:
+    if isinstance(n, TopK):
+        return StreamFormat(1, n.out_type.bits, n.K, False)
+    if n.out_dtype is None:
+        return StreamFormat(n.PE, n.acc_bits, n.MH, True)
+    dt = DataType.parse(n.out_dtype)
+    return StreamFormat(n.PE, lane_width(dt), n.MH, dt.signed and dt.kind != "BIPOLAR")
+
+
+def input_bus(df: Dataflow) -> StreamFormat:
+    f = node_in_format(df.nodes[0])
+    return bus_format(f.width, f.count, f.signed)
+
+
+def output_bus(df: Dataflow) -> StreamFormat:
+    f = node_out_format(df.nodes[-1])
+    return bus_format(f.width, f.count, f.signed)
+
+
+def _repack(name: str, src: StreamFormat, dst: StreamFormat, i: str, o: str) -> str:
+    return f"""    hw_lane_repack #(
+        .IN_LANES({src.lanes}), .IN_LW({src.width}), .OUT_LANES({dst.lanes}),
+        .OUT_LW({dst.width}), .COUNT({src.count}), .SIGNED({int(src.signed)})
+    ) {name} (
+        .clk(clk), .rst(rst),
+        .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
+        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready),
+        .out_last({o}_last)
+    );
+"""
+
+
+def _fifo(name: str, fmt: StreamFormat, i: str, o: str, depth: int) -> str:
+    return f"""    hw_fifo #(.WIDTH({fmt.bits}), .DEPTH({depth})) {name} (
+        .clk(clk), .rst(rst),
+        .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
+        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready),
+        .level(), .max_level()
+    );
+"""
+
+
+def _mvu(n: MVU, i: str, o: str) -> str:
+    in_dt = DataType.parse(n.in_dtype)
+    w_dt = DataType.parse(n.weight_dtype)
+    out_w = lane_width(DataType.parse(n.out_dtype)) if n.out_dtype else 1
+    bias = 0 if n.out_dtype in (None, "BIPOLAR") else n.out_base
+    return f"""    hw_mvu #(
+        .MW({n.MW}), .MH({n.MH}), .PE({n.PE}), .SIMD({n.SIMD}), .MODE({MODES[n.mode]}),
+        .IN_W({lane_width(in_dt)}), .IN_SIGNED({int(in_dt.signed and in_dt.kind != "BIPOLAR")}),
+        .W_W({lane_width(w_dt)}), .ACC_W({n.acc_bits}), .N_T({n.n_thresholds}),
+        .OUT_W({out_w}), .OUT_BIAS({bias}),
+        .WEIGHT_FILE("{n.name}_weights.mem"), .THRESH_FILE("{n.name}_thresholds.mem"),
+        .ROM_STYLE("{rom_style(n)}")
+    ) {n.name} (
+        .clk(clk), .rst(rst),
+        .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
+        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready)
+    );
+"""
+
+
+def rom_style(n: MVU) -> str:
+    """Small weight memories go to LUTs, the rest to block RAM."""
+    return (
+        "distributed"
+        if n.MH * n.MW * lane_width(DataType.parse(n.weight_dtype)) <= 4096
+        else "block"
+    )
+
+
+def _topk(n: TopK, fmt_in: StreamFormat, i: str, o: str) -> str:
+    return f"""    hw_topk #(.N({n.N}), .PE({n.PE}), .ACC_W({fmt_in.width}), .K({n.K}),
+        .IDX_W({n.out_type.bits})) {n.name} (
+        .clk(clk), .rst(rst),
+        .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
+        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready)
+    );
+"""
+
+
+def _wire(name: str, fmt: StreamFormat) -> str:
+    return (
+        f"    wire [{fmt.bits - 1}:0] {name}_data;\n"
+        f"    wire {name}_valid, {name}_ready, {name}_last;\n"
+    )
+
+
+def top_verilog(df: Dataflow) -> str:
+    ibus, obus = input_bus(df), output_bus(df)
+    wires, body = [], []
+    prev, prev_fmt = "s_in", ibus
+    for k, n in enumerate(df.nodes):
+        fin = node_in_format(n)
+        if prev_fmt.lanes != fin.lanes or prev_fmt.width != fin.width:
+            wires.append(_wire(f"rp{k}", fin))
+            body.append(_repack(f"repack{k}", prev_fmt, fin, prev, f"rp{k}"))
+            prev = f"rp{k}"
+        wires.append(_wire(f"f{k}", fin))
+        body.append(_fifo(f"fifo{k}", fin, prev, f"f{k}", FIFO_DEPTH))
+        fout = node_out_format(n)
+        wires.append(_wire(f"n{k}", fout))
+        body.append(
+            _mvu(n, f"f{k}", f"n{k}") if isinstance(n, MVU) else _topk(n, fin, f"f{k}", f"n{k}")
+        )
+        prev, prev_fmt = f"n{k}", fout
+    body.append(_repack("out_adapter", prev_fmt, obus, prev, "m_out"))
+    return f"""// top.v — generated by halfwave for model '{df.model}'; do not edit.
+//
+// Input stream: {ibus.lanes} lanes x {ibus.width} bits per beat, {ibus.beats} beats per frame
+// ({ibus.count} values of the input quantiser, element i in beat i/{ibus.lanes}).
+// Output stream: {obus.lanes} lanes x {obus.width} bits per beat, {obus.beats} beats per frame,
+// out_last on the last beat of every frame. Per-node cycles: see report.md.
+`default_nettype none
+module top (
+    input  wire clk,
+    input  wire rst,
+    // input stream (AXI4-Stream style)
+    input  wire [{ibus.bits - 1}:0] in_data,
+    input  wire in_valid,
+    output wire in_ready,
+    // output stream
+    output wire [{obus.bits - 1}:0] out_data,
+    output wire out_valid,
+    input  wire out_ready,
+    output wire out_last
+);
+    wire [{ibus.bits - 1}:0] s_in_data = in_data;
+    wire s_in_valid = in_valid;
+    wire s_in_ready;
+    assign in_ready = s_in_ready;
+{"".join(wires)}    wire [{obus.bits - 1}:0] m_out_data;
+    wire m_out_valid, m_out_last;
+    wire m_out_ready = out_ready;
+    assign out_data = m_out_data;
+    assign out_valid = m_out_valid;
+    assign out_last = m_out_last;
+
+{"".join(body)}endmodule
+`default_nettype wire
+"""
+
+
+def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:
+    """Write top.v, copy the library blocks, write every layer's memory files."""
+    rtl_dir.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for name in LIBRARY:
+        shutil.copyfile(RTL_LIB / name, rtl_dir / name)
+        sources.append(rtl_dir / name)
+    for n in df.mvus():
+        w_w = lane_width(DataType.parse(n.weight_dtype))
+        write_mvu_mem_files(
+            n.weights, n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl_dir / n.name
+        )
+    (rtl_dir / "top.v").write_text(top_verilog(df))
+    sources.append(rtl_dir / "top.v")
+    (rtl_dir / "top.json").write_text(json.dumps(io_description(df, sources), indent=1) + "\n")
+    return sources
+
+
+def io_description(df: Dataflow, sources: list[Path]) -> dict:
+    """What a simulator needs to drive top.v: stream formats and the source list."""
+    first, last = df.nodes[0], df.nodes[-1]
+    out_dtype = "INDEX" if isinstance(last, TopK) else last.out_type.name
+    return {
+        "top": "top",
+        "sources": [p.name for p in sources],
+        "in": {**asdict(input_bus(df)), "dtype": first.in_dtype},
+        "out": {**asdict(output_bus(df)), "dtype": out_dtype},
+        "predicted_cycles_per_frame": predicted_cycles_per_frame(df),
+    }
+
+
+def predicted_cycles_per_frame(df: Dataflow) -> int:
+    """Steady-state initiation interval: the slowest stage (every repacker is at most as
+    slow as its neighbours; the bus adapters move one beat per cycle)."""
+    stages = [n.cycles_per_frame() for n in df.nodes]
+    return max([*stages, input_bus(df).beats, output_bus(df).beats])

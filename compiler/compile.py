@@ -1,0 +1,60 @@
+"""The compiler driver: QONNX file -> BUILD folder (IR, RTL, reports)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import ir
+from .codegen_rtl import write_rtl
+from .errors import CompileError
+from .folding import fold, read_folding_file
+from .lower import lower, make_topk
+from .onnx_graph import load_qonnx
+from .report import build_report, write_reports
+
+
+@dataclass
+class CompileOptions:
+    folding_file: Path | None = None
+    target_cycles: int | None = None
+    topk: int | None = None  # append a TopK of this K after the last layer
+    name: str | None = None
+
+
+def compile_model(
+    onnx_path: Path,
+    build: Path,
+    opts: CompileOptions | None = None,
+    log: Callable[[str], None] = lambda s: None,
+) -> ir.Dataflow:
+    """Compile a QONNX file into BUILD; returns the folded dataflow."""
+    opts = opts or CompileOptions()
+    t0 = time.perf_counter()
+
+    def stage(msg: str, t: float) -> float:
+        now = time.perf_counter()
+        log(f"{msg:<40s} {now - t:6.2f} s")
+        return now
+
+    graph = load_qonnx(onnx_path)
+    t = stage(f"import {Path(onnx_path).name}", t0)
+    df = lower(graph, opts.name or Path(onnx_path).stem)
+    if opts.topk:
+        if not isinstance(df.nodes[-1], ir.MVU):
+            raise CompileError("--topk: the model already ends in a TopK")
+        df = replace(df, nodes=[*df.nodes, make_topk(df.nodes[-1], opts.topk)])
+    t = stage(f"lower to {len(df.nodes)} dataflow nodes", t)
+    folding = read_folding_file(opts.folding_file) if opts.folding_file else None
+    df = fold(df, opts.target_cycles, folding)
+    t = stage("fold", t)
+    build = Path(build)
+    build.mkdir(parents=True, exist_ok=True)
+    ir.save(df, build)
+    write_rtl(df, build / "rtl")
+    t = stage("generate RTL and memory files", t)
+    write_reports(build_report(df, time.perf_counter() - t0), build)
+    stage("reports", t)
+    return df

@@ -1,0 +1,87 @@
+"""Integer datatypes of stream elements and weights (see ARCHITECTURE.md, "values")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DataType:
+    """BIPOLAR (-1/+1 as one bit), UINTk or INTk (two's complement, optionally narrow)."""
+
+    kind: str  # "BIPOLAR" | "UINT" | "INT"
+    bits: int
+    narrow: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.kind == "BIPOLAR":
+            return "BIPOLAR"
+        return f"{self.kind}{self.bits}" + ("N" if self.narrow else "")
+
+    @property
+    def signed(self) -> bool:
+        return self.kind != "UINT"
+
+    @property
+    def min(self) -> int:
+        if self.kind == "BIPOLAR":
+            return -1
+        if self.kind == "UINT":
+            return 0
+        return -(2 ** (self.bits - 1)) + (1 if self.narrow else 0)
+
+    @property
+    def max(self) -> int:
+        if self.kind == "BIPOLAR":
+            return 1
+        if self.kind == "UINT":
+            return 2**self.bits - 1
+        return 2 ** (self.bits - 1) - 1
+
+    @property
+    def levels(self) -> int:
+        """Number of distinct values."""
+        return 2 if self.kind == "BIPOLAR" else self.max - self.min + 1
+
+    def contains(self, value: int) -> bool:
+        if self.kind == "BIPOLAR":
+            return value in (-1, 1)
+        return self.min <= value <= self.max
+
+    @staticmethod
+    def parse(name: str) -> DataType:
+        if name == "BIPOLAR":
+            return BIPOLAR
+        m = re.fullmatch(r"(UINT|INT)(\d+)(N?)", name)
+        if not m:
+            raise ValueError(f"unknown datatype '{name}'")
+        return DataType(m.group(1), int(m.group(2)), m.group(3) == "N")
+
+    @staticmethod
+    def uint(bits: int) -> DataType:
+        return DataType("UINT", bits)
+
+    @staticmethod
+    def int(bits: int, narrow: bool = False) -> DataType:
+        return DataType("INT", bits, narrow)
+
+    @staticmethod
+    def smallest_int_holding(lo: int, hi: int) -> DataType:
+        """Smallest signed type whose range covers [lo, hi]."""
+        bits = 1
+        while not (-(2 ** (bits - 1)) <= lo and hi <= 2 ** (bits - 1) - 1):
+            bits += 1
+        return DataType("INT", bits)
+
+    @staticmethod
+    def for_range(lo: int, hi: int) -> DataType:
+        """UINTk when lo >= 0, else the smallest INTk (k >= 2)."""
+        if lo >= 0:
+            bits = max(1, int(hi).bit_length())
+            return DataType("UINT", bits)
+        return DataType.smallest_int_holding(lo, hi)
+
+
+BIPOLAR = DataType("BIPOLAR", 1)

@@ -1,0 +1,583 @@
+"""Lowering: a cleaned-up QONNX graph of a fully-connected network -> Dataflow IR.
+
+The graph is read as a chain: input quantiser, then per layer a matmul, the per-channel
+affine ops that follow it (bias, scales, BatchNorm), an optional Relu/Clip and a
+quantiser (Quant, BipolarQuant or MultiThreshold, then scalar affine ops). Each layer
+becomes one MVU node whose integer thresholds reproduce the quantiser exactly
+(thresholds.derive_thresholds); a last layer without quantiser outputs accumulators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .datatypes import BIPOLAR, DataType
+from .errors import CompileError
+from .exact import Affine, exact
+from .ir import MVU, Boundary, Dataflow, InputQuant, TopK
+from .onnx_graph import Node, OnnxGraph
+from .thresholds import Step, derive_thresholds
+
+SHAPE_OPS = {"Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze"}
+AFFINE_OPS = {"Add", "Sub", "Mul", "Div", "Neg", "BatchNormalization"}
+QUANT_OPS = {"Quant", "BipolarQuant", "MultiThreshold"}
+CLIP_OPS = {"Relu", "Clip"}
+MATMUL_OPS = {"MatMul", "Gemm"}
+
+
+@dataclass
+class Quantized:
+    """A tensor in the graph that equals scale * value with integer values."""
+
+    tensor: str
+    scale: Fraction
+    dtype: DataType
+
+
+def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise CompileError(
+            f"the graph has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+            "halfwave compiles single-input single-output networks"
+        )
+    inq, cur = _input_quantizer(graph, graph.inputs[0])
+    nodes: list = []
+    while True:
+        tensor = _skip_shape_ops(graph, cur.tensor)
+        consumers = graph.consumers(tensor)
+        if not consumers:
+            if not nodes:
+                raise CompileError("the graph has no matrix-vector layer")
+            return Dataflow(model_name, inq, nodes, graph.outputs[0])
+        node = _only_consumer(graph, tensor)
+        if node.op in MATMUL_OPS:
+            if nodes and nodes[-1].out_dtype is None:
+                raise CompileError("a layer follows an unquantised layer output", node.name)
+            mvu, cur = _lower_layer(graph, node, cur, f"mvu{len(nodes)}")
+            nodes.append(mvu)
+        elif node.op in ("TopK", "ArgMax") and nodes and isinstance(nodes[-1], MVU):
+            nodes.append(_lower_topk(graph, node, nodes[-1]))
+            return Dataflow(model_name, inq, nodes, graph.outputs[0])
+        else:
+            raise CompileError(_unsupported(node), node.name)
+
+
+def _unsupported(node: Node) -> str:
+    return (
+        f"op '{node.op}' is not supported here (halfwave lowers MatMul/Gemm, per-channel "
+        "Add/Sub/Mul/Div/BatchNormalization, Relu/Clip, Quant/BipolarQuant/MultiThreshold, "
+        "TopK)"
+    )
+
+
+def _only_consumer(graph: OnnxGraph, tensor: str) -> Node:
+    consumers = graph.consumers(tensor)
+    if len(consumers) != 1:
+        names = ", ".join(c.name for c in consumers)
+        raise CompileError(
+            f"tensor '{tensor}' feeds {len(consumers)} nodes ({names}); only chains are supported",
+            consumers[0].name,
+        )
+    return consumers[0]
+
+
+def _skip_shape_ops(graph: OnnxGraph, tensor: str) -> str:
+    while True:
+        consumers = graph.consumers(tensor)
+        if len(consumers) != 1 or consumers[0].op not in SHAPE_OPS:
+            return tensor
+        tensor = consumers[0].outputs[0]
+
+
+def _scalar(graph: OnnxGraph, node: Node, idx: int, what: str) -> Fraction:
+    arr = _const_input(graph, node, idx, what)
+    if arr.size != 1:
+        raise CompileError(
+            f"{what} must be one value per tensor, got shape {list(arr.shape)}", node.name
+        )
+    return exact(arr.reshape(-1)[0])
+
+
+def _const_input(graph: OnnxGraph, node: Node, idx: int, what: str) -> np.ndarray:
+    if idx >= len(node.inputs) or not node.inputs[idx]:
+        raise CompileError(f"missing {what}", node.name)
+    arr = graph.const(node.inputs[idx])
+    if arr is None:
+        raise CompileError(f"{what} ('{node.inputs[idx]}') is not a constant", node.name)
+    return np.asarray(arr)
+
+
+# ---------------------------------------------------------------- input quantiser
+
+
+def _input_quantizer(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
+    shape = [d for d in graph.shapes.get(x, [])[1:]]
+    consumers = graph.consumers(_skip_shape_ops(graph, x))
+    dt_name = graph.datatypes.get(x, "FLOAT32")
+    if dt_name not in ("FLOAT32", "FLOAT16", ""):
+        dt = DataType.parse(dt_name)
+        return InputQuant(shape, dt.name, "integer", tensor=x), Quantized(x, Fraction(1), dt)
+    if len(consumers) != 1 or consumers[0].op not in ("Quant", "BipolarQuant"):
+        raise CompileError(
+            f"the model input '{x}' is float and not quantised by a Quant/BipolarQuant node; "
+            "add an input quantiser (e.g. Brevitas QuantIdentity)"
+        )
+    q = consumers[0]
+    scale = _scalar(graph, q, 1, "the input quantiser's scale")
+    if q.op == "BipolarQuant":
+        return (
+            InputQuant(shape, "BIPOLAR", "bipolar", float(scale), tensor=q.outputs[0]),
+            Quantized(q.outputs[0], scale, BIPOLAR),
+        )
+    dt, zp = _quant_datatype(graph, q)
+    if zp != 0:
+        raise CompileError("the input quantiser has a non-zero zero point", q.name)
+    inq = InputQuant(
+        shape,
+        dt.name,
+        "quant",
+        float(scale),
+        0.0,
+        q.attrs.get("rounding_mode", "ROUND").upper(),
+        q.outputs[0],
+    )
+    return inq, Quantized(q.outputs[0], scale, dt)
+
+
+def _quant_datatype(graph: OnnxGraph, q: Node) -> tuple[DataType, Fraction]:
+    bits = _scalar(graph, q, 3, "the bit width")
+    if bits.denominator != 1 or not 1 <= bits <= 16:
+        raise CompileError(f"bit width {float(bits)} is not an integer in 1..16", q.name)
+    zp = _scalar(graph, q, 2, "the zero point")
+    signed, narrow = bool(q.attrs.get("signed", 1)), bool(q.attrs.get("narrow", 0))
+    if int(bits) == 1 and signed:
+        return BIPOLAR, zp
+    if signed:
+        return DataType.int(int(bits), narrow), zp
+    if narrow:
+        raise CompileError("unsigned narrow-range Quant is not supported", q.name)
+    return DataType.uint(int(bits)), zp
+
+
+# ---------------------------------------------------------------- weights
+
+
+@dataclass
+class Weights:
+    values: np.ndarray  # (MH, MW) int64
+    scale: list[Fraction]  # per row
+    dtype: DataType
+
+
+def _weights(graph: OnnxGraph, mm: Node) -> tuple[Weights, Fraction | None]:
+    """Integer weights (MH, MW), per-row scales, and the Gemm alpha if any."""
+    w_tensor = mm.inputs[1]
+    if graph.const(w_tensor) is not None:
+        raise CompileError(
+            "weights are float, not quantised; export them through a "
+            "quantised weight layer (Quant/BipolarQuant)",
+            mm.name,
+        )
+    q = graph.producer(w_tensor)
+    transpose = False
+    if q is not None and q.op == "Transpose":
+        transpose, q = True, graph.producer(q.inputs[0])
+    if q is None or q.op not in ("Quant", "BipolarQuant"):
+        raise CompileError(
+            f"weights '{w_tensor}' do not come from a Quant/BipolarQuant node on a constant",
+            mm.name,
+        )
+    w = graph.const(q.inputs[0])
+    if w is None:
+        raise CompileError("quantised weights are not constant", q.name)
+    scale = _const_input(graph, q, 1, "the weight scale").astype(np.float32)
+    w = w.astype(np.float32)
+    if q.op == "BipolarQuant":
+        values, dt = np.where(w >= 0, 1, -1).astype(np.int64), BIPOLAR
+    else:
+        dt, zp = _quant_datatype(graph, q)
+        if zp != 0:
+            raise CompileError("weights with a non-zero zero point are not supported", q.name)
+        if dt == BIPOLAR:
+            values = np.where(w / scale >= 0, 1, -1).astype(np.int64)
+        else:
+            mode = q.attrs.get("rounding_mode", "ROUND").upper()
+            if mode not in ("ROUND", "HALF_EVEN"):
+                raise CompileError(f"weight rounding mode {mode} is not supported", q.name)
+            values = np.clip(np.round(w / scale), dt.min, dt.max).astype(np.int64)
+    # orient as (MH, MW): MatMul weights are (MW, MH); Gemm transB=1 gives (MH, MW)
+    trans_b = mm.op == "Gemm" and bool(mm.attrs.get("transB", 0))
+    rows_first = trans_b != transpose
+    if values.ndim != 2:
+        raise CompileError(f"weights must be 2-D, got shape {list(values.shape)}", mm.name)
+    scale_b = np.broadcast_to(scale, w.shape) if scale.size > 1 else scale
+    if not rows_first:
+        values = values.T
+        scale_b = scale_b.T if scale.size > 1 else scale_b
+    mh = values.shape[0]
+    row_scale = _row_scales(scale_b, mh, q.name)
+    alpha = None
+    if mm.op == "Gemm":
+        if mm.attrs.get("transA", 0):
+            raise CompileError("Gemm with transA=1 is not supported", mm.name)
+        alpha = exact(mm.attrs.get("alpha", 1.0))
+    return Weights(values, row_scale, dt), alpha
+
+
+def _row_scales(scale: np.ndarray, mh: int, name: str) -> list[Fraction]:
+    if scale.size == 1:
+        return [exact(scale.reshape(-1)[0])] * mh
+    per_row = scale.reshape(mh, -1)
+    if not np.all(per_row == per_row[:, :1]):
+        raise CompileError("weight scales must be per output channel or per tensor", name)
+    return [exact(v) for v in per_row[:, 0]]
+
+
+# ---------------------------------------------------------------- per-channel affine chain
+
+
+def _per_channel(arr: np.ndarray, mh: int, node: Node, what: str) -> list[Fraction]:
+    a = np.asarray(arr, dtype=np.float64)
+    if a.size == 1:
+        return [exact(a.reshape(-1)[0])] * mh
+    if a.size == mh and max(a.shape) == mh:
+        return [exact(v) for v in a.reshape(-1)]
+    raise CompileError(
+        f"{what} of shape {list(a.shape)} is neither per-tensor nor per output channel ({mh})",
+        node.name,
+    )
+
+
+def _other_const(graph: OnnxGraph, node: Node, tensor: str) -> tuple[np.ndarray, bool]:
+    """The constant operand of a binary op and whether the data tensor is the first input."""
+    first = node.inputs[0] == tensor
+    other = node.inputs[1] if first else node.inputs[0]
+    arr = graph.const(other)
+    if arr is None:
+        raise CompileError(f"{node.op} with two non-constant inputs is not supported", node.name)
+    return arr, first
+
+
+def _apply_affine(graph: OnnxGraph, node: Node, tensor: str, aff: list[Affine]) -> list[Affine]:
+    mh = len(aff)
+    if node.op == "Neg":
+        return [a.mul(Fraction(-1)) for a in aff]
+    if node.op == "BatchNormalization":
+        gamma, beta, mean, var = (
+            _per_channel(_const_input(graph, node, i, n), mh, node, n)
+            for i, n in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var"))
+        )
+        eps = exact(np.float32(node.attrs.get("epsilon", 1e-5)))
+        out = [
+            a.batchnorm(g, b, m, v + eps)
+            for a, g, b, m, v in zip(aff, gamma, beta, mean, var, strict=True)
+        ]
+        if any(o is None for o in out):
+            raise CompileError(
+                "only one BatchNormalization per layer is supported "
+                "(or its variance + epsilon is not positive)",
+                node.name,
+            )
+        return out
+    arr, first = _other_const(graph, node, tensor)
+    k = _per_channel(arr, mh, node, f"the {node.op} operand")
+    if node.op == "Add":
+        return [a.add(v) for a, v in zip(aff, k, strict=True)]
+    if node.op == "Sub":
+        if first:
+            return [a.add(-v) for a, v in zip(aff, k, strict=True)]
+        return [a.mul(Fraction(-1)).add(v) for a, v in zip(aff, k, strict=True)]
+    if node.op == "Mul":
+        return [a.mul(v) for a, v in zip(aff, k, strict=True)]
+    if not first or any(v == 0 for v in k):
+        raise CompileError("Div must divide the data by a non-zero constant", node.name)
+    return [a.mul(1 / v) for a, v in zip(aff, k, strict=True)]
+
+
+# ---------------------------------------------------------------- quantisers
+
+
+@dataclass
+class QuantStep:
+    """Quantiser output f = p*count + q with count = #steps passed (per channel)."""
+
+    steps: list[list[Step]]
+    p: Fraction
+    q: Fraction
+    bipolar: bool
+
+
+def _quantizer(graph: OnnxGraph, node: Node, mh: int) -> QuantStep:
+    if node.op == "BipolarQuant":
+        s = _scalar(graph, node, 1, "the activation scale (per tensor)")
+        return QuantStep([[Step(Fraction(0))]] * mh, 2 * s, -s, True)
+    if node.op == "MultiThreshold":
+        thr = _const_input(graph, node, 1, "thresholds").astype(np.float64)
+        if thr.ndim != 2 or thr.shape[0] not in (1, mh):
+            raise CompileError(
+                f"thresholds of shape {list(thr.shape)} do not match {mh} channels", node.name
+            )
+        rows = np.broadcast_to(thr, (mh, thr.shape[1]))
+        steps = [[Step(exact(t)) for t in row] for row in rows]
+        scale = exact(np.float32(node.attrs.get("out_scale", 1.0)))
+        bias = exact(np.float32(node.attrs.get("out_bias", 0.0)))
+        return QuantStep(steps, scale, bias, False)
+    s = _scalar(graph, node, 1, "the activation scale (per tensor)")
+    if s <= 0:
+        raise CompileError("the activation scale must be positive", node.name)
+    dt, zp = _quant_datatype(graph, node)
+    if zp != 0:
+        raise CompileError("activations with a non-zero zero point are not supported", node.name)
+    if dt == BIPOLAR:
+        return QuantStep([[Step(Fraction(0))]] * mh, 2 * s, -s, True)
+    mode = node.attrs.get("rounding_mode", "ROUND").upper()
+    steps = [_uniform_step(k, s, mode, node) for k in range(dt.min + 1, dt.max + 1)]
+    return QuantStep([steps] * mh, s, s * dt.min, False)
+
+
+def _uniform_step(k: int, s: Fraction, mode: str, node: Node) -> Step:
+    """Decision 'round(y/s) >= k' for the quantiser's rounding mode."""
+    if mode in ("ROUND", "HALF_EVEN"):  # ties to even: k - 0.5 rounds up iff k is even
+        return Step((k - Fraction(1, 2)) * s, strict=(k % 2 != 0))
+    if mode == "FLOOR":
+        return Step(k * s)
+    if mode == "CEIL":
+        return Step((k - 1) * s, strict=True)
+    raise CompileError(f"rounding mode {mode} is not supported", node.name)
+
+
+# ---------------------------------------------------------------- one layer
+
+
+def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, name: str) -> tuple[MVU, Quantized]:
+    w, alpha = _weights(graph, mm)
+    mh, mw = w.values.shape
+    mode = _mode(inp.dtype, w.dtype, mm)
+    aff = [Affine(inp.scale * s * (alpha if alpha is not None else 1)) for s in w.scale]
+    if mm.op == "Gemm" and len(mm.inputs) > 2 and mm.inputs[2]:
+        bias = _gemm_bias(graph, mm, mh)
+        beta = exact(mm.attrs.get("beta", 1.0))
+        aff = [a.add(beta * b) for a, b in zip(aff, bias, strict=True)]
+    tensor = mm.outputs[0]
+    clip_lo, clip_hi = None, None
+    while True:
+        consumers = graph.consumers(tensor)
+        if not consumers:
+            if clip_lo is not None or clip_hi is not None:
+                raise CompileError("the network ends in an unquantised Relu/Clip", mm.name)
+            return _raw_layer(name, mm, w, mode, inp, aff, tensor), Quantized(tensor, 0, BIPOLAR)
+        node = _only_consumer(graph, tensor)
+        if node.op in AFFINE_OPS and clip_lo is None and clip_hi is None:
+            aff = _apply_affine(graph, node, tensor, aff)
+        elif node.op in CLIP_OPS and clip_lo is None and clip_hi is None:
+            clip_lo, clip_hi = _clip_bounds(graph, node)
+        elif node.op in QUANT_OPS:
+            break
+        elif node.op in ("TopK", "ArgMax"):
+            return _raw_layer(name, mm, w, mode, inp, aff, tensor), Quantized(tensor, 0, BIPOLAR)
+        elif node.op in MATMUL_OPS:
+            raise CompileError(
+                "two matrix products without a quantiser between them; the "
+                "activation feeding this layer must be quantised",
+                node.name,
+            )
+        else:
+            raise CompileError(_unsupported(node), node.name)
+        tensor = node.outputs[0]
+    qs = _quantizer(graph, node, mh)
+    steps = [[s.through_clip(clip_lo, clip_hi) for s in ch] for ch in qs.steps]
+    p, q, tensor = qs.p, qs.q, node.outputs[0]
+    tensor, p, q = _post_affine(graph, tensor, p, q)
+    return _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, qs.bipolar, tensor)
+
+
+def _gemm_bias(graph: OnnxGraph, mm: Node, mh: int) -> list[Fraction]:
+    arr = graph.const(mm.inputs[2])
+    if arr is None:
+        q = graph.producer(mm.inputs[2])
+        raise CompileError(
+            "the Gemm bias is not a constant (quantised biases are not supported yet)",
+            q.name if q else mm.name,
+        )
+    return _per_channel(arr, mh, mm, "the Gemm bias")
+
+
+def _clip_bounds(graph: OnnxGraph, node: Node) -> tuple[Fraction | None, Fraction | None]:
+    if node.op == "Relu":
+        return Fraction(0), None
+    lo = graph.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+    hi = graph.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    lo = lo if lo is not None else node.attrs.get("min")
+    hi = hi if hi is not None else node.attrs.get("max")
+    return (
+        exact(np.asarray(lo).item()) if lo is not None else None,
+        exact(np.asarray(hi).item()) if hi is not None else None,
+    )
+
+
+def _post_affine(graph: OnnxGraph, tensor: str, p: Fraction, q: Fraction):
+    """Fold scalar Add/Sub/Mul/Div/Neg after a quantiser into f = p*count + q."""
+    while True:
+        consumers = graph.consumers(tensor)
+        if len(consumers) != 1 or consumers[0].op not in AFFINE_OPS - {"BatchNormalization"}:
+            return tensor, p, q
+        node = consumers[0]
+        if node.op == "Neg":
+            p, q = -p, -q
+        else:
+            arr, first = _other_const(graph, node, tensor)
+            k = _scalar_const(arr, node)
+            if node.op == "Add":
+                q += k
+            elif node.op == "Sub":
+                p, q = (p, q - k) if first else (-p, k - q)
+            elif node.op == "Mul":
+                p, q = p * k, q * k
+            elif first and k != 0:
+                p, q = p / k, q / k
+            else:
+                raise CompileError("Div must divide the data by a non-zero constant", node.name)
+        tensor = node.outputs[0]
+
+
+def _scalar_const(arr: np.ndarray, node: Node) -> Fraction:
+    if arr.size != 1:
+        raise CompileError(f"per-channel {node.op} after a quantiser is not supported", node.name)
+    return exact(np.asarray(arr).reshape(-1)[0])
+
+
+def _mode(in_dt: DataType, w_dt: DataType, mm: Node) -> str:
+    if w_dt == BIPOLAR:
+        return "xnor" if in_dt == BIPOLAR else "signsel"
+    if in_dt == BIPOLAR:
+        raise CompileError("bipolar inputs with multi-bit weights are not supported", mm.name)
+    return "mac"
+
+
+def _acc_range(w: np.ndarray, dt: DataType, mode: str) -> tuple[int, int]:
+    """Accumulator range (dot-product domain) covering every row and its negation."""
+    if mode == "xnor":
+        n = w.shape[1]
+        return -n, n
+    lo_x, hi_x = dt.min, dt.max
+    lo = np.minimum(w * lo_x, w * hi_x).sum(axis=1)
+    hi = np.maximum(w * lo_x, w * hi_x).sum(axis=1)
+    return int(min(lo.min(), -hi.max())), int(max(hi.max(), -lo.min()))
+
+
+def _hw_weight_dtype(values: np.ndarray, declared: DataType) -> DataType:
+    if declared == BIPOLAR:
+        return BIPOLAR
+    lo, hi = int(values.min()), int(values.max())
+    if declared.contains(lo) and declared.contains(hi):
+        return declared
+    return DataType.smallest_int_holding(lo, hi)
+
+
+def _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, bipolar, tensor):
+    if p == 0:
+        raise CompileError("the quantiser output scale is zero", mm.name)
+    n = len(steps[0])
+    if p < 0:  # value decreases with the count: count the complementary decisions
+        steps = [[s.complement_on_negated() for s in ch] for ch in steps]
+        aff = [a.mul(Fraction(-1)) for a in aff]
+        q, p = q + p * n, -p
+    if bipolar:
+        scale = p / 2
+        if q != -scale:
+            raise CompileError(
+                "a bipolar activation followed by an offset is not supported", mm.name
+            )
+        base, out_dt = -1, BIPOLAR
+    else:
+        scale, base_q = p, q / p
+        if base_q.denominator != 1:
+            raise CompileError(
+                "the activation's output offset is not a multiple of its scale, "
+                "so its values are not integers",
+                mm.name,
+            )
+        base = int(base_q)
+        out_dt = DataType.for_range(base, base + n)
+    lo, hi = _acc_range(w.values, inp.dtype, mode)
+    thr, neg = derive_thresholds(aff, steps, lo, hi)
+    values = np.where(neg[:, None], -w.values, w.values)
+    if mode == "xnor":
+        thr = -((-(thr + w.values.shape[1])) // 2)  # popcount domain: ceil((T + MW) / 2)
+        lo, hi = 0, w.values.shape[1]
+    mvu = MVU(
+        name,
+        MW=w.values.shape[1],
+        MH=w.values.shape[0],
+        mode=mode,
+        in_dtype=inp.dtype.name,
+        weight_dtype=_hw_weight_dtype(values, w.dtype).name,
+        acc_lo=lo,
+        acc_hi=hi,
+        out_dtype=out_dt.name,
+        out_base=base,
+        weights=values.astype(np.int16),
+        thresholds=thr,
+        negated_rows=[int(i) for i in np.flatnonzero(neg)],
+        boundary=Boundary(tensor, float(scale)),
+        source=mm.name,
+    )
+    return mvu, Quantized(tensor, scale, out_dt)
+
+
+def _raw_layer(name, mm, w, mode, inp, aff, tensor) -> MVU:
+    mw = w.values.shape[1]
+    scale, bias = zip(*(a.scale_and_bias() for a in aff), strict=True)
+    scale, bias = list(scale), list(bias)
+    lo, hi = _acc_range(w.values, inp.dtype, mode)
+    if mode == "xnor":  # y = s*(2p - MW) + o
+        bias = [o - s * mw for s, o in zip(scale, bias, strict=True)]
+        scale = [2 * s for s in scale]
+        lo, hi = 0, mw
+    return MVU(
+        name,
+        MW=mw,
+        MH=w.values.shape[0],
+        mode=mode,
+        in_dtype=inp.dtype.name,
+        weight_dtype=w.dtype.name,
+        acc_lo=lo,
+        acc_hi=hi,
+        out_dtype=None,
+        weights=w.values.astype(np.int16),
+        out_scale=scale,
+        out_bias=bias,
+        boundary=Boundary(tensor),
+        source=mm.name,
+    )
+
+
+def _lower_topk(graph: OnnxGraph, node: Node, last: MVU) -> TopK:
+    if last.out_dtype is not None:
+        raise CompileError("TopK must follow the last (unquantised) layer", node.name)
+    if node.op == "TopK":
+        k = int(_const_input(graph, node, 1, "K").reshape(-1)[0])
+        if not node.attrs.get("largest", 1):
+            raise CompileError("TopK with largest=0 is not supported", node.name)
+    else:
+        k = 1
+    return make_topk(last, k, node.name)
+
+
+def make_topk(last: MVU, k: int, where: str = "topk") -> TopK:
+    """A TopK on accumulators is exact only when the output map is the same increasing
+    affine map for every class (then the order of outputs is the order of accumulators)."""
+    if last.out_scale is None or last.out_bias is None:
+        raise CompileError("TopK needs a last layer with raw accumulator outputs", where)
+    if len(set(last.out_scale)) != 1 or len(set(last.out_bias)) != 1 or last.out_scale[0] <= 0:
+        raise CompileError(
+            "TopK on hardware accumulators needs the same positive output scale "
+            "and bias for every class (per-channel scales would reorder them)",
+            where,
+        )
+    if not 1 <= k <= last.MH:
+        raise CompileError(f"K={k} is not in 1..{last.MH}", where)
+    return TopK("topk", N=last.MH, K=k, in_dtype=last.out_type.name)

@@ -1,0 +1,211 @@
+"""The public Python API: train, export, compile, simulate, verify (thin layer)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from halfwave.compiler import ir
+from halfwave.compiler.compile import CompileOptions, compile_model
+from halfwave.sim import golden
+
+from . import verify as ladder
+
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def is_model_name(s: str) -> bool:
+    return bool(MODEL_NAME.match(s)) and not s.endswith(".onnx")
+
+
+def train(model: str, out: Path, epochs: int | None = None, seed: int = 0) -> dict:
+    from halfwave.training import train as _train
+
+    return _train(model, Path(out), epochs=epochs, seed=seed)
+
+
+def export(model: str, ckpt: Path | None, out: Path) -> Path:
+    from halfwave.training import export_qonnx
+
+    export_qonnx(model, ckpt, Path(out))
+    return Path(out)
+
+
+def compile(
+    onnx_path: Path,
+    build: Path,
+    folding: Path | None = None,
+    target_cycles: int | None = None,
+    topk: int | None = None,
+    log: Log = _quiet,
+) -> ir.Dataflow:
+    opts = CompileOptions(folding, target_cycles, topk)
+    return compile_model(Path(onnx_path), Path(build), opts, log)
+
+
+@dataclass
+class SimResult:
+    output: np.ndarray  # what the model returns (dequantised), batch first
+    values: list[np.ndarray]  # integer values per boundary (rtl: input and output only)
+    stats: dict = field(default_factory=dict)
+
+
+def simulate(
+    build: Path,
+    x: np.ndarray,
+    backend: str = "golden",
+    stall_in: float = 0.0,
+    stall_out: float = 0.0,
+    seed: int = 0,
+) -> SimResult:
+    df = ir.load(Path(build))
+    if backend == "golden":
+        values = golden.execute(df, x)
+        return SimResult(golden.dequantize_output(df, values[-1]), values)
+    if backend == "rtl":
+        from halfwave.sim import rtl
+
+        vin = golden.quantize_input(df.input, x)
+        run = rtl.simulate(Path(build), vin, stall_in, stall_out, seed)
+        stats = {
+            "cycles": run.cycles,
+            "cycles_per_frame": run.cycles_per_frame,
+            "predicted_cycles_per_frame": run.predicted_cycles_per_frame,
+            "latency_cycles": run.latency,
+            "cycles_per_s": run.cycles_per_s,
+            "wall_s": run.wall_s,
+        }
+        return SimResult(golden.dequantize_output(df, run.values), [vin, run.values], stats)
+    raise ValueError(f"unknown backend '{backend}' (golden or rtl)")
+
+
+# ---------------------------------------------------------------- verify
+
+
+@dataclass
+class VerifyReport:
+    lines: list[str]
+    ok: bool
+    comparisons: list[ladder.Comparison]
+    rtl_stats: dict
+
+
+def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Path]:
+    """Checkpoint, QONNX file and BUILD folder of a named model."""
+    return (root / "models" / f"{model}.pt", root / "models" / f"{model}.onnx", root / model)
+
+
+def prepare_model(model: str, root: Path, log: Log) -> tuple[Path, Path]:
+    """Train (or reuse) and export a named model; returns (checkpoint, onnx)."""
+    ckpt, onnx_path, _ = model_paths(model, root)
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    if ckpt.is_file():
+        log(f"reusing checkpoint {ckpt}")
+    else:
+        t = time.perf_counter()
+        metrics = train(model, ckpt)
+        log(
+            f"trained {model} in {time.perf_counter() - t:.1f} s: "
+            f"test accuracy {metrics.get('test_acc', float('nan')):.4f}"
+        )
+    export(model, ckpt, onnx_path)
+    log(f"exported {onnx_path}")
+    return ckpt, onnx_path
+
+
+def verification_inputs(df: ir.Dataflow, n: int, seed: int = 0) -> np.ndarray:
+    """Digits test images when the model takes 64 pixels, otherwise random inputs that
+    cover the input quantiser's whole range."""
+    shape = [d for d in df.input.shape if d > 0]
+    if int(np.prod(shape)) == 64:
+        from halfwave.training import digits_test_arrays
+
+        x, _ = digits_test_arrays()
+        if len(x) >= n:
+            return x[:n].reshape([n, *shape]).astype(np.float32)
+    from halfwave.compiler.datatypes import DataType
+
+    dt = DataType.parse(df.input.dtype)
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(dt.min, dt.max + 1, size=[n, *shape])
+    return (codes * df.input.scale).astype(np.float32)
+
+
+def verify(
+    target: str,
+    n: int = 200,
+    root: Path = Path("build"),
+    rtl: bool = True,
+    stall: float = 0.0,
+    folding: Path | None = None,
+    log: Log = _quiet,
+) -> VerifyReport:
+    model = None
+    if is_model_name(target):
+        ckpt, onnx_path = prepare_model(target, root, log)
+        from halfwave.training import load_checkpoint
+
+        model = load_checkpoint(ckpt)
+        build = model_paths(target, root)[2]
+    else:
+        onnx_path = Path(target)
+        build = root / onnx_path.stem
+    df = compile(onnx_path, build, folding=folding, log=log)
+    x = verification_inputs(df, n)
+    rungs = []
+    if model is not None:
+        rungs.append(ladder.torch_rung(model, df, x, float64=True))
+    rungs.append(ladder.qonnx_rung(onnx_path, df, x, float64=True))
+    rungs.append(ladder.golden_rung(df, x))
+    rtl_stats: dict = {}
+    if rtl:
+        res = simulate(build, x, "rtl", stall_in=stall, stall_out=stall)
+        values: list = [None] * (len(df.nodes) + 1)
+        values[0], values[-1] = res.values
+        rungs.append(ladder.Rung("rtl", values))
+        rtl_stats = res.stats
+    comps = [ladder.compare(a, b) for a, b in zip(rungs, rungs[1:], strict=False)]
+    lines = []
+    for c in comps:
+        extra = ""
+        if c.dut == "rtl":
+            s = rtl_stats
+            extra = (
+                f"{s['cycles_per_frame']:.1f} cycles/frame (predicted "
+                f"{s['predicted_cycles_per_frame']}), latency {s['latency_cycles']} cycles, "
+                f"{s['cycles_per_s'] / 1e6:.2f} M cycles/s"
+            )
+        lines.append(c.line(extra))
+    f32 = []
+    if model is not None:
+        f32.append(
+            ladder.compare(
+                rungs[-1 if not rtl else -2],
+                ladder.torch_rung(model, df, x, float64=False),
+                exact=False,
+            )
+        )
+    f32.append(
+        ladder.compare(
+            ladder.golden_rung(df, x),
+            ladder.qonnx_rung(onnx_path, df, x, float64=False),
+            exact=False,
+        )
+    )
+    lines += [c.line("float32, reported only") for c in f32]
+    margins = ", ".join(f"{r.name} {r.margin:.1e}" for r in rungs if r.margin)
+    if margins:
+        lines.append(f"integer recovery margins (must stay < {ladder.MARGIN_LIMIT}): {margins}")
+    ok = all(c.mismatched_frames == 0 for c in comps) and all(
+        r.margin < ladder.MARGIN_LIMIT for r in rungs
+    )
+    return VerifyReport(lines, ok, comps + f32, rtl_stats)

@@ -1,0 +1,241 @@
+"""The verification ladder: torch float64 -> QONNX execution -> golden -> RTL.
+
+Every rung yields the integer values at every layer boundary (input values, then each
+node's output); consecutive rungs are compared with ==. Float outputs leave the integer
+domain only at the last layer: there the accumulator is recovered from the float as
+round((y - bias) / scale), and the distance to that integer is reported (the margin).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from halfwave.compiler.ir import MVU, Dataflow, TopK
+from halfwave.sim import golden
+from onnx import TensorProto, numpy_helper
+
+MARGIN_LIMIT = 1e-3  # float error allowed when recovering an integer accumulator
+
+
+@dataclass
+class Rung:
+    name: str
+    values: list[np.ndarray | None]  # per boundary; None where the rung has no view
+    margin: float = 0.0  # worst distance of a recovered value to its integer
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    ref: str
+    dut: str
+    frames: int
+    mismatched_frames: int
+    boundaries: int
+    first: str = ""  # first mismatch, human readable
+    exact: bool = True  # False: reported, not a failure (float32 runs)
+
+    def line(self, extra: str = "") -> str:
+        kind = "mismatches" if self.exact else "disagreements"
+        s = (
+            f"{self.dut:>12s} vs {self.ref:<12s}: {self.frames} frames, "
+            f"{self.mismatched_frames} {kind} over {self.boundaries} boundaries"
+        )
+        if extra:
+            s += f", {extra}"
+        if self.first:
+            s += f"; first: {self.first}"
+        return s
+
+
+def compare(ref: Rung, dut: Rung, exact: bool = True) -> Comparison:
+    bad = None
+    frames = 0
+    first = ""
+    count = 0
+    for b, (r, d) in enumerate(zip(ref.values, dut.values, strict=True)):
+        if r is None or d is None:
+            continue
+        count += 1
+        frames = len(r)
+        if r.shape != d.shape:
+            raise ValueError(f"boundary {b}: {ref.name} has shape {r.shape}, {dut.name} {d.shape}")
+        rows = np.any(r != d, axis=1)
+        bad = rows if bad is None else bad | rows
+        if rows.any() and not first:
+            f = int(np.flatnonzero(rows)[0])
+            c = int(np.flatnonzero(r[f] != d[f])[0])
+            first = (
+                f"boundary {b}, frame {f}, element {c}: {ref.name}={r[f, c]} {dut.name}={d[f, c]}"
+            )
+    return Comparison(
+        ref.name, dut.name, frames, int(bad.sum()) if bad is not None else 0, count, first, exact
+    )
+
+
+def recover_integers(f: np.ndarray, scale, bias=0.0) -> tuple[np.ndarray, float]:
+    v = (np.asarray(f, dtype=np.float64) - np.asarray(bias)) / np.asarray(scale)
+    r = np.round(v)
+    return r.astype(np.int64), float(np.abs(v - r).max(initial=0.0))
+
+
+def _last_raw(df: Dataflow) -> MVU | None:
+    raws = [n for n in df.mvus() if n.out_dtype is None]
+    return raws[-1] if raws else None
+
+
+def outputs_to_values(df: Dataflow, boundary_floats: list[np.ndarray | None]) -> Rung:
+    """Float tensors at the boundaries (input first) -> integer values."""
+    values: list[np.ndarray | None] = []
+    margin = 0.0
+    scales = [df.input.scale] + [None] * len(df.nodes)
+    for i, n in enumerate(df.nodes):
+        if isinstance(n, MVU) and n.out_dtype is not None:
+            scales[i + 1] = n.boundary.scale
+    for i, f in enumerate(boundary_floats):
+        if f is None:
+            values.append(None)
+            continue
+        f = f.reshape(len(f), -1)
+        node = df.nodes[i - 1] if i > 0 else None
+        if isinstance(node, TopK):
+            values.append(f.astype(np.int64))
+            continue
+        if isinstance(node, MVU) and node.out_dtype is None:
+            v, m = recover_integers(f, node.out_scale, node.out_bias)
+        else:
+            v, m = recover_integers(f, scales[i])
+        margin = max(margin, m)
+        values.append(v)
+    return Rung("", values, margin)
+
+
+def topk_from_previous(df: Dataflow, values: list[np.ndarray | None]) -> list:
+    """A rung without its own TopK (the TopK was added by the compiler) gets the TopK of
+    its own last-layer values, ranked by the model's float output order."""
+    out = list(values)
+    for i, n in enumerate(df.nodes):
+        if isinstance(n, TopK) and out[i + 1] is None and out[i] is not None:
+            out[i + 1] = golden.run_topk(n, out[i])
+    return out
+
+
+# ---------------------------------------------------------------- QONNX execution rung
+
+
+def _as_float64(model: onnx.ModelProto) -> onnx.ModelProto:
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+    for i, t in enumerate(g.initializer):
+        if t.data_type == TensorProto.FLOAT:
+            arr = numpy_helper.to_array(t).astype(np.float64)
+            g.initializer[i].CopyFrom(numpy_helper.from_array(arr, t.name))
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.tensor_type.elem_type == TensorProto.FLOAT:
+            vi.type.tensor_type.elem_type = TensorProto.DOUBLE
+    for node in g.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value" and a.t.data_type == TensorProto.FLOAT:
+                    arr = numpy_helper.to_array(a.t).astype(np.float64)
+                    a.t.CopyFrom(numpy_helper.from_array(arr))
+    return m
+
+
+def _execute_float64(model, x: np.ndarray) -> dict[str, np.ndarray]:
+    """qonnx's execute_onnx casts Quant/BipolarQuant outputs to float32; the float64 rung
+    runs the same op definitions (qonnx's int_quant / binary_quant) without that cast."""
+    from qonnx.core.onnx_exec import execute_node
+    from qonnx.custom_op.general.bipolar_quant import binary_quant
+    from qonnx.custom_op.general.intquant import int_quant
+    from qonnx.util.basic import get_by_name
+
+    ctx = model.make_empty_exec_context()
+    ctx = {
+        k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32 else v)
+        for k, v in ctx.items()
+    }
+    ctx[model.graph.input[0].name] = np.asarray(x, dtype=np.float64)
+    opset = next((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")), 18)
+    for node in model.graph.node:
+        if node.op_type == "Quant":
+            attr = {
+                a: get_by_name(node.attribute, a) for a in ("signed", "narrow", "rounding_mode")
+            }
+            mode = attr["rounding_mode"].s.decode() if attr["rounding_mode"] else "ROUND"
+            ctx[node.output[0]] = int_quant(
+                *(ctx[i] for i in node.input[:4]), attr["signed"].i, attr["narrow"].i, mode
+            )
+        elif node.op_type == "BipolarQuant":
+            ctx[node.output[0]] = binary_quant(ctx[node.input[0]], ctx[node.input[1]])
+        else:
+            execute_node(node, ctx, model.graph, opset)
+    return ctx
+
+
+def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.change_batchsize import ChangeBatchSize
+    from qonnx.transformation.infer_shapes import InferShapes
+    from qonnx.util.cleanup import cleanup_model
+
+    model = cleanup_model(ModelWrapper(str(onnx_path)))
+    model = model.transform(ChangeBatchSize(len(x))).transform(InferShapes())
+    if float64:
+        ctx = _execute_float64(ModelWrapper(_as_float64(model.model)), x)
+    else:
+        iname = model.graph.input[0].name
+        ctx = execute_onnx(
+            model, {iname: np.asarray(x, dtype=np.float32)}, return_full_exec_context=True
+        )
+    floats: list[np.ndarray | None] = [ctx.get(df.input.tensor)]
+    for n in df.nodes:
+        floats.append(ctx.get(n.boundary.tensor) if isinstance(n, MVU) else None)
+    rung = outputs_to_values(df, floats)
+    rung.name = "qonnx-f64" if float64 else "qonnx-f32"
+    rung.values = topk_from_previous(df, rung.values)
+    return rung
+
+
+# ---------------------------------------------------------------- torch rung
+
+
+def torch_rung(model, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
+    import torch
+
+    model = model.double() if float64 else model.float()
+    model.eval()
+    xt = torch.as_tensor(np.asarray(x), dtype=torch.float64 if float64 else torch.float32)
+    with torch.no_grad():
+        y, codes = model.forward_with_codes(xt)
+    thresholded = [
+        i + 1 for i, n in enumerate(df.nodes) if isinstance(n, MVU) and n.out_dtype is not None
+    ]
+    if len(codes) != 1 + len(thresholded):
+        raise ValueError(
+            f"the PyTorch model has {len(codes) - 1} quantised activations, the "
+            f"dataflow {len(thresholded)}"
+        )
+    values: list[np.ndarray | None] = [None] * (len(df.nodes) + 1)
+    values[0] = np.asarray(codes[0]).reshape(len(x), -1).astype(np.int64)
+    for b, c in zip(thresholded, codes[1:], strict=True):
+        values[b] = np.asarray(c).reshape(len(x), -1).astype(np.int64)
+    margin = 0.0
+    raw = _last_raw(df)
+    if raw is not None:
+        idx = df.nodes.index(raw) + 1
+        values[idx], margin = recover_integers(
+            y.detach().numpy().reshape(len(x), -1), raw.out_scale, raw.out_bias
+        )
+    rung = Rung("torch-f64" if float64 else "torch-f32", values, margin)
+    rung.values = topk_from_previous(df, rung.values)
+    return rung
+
+
+def golden_rung(df: Dataflow, x: np.ndarray) -> Rung:
+    return Rung("golden", golden.execute(df, x))

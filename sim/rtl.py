@@ -1,0 +1,92 @@
+"""Run a BUILD's generated RTL (rtl/top.v) under Verilator on integer input values.
+
+Reads only the build: rtl/top.json (stream formats, sources) and the memory files. The
+simulator binary is cached by a hash of the RTL sources and parameters, so a retrained
+model of the same shape reuses it (weights are read from rtl/*.mem at start).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import verilator as vl
+
+
+@dataclass
+class RtlRun:
+    values: np.ndarray  # (N, n_out) output values of the last node
+    cycles: int  # simulated cycles in all
+    cycles_per_frame: float  # steady-state initiation interval (frame ends)
+    latency: int  # first input beat accepted -> last output beat of frame 0
+    predicted_cycles_per_frame: int
+    cycles_per_s: float
+    wall_s: float
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("HALFWAVE_SIM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "halfwave" / "sim"
+
+
+def _to_lanes(values: np.ndarray, dtype: str) -> np.ndarray:
+    return (values > 0).astype(np.int64) if dtype == "BIPOLAR" else values
+
+
+def _from_lanes(lanes: np.ndarray, dtype: str) -> np.ndarray:
+    return 2 * lanes - 1 if dtype == "BIPOLAR" else lanes
+
+
+def simulate(
+    build: Path,
+    values: np.ndarray,
+    stall_in: float = 0.0,
+    stall_out: float = 0.0,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    threads: int = 1,
+) -> RtlRun:
+    rtl = Path(build) / "rtl"
+    desc = json.loads((rtl / "top.json").read_text())
+    fin, fout = desc["in"], desc["out"]
+    binary = vl.build(
+        [rtl / s for s in desc["sources"]],
+        desc["top"],
+        {},
+        cache_dir or default_cache_dir(),
+        threads=threads,
+    )
+    n = len(values)
+    lanes = _to_lanes(np.asarray(values, dtype=np.int64), fin["dtype"])
+    beats = vl.vectors_to_beats(lanes, fin["lanes"])
+    in_bytes = vl.pack_lanes(beats, fin["width"])
+    out_beats_per_frame = -(-fout["count"] // fout["lanes"])
+    res = vl.run(
+        binary,
+        in_bytes,
+        fin["lanes"] * fin["width"],
+        fout["lanes"] * fout["width"],
+        n * out_beats_per_frame,
+        rtl,
+        stall_in=stall_in,
+        stall_out=stall_out,
+        seed=seed,
+    )
+    out_lanes = vl.unpack_lanes(res.out, fout["lanes"], fout["width"], fout["signed"])
+    out = _from_lanes(vl.beats_to_vectors(out_lanes, fout["count"]), fout["dtype"])
+    ends = res.out_times[out_beats_per_frame - 1 :: out_beats_per_frame].astype(np.int64)
+    ii = float(np.diff(ends).mean()) if n > 1 else float("nan")
+    latency = int(ends[0] - res.in_times[0])
+    return RtlRun(
+        out,
+        res.cycles,
+        ii,
+        latency,
+        desc["predicted_cycles_per_frame"],
+        res.cycles_per_s,
+        res.wall_s,
+    )
