@@ -1,0 +1,133 @@
+"""Fully connected models by name: FINN's TFC/SFC/LFC adapted to the 64-pixel digits.
+
+Names: ``<topology>_w<W>a<A>[_relu]`` and ``<topology>_float``, topology one of tfc (64),
+sfc (256), lfc (1024 units per hidden layer; three hidden layers each).
+W = 1: binary weights (sign * mean|W| per output channel); W = 2..8: signed narrow
+uniform, per-channel scale. A = 1: sign activation; A >= 2: HWGQ uniform A-bit, or with
+``_relu`` a uniform unsigned A-bit QuantReLU. The last layer uses a per-tensor weight
+scale and is followed by a per-channel affine (scale and bias).
+
+Structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d -> act] x 3
+-> QuantLinear -> affine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .quantizers import HWGQ, InputQuant, QuantLinear, SignAct, UniformReLU
+
+TOPOLOGIES = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}
+IN_FEATURES = 64
+N_CLASSES = 10
+BN_EPS = float(np.float32(1e-5))  # float32-exact so the exported epsilon equals it
+BN_MOMENTUM = 0.1
+NAME_RE = re.compile(r"^(tfc|sfc|lfc)_(?:w([1-8])a([1-8])(_relu|_hwgqnu)?|(float))$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    topology: str
+    hidden: tuple[int, ...]
+    wbits: int  # 0: float
+    abits: int  # 0: float ReLU
+    act: str  # "hwgq" | "hwgq_nonuniform" | "sign" | "relu" | "float"
+
+
+def parse_name(name: str) -> ModelSpec:
+    m = NAME_RE.match(name)
+    if not m:
+        raise ValueError(
+            f"unknown model name {name!r}: expected <tfc|sfc|lfc>_w<1-8>a<1-8>[_relu] "
+            f"or <tfc|sfc|lfc>_float"
+        )
+    topo, w, a, suffix, flt = m.groups()
+    hidden = TOPOLOGIES[topo]
+    if flt:
+        return ModelSpec(name, topo, hidden, 0, 0, "float")
+    w, a = int(w), int(a)
+    if a == 1:
+        if suffix:
+            raise ValueError(f"model name {name!r}: a1 is the sign activation, no suffix")
+        act = "sign"
+    elif suffix == "_relu":
+        act = "relu"
+    elif suffix == "_hwgqnu":
+        act = "hwgq_nonuniform"
+    else:
+        act = "hwgq"
+    return ModelSpec(name, topo, hidden, w, a, act)
+
+
+def _make_act(spec: ModelSpec) -> nn.Module:
+    if spec.act == "float":
+        return nn.ReLU()
+    if spec.act == "sign":
+        return SignAct()
+    if spec.act == "relu":
+        return UniformReLU(spec.abits)
+    return HWGQ(spec.abits, uniform=spec.act == "hwgq")
+
+
+class QuantMLP(nn.Module):
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.name = spec.name
+        self.inp = InputQuant() if spec.wbits else nn.Identity()
+        sizes = (IN_FEATURES, *spec.hidden)
+        self.linears = nn.ModuleList(
+            QuantLinear(i, o, spec.wbits) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
+        )
+        self.bns = nn.ModuleList(
+            nn.BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in spec.hidden
+        )
+        self.acts = nn.ModuleList(_make_act(spec) for _ in spec.hidden)
+        self.out_linear = QuantLinear(sizes[-1], N_CLASSES, spec.wbits, per_channel=False)
+        self.out_scale = nn.Parameter(torch.ones(N_CLASSES))
+        self.out_bias = nn.Parameter(torch.zeros(N_CLASSES))
+
+    def _head(self, x):
+        return self.out_linear(x) * self.out_scale + self.out_bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inp(x)
+        for lin, bn, act in zip(self.linears, self.bns, self.acts, strict=True):
+            x = act(bn(lin(x)))
+        return self._head(x)
+
+    @torch.no_grad()
+    def forward_with_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, list[np.ndarray]]:
+        """Output and the integer codes at every quantiser boundary: input codes, then each
+        hidden activation's codes, as int64 (N, C) arrays. Checks that each boundary
+        tensor divided by its scale is exactly an integer."""
+        if self.spec.act == "float":
+            raise ValueError(f"{self.name}: a float model has no quantiser boundaries")
+        if self.spec.act == "hwgq_nonuniform":
+            raise ValueError(f"{self.name}: non-uniform HWGQ has no integer code scale")
+        x = x.to(self.out_scale.dtype)
+        codes = []
+
+        def boundary(y, c, scale, what):
+            ratio = y / scale
+            if not torch.equal(ratio, torch.round(ratio)) or not torch.equal(ratio.long(), c):
+                raise AssertionError(f"{self.name}: {what} / scale is not its integer code")
+            codes.append(c.cpu().numpy().astype(np.int64))
+
+        x, c, s = self.inp.quantize(x)
+        boundary(x, c, s, "input")
+        for i, (lin, bn, act) in enumerate(zip(self.linears, self.bns, self.acts, strict=True)):
+            x, c, s = act.quantize(bn(lin(x)))
+            boundary(x, c, s, f"activation {i}")
+        return self._head(x), codes
+
+
+def build_model(name: str) -> QuantMLP:
+    """A freshly initialised model by name (see module docstring)."""
+    return QuantMLP(parse_name(name))

@@ -1,0 +1,141 @@
+"""Training on digits (CPU), checkpoints and their loading.
+
+Recipe (quantised and float models alike): Adam, cosine learning-rate decay, batch 64,
+cross-entropy; latent binary weights are clipped to [-1, 1] after each step. Deterministic
+for a given seed and thread count."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import load_digits_split
+from .models import QuantMLP, build_model
+
+DEFAULT_EPOCHS = {"tfc": 40, "sfc": 40, "lfc": 30}
+DEFAULT_LR = 1e-2
+BATCH_SIZE = 64
+
+
+class CheckpointError(ValueError):
+    """A file is not a halfwave checkpoint, or holds another model than expected."""
+
+
+def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    model.eval()
+    with torch.no_grad():
+        pred = model(torch.from_numpy(np.array(x))).argmax(1).numpy()
+    return float((pred == y).mean())
+
+
+def train(
+    name: str,
+    out: Path | str,
+    epochs: int | None = None,
+    seed: int = 0,
+    lr: float = DEFAULT_LR,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+    threads: int = 1,
+) -> dict:
+    """Train model ``name`` on the digits training split, save ``out`` (checkpoint) and
+    ``<out>.json`` (metrics), and return the metrics. Runs on ``threads`` intra-op
+    threads (1 is fastest for these small layers and keeps runs reproducible)."""
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _train(name, Path(out), epochs, seed, lr, batch_size, progress)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    model = build_model(name)
+    epochs = DEFAULT_EPOCHS[model.spec.topology] if epochs is None else epochs
+    data = load_digits_split()
+    xtr = torch.from_numpy(data.x_train.copy())
+    ytr = torch.from_numpy(data.y_train.copy())
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(len(xtr) / batch_size)
+    total = max(1, epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
+    gen = torch.Generator().manual_seed(seed)
+    loss_fn = nn.CrossEntropyLoss()
+    binary = [lin.weight for lin in (*model.linears, model.out_linear) if lin.bits == 1]
+    t0 = time.perf_counter()
+    bar = tqdm(range(epochs), desc=name, disable=not progress, unit="epoch")
+    for _ in bar:
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        total_loss = 0.0
+        for i in range(0, len(xtr), batch_size):
+            idx = perm[i : i + batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            opt.zero_grad()
+            loss = loss_fn(model(xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                for w in binary:
+                    w.clamp_(-1, 1)
+            total_loss += float(loss.detach()) * len(idx)
+        bar.set_postfix(loss=f"{total_loss / len(xtr):.4f}")
+    seconds = time.perf_counter() - t0
+    metrics = {
+        "name": name,
+        "epochs": epochs,
+        "seed": seed,
+        "lr": lr,
+        "train_accuracy": _accuracy(model, data.x_train, data.y_train),
+        "test_accuracy": _accuracy(model, data.x_test, data.y_test),
+        "seconds": round(seconds, 2),
+        "threads": torch.get_num_threads(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": name, "state_dict": model.state_dict()}, out)
+    Path(str(out) + ".json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def load_checkpoint(path: Path | str, name: str | None = None) -> QuantMLP:
+    """Load a checkpoint written by :func:`train` (eval mode, float32). ``name``, when
+    given, must match the model stored in it."""
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, weights_only=True, map_location="cpu")
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for garbage
+        raise CheckpointError(
+            f"{path}: not a halfwave checkpoint ({type(e).__name__}: {str(e)[:200]})"
+        ) from None
+    if (
+        not isinstance(ckpt, dict)
+        or not isinstance(ckpt.get("model"), str)
+        or not isinstance(ckpt.get("state_dict"), dict)
+    ):
+        raise CheckpointError(
+            f"{path}: not a halfwave checkpoint (expected a dict with 'model' and 'state_dict')"
+        )
+    stored = ckpt["model"]
+    if name is not None and stored != name:
+        raise CheckpointError(f"{path}: holds model {stored!r}, not {name!r}")
+    try:
+        model = build_model(stored)
+        model.load_state_dict(ckpt["state_dict"])
+    except (ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: cannot load model {stored!r}: {e}") from None
+    return model.eval()
