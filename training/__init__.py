@@ -2,12 +2,15 @@
 
 Knows nothing of hardware; see ../shared/DESIGN.md sections 1-2 for the numeric contract."""
 
+from .calibrate import calibrate_batchnorm, calibrated_model
 from .data import digits_test_arrays, load_digits_split
 from .export import ExportError, export_qonnx
 from .models import build_model, parse_name
 from .train import CheckpointError, load_checkpoint, train
 
 __all__ = [
+    "calibrate_batchnorm",
+    "calibrated_model",
     "CheckpointError",
     "ExportError",
     "build_model",

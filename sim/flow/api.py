@@ -115,7 +115,7 @@ def prepare_model(model: str, root: Path, log: Log) -> tuple[Path, Path]:
         metrics = train(model, ckpt)
         log(
             f"trained {model} in {time.perf_counter() - t:.1f} s: "
-            f"test accuracy {metrics.get('test_acc', float('nan')):.4f}"
+            f"test accuracy {metrics.get('test_accuracy', float('nan')):.4f}"
         )
     export(model, ckpt, onnx_path)
     log(f"exported {onnx_path}")
@@ -149,18 +149,43 @@ def verify(
     folding: Path | None = None,
     log: Log = _quiet,
 ) -> VerifyReport:
-    model = None
+    """`halfwave verify`: TARGET is a model name (trained and exported if needed) or a
+    QONNX file (then the ladder starts at QONNX execution)."""
     if is_model_name(target):
-        ckpt, onnx_path = prepare_model(target, root, log)
         from halfwave.training import load_checkpoint
 
-        model = load_checkpoint(ckpt)
-        build = model_paths(target, root)[2]
-    else:
-        onnx_path = Path(target)
-        build = root / onnx_path.stem
+        ckpt, onnx_path = prepare_model(target, root, log)
+        return verify_onnx(
+            onnx_path,
+            model_paths(target, root)[2],
+            load_checkpoint(ckpt),
+            n,
+            rtl=rtl,
+            stall=stall,
+            folding=folding,
+            log=log,
+        )
+    onnx_path = Path(target)
+    return verify_onnx(
+        onnx_path, root / onnx_path.stem, None, n, rtl=rtl, stall=stall, folding=folding, log=log
+    )
+
+
+def verify_onnx(
+    onnx_path: Path,
+    build: Path,
+    model=None,
+    n: int = 200,
+    x: np.ndarray | None = None,
+    rtl: bool = True,
+    stall: float = 0.0,
+    folding: Path | None = None,
+    log: Log = _quiet,
+) -> VerifyReport:
+    """Compile onnx_path into build and compare every rung on n inputs (or on x)."""
     df = compile(onnx_path, build, folding=folding, log=log)
-    x = verification_inputs(df, n)
+    if x is None:
+        x = verification_inputs(df, n)
     rungs = []
     if model is not None:
         rungs.append(ladder.torch_rung(model, df, x, float64=True))
@@ -185,21 +210,14 @@ def verify(
                 f"{s['cycles_per_s'] / 1e6:.2f} M cycles/s"
             )
         lines.append(c.line(extra))
+    gold = rungs[-2] if rtl else rungs[-1]
     f32 = []
     if model is not None:
         f32.append(
-            ladder.compare(
-                rungs[-1 if not rtl else -2],
-                ladder.torch_rung(model, df, x, float64=False),
-                exact=False,
-            )
+            ladder.compare(gold, ladder.torch_rung(model, df, x, float64=False), exact=False)
         )
     f32.append(
-        ladder.compare(
-            ladder.golden_rung(df, x),
-            ladder.qonnx_rung(onnx_path, df, x, float64=False),
-            exact=False,
-        )
+        ladder.compare(gold, ladder.qonnx_rung(onnx_path, df, x, float64=False), exact=False)
     )
     lines += [c.line("float32, reported only") for c in f32]
     margins = ", ".join(f"{r.name} {r.margin:.1e}" for r in rungs if r.margin)

@@ -1,0 +1,67 @@
+# halfwave — the user's entry point. Everything runs from .venv, which this Makefile
+# creates with pinned versions (pyproject.toml) on first use.
+#
+#   make verify MODEL=tfc_w1a2   train (or reuse), export, compile, simulate, compare
+#   make test                    the test suite (what CI runs)
+#   make bench                   benchmarks -> bench/results.json
+
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MODEL  ?= tfc_w1a2
+N      ?= 200
+JOBS   ?= 2
+BUILD  := build
+
+export HALFWAVE_SIM_CACHE ?= $(CURDIR)/$(BUILD)/simcache
+export YOWASP_CACHE_DIR   ?= $(CURDIR)/$(BUILD)/yowasp
+
+.PHONY: help venv verify train export compile test test-slow lint bench clean distclean
+
+help:
+	@echo "make verify MODEL=tfc_w1a2 | test | test-slow | bench | lint | clean"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+	  { echo "error: Python >= 3.11 is needed ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
+	@command -v g++ >/dev/null || { echo "error: g++ not found: the Verilator simulations need a C++ compiler"; exit 1; }
+	@command -v perl >/dev/null || { echo "error: perl not found: Verilator's driver is a perl script"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=23"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+verify: $(STAMP)
+	$(BIN)/halfwave verify $(MODEL) --n $(N) --root $(BUILD)
+
+train: $(STAMP)
+	$(BIN)/halfwave train $(MODEL) --out $(BUILD)/models/$(MODEL).pt
+
+export: $(STAMP)
+	$(BIN)/halfwave export $(MODEL) --ckpt $(BUILD)/models/$(MODEL).pt --out $(BUILD)/models/$(MODEL).onnx
+
+compile: $(STAMP)
+	$(BIN)/halfwave compile $(BUILD)/models/$(MODEL).onnx --out $(BUILD)/$(MODEL)
+
+test: $(STAMP)
+	$(BIN)/pytest -n $(JOBS) -q
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -n $(JOBS) -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check compiler training sim hw tests
+
+bench: $(STAMP)
+	$(BIN)/python -m halfwave.flow.bench --out bench/results.json
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf $(VENV)

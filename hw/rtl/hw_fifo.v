@@ -1,0 +1,112 @@
+// hw_fifo.v — synchronous first-word-fall-through stream FIFO.
+//
+// Each beat carries one WIDTH-bit word, passed through unchanged and in order.
+// Capacity: exactly DEPTH beats (any DEPTH >= 2, not only powers of two).
+// Latency: 1 cycle; a beat accepted at rising edge t is on out_data with out_valid
+// high in the cycle after edge t (first word falls through, no read request needed).
+// Throughput: one beat in and one beat out in the same cycle, every cycle, as long
+// as the FIFO is neither empty nor full; with out_ready held high it never fills
+// (DEPTH >= 2), so a 1-beat/cycle producer runs at full rate.
+// in_ready depends only on the FIFO's state (low when DEPTH beats are stored, even if
+// one leaves in the same cycle), so there is no combinational path between the two
+// streams' handshakes; out_valid and out_data are likewise independent of in_*.
+// Storage: RAM_STYLE "block" reads the memory synchronously (the read address is the
+// next read pointer, with a write-to-read bypass) so it maps onto block RAM; the other
+// styles read asynchronously. Both have the same cycle behaviour.
+`default_nettype none
+module hw_fifo #(
+    parameter integer WIDTH     = 8,      // bits per beat
+    parameter integer DEPTH     = 16,     // capacity in beats, >= 2
+    parameter [8*11-1:0] RAM_STYLE = "auto", // "auto", "block", "distributed" or "registers"
+    parameter integer LEVEL_W   = $clog2(DEPTH + 1) // bits of level/max_level: 0..DEPTH
+) (
+    input  wire               clk,
+    input  wire               rst,        // synchronous, active high
+    // input stream
+    input  wire [WIDTH-1:0]   in_data,
+    input  wire               in_valid,
+    output wire               in_ready,
+    // output stream
+    output wire [WIDTH-1:0]   out_data,
+    output wire               out_valid,
+    input  wire               out_ready,
+    // status
+    output wire [LEVEL_W-1:0] level,      // beats stored now
+    output wire [LEVEL_W-1:0] max_level   // highest level seen since reset
+);
+    initial begin
+        if (WIDTH < 1) $error("hw_fifo: WIDTH must be >= 1");
+        if (DEPTH < 2) $error("hw_fifo: DEPTH must be >= 2");
+        if (LEVEL_W < $clog2(DEPTH + 1)) $error("hw_fifo: LEVEL_W too small for DEPTH");
+        if (RAM_STYLE != "auto" && RAM_STYLE != "block" && RAM_STYLE != "distributed"
+            && RAM_STYLE != "registers")
+            $error("hw_fifo: RAM_STYLE must be auto, block, distributed or registers");
+    end
+
+    localparam integer AW = (DEPTH > 2) ? $clog2(DEPTH) : 1; // pointer bits
+    localparam [AW-1:0] LAST = DEPTH[AW-1:0] - 1'b1;         // highest address
+    localparam [LEVEL_W-1:0] FULL = DEPTH[LEVEL_W-1:0];      // count when full
+
+    reg  [AW-1:0]      wr_ptr;
+    reg  [AW-1:0]      rd_ptr;
+    reg  [LEVEL_W-1:0] count;
+    reg  [LEVEL_W-1:0] high;
+
+    wire in_fire  = in_valid && in_ready;
+    wire out_fire = out_valid && out_ready;
+    wire [AW-1:0] wr_inc  = (wr_ptr == LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
+    wire [AW-1:0] rd_inc  = (rd_ptr == LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
+    wire [AW-1:0] rd_next = out_fire ? rd_inc : rd_ptr;
+
+    assign in_ready  = (count != FULL);
+    assign out_valid = (count != {LEVEL_W{1'b0}});
+    assign level     = count;
+    assign max_level = high;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            wr_ptr <= {AW{1'b0}};
+            rd_ptr <= {AW{1'b0}};
+            count  <= {LEVEL_W{1'b0}};
+            high   <= {LEVEL_W{1'b0}};
+        end else begin
+            if (in_fire) wr_ptr <= wr_inc;
+            rd_ptr <= rd_next;
+            if (in_fire && !out_fire) begin
+                count <= count + 1'b1;
+                if (count == high) high <= count + 1'b1;
+            end else if (out_fire && !in_fire) begin
+                count <= count - 1'b1;
+            end
+        end
+    end
+
+    generate
+        if (RAM_STYLE == "block") begin : g_block
+            (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            reg [WIDTH-1:0] rd_q;     // synchronous read of mem[rd_next]
+            reg [WIDTH-1:0] byp_q;    // word written at the same edge to that address
+            reg             byp_sel;
+            always @(posedge clk) begin
+                if (in_fire) mem[wr_ptr] <= in_data;
+                rd_q    <= mem[rd_next];
+                byp_q   <= in_data;
+                byp_sel <= in_fire && (wr_ptr == rd_next);
+            end
+            assign out_data = byp_sel ? byp_q : rd_q;
+        end else if (RAM_STYLE == "distributed") begin : g_dist
+            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
+            assign out_data = mem[rd_ptr];
+        end else if (RAM_STYLE == "registers") begin : g_regs
+            (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
+            assign out_data = mem[rd_ptr];
+        end else begin : g_auto
+            reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
+            assign out_data = mem[rd_ptr];
+        end
+    endgenerate
+endmodule
+`default_nettype wire

@@ -1,0 +1,372 @@
+// hw_mvu.v — matrix-vector unit: MH x MW weight matrix times an MW-element input vector,
+// PE rows and SIMD columns per cycle, with optional fused multi-threshold activation.
+//
+// Input beat: SIMD lanes of IN_W bits (LSB first); one vector of MW elements is
+// SF = ceil(MW/SIMD) beats; lanes of the last beat at columns >= MW are padding and are
+// masked by column index (neither their data nor their weights contribute).
+// Output beat: PE lanes; beat nf (0..NF-1, NF = ceil(MH/PE)) lane p is row nf*PE+p
+// (rows >= MH carry junk the consumer drops). With N_T == 0 a lane is the ACC_W-bit
+// signed accumulator; with N_T > 0 it is OUT_W bits:
+//     (number of t with acc >= T[row][t]) + OUT_BIAS, truncated to OUT_W bits.
+// Contribution of (row, column), summed over the MW columns:
+//     MODE 0 XNOR    : weight bit == input bit ? 1 : 0         (acc = popcount, 0..MW)
+//     MODE 1 SIGNSEL : weight bit 1 ? +x : -x                   (x signed if IN_SIGNED)
+//     MODE 2 MAC     : w * x, w = W_W-bit two's complement      (x signed if IN_SIGNED)
+//
+// Schedule: the vector is taken from the stream during row fold nf = 0 (and stored in
+// an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
+// Throughput: exactly NF*SF cycles per vector, back to back without bubbles, as long
+// as in_valid (during nf = 0) and out_ready stay high.
+// Latency: 4 cycles: when the vector's last input beat transfers in cycle c, output
+// beat nf = 0 is valid from cycle c+4 (ROM/buffer read, PE adder trees, accumulate,
+// 2-entry output buffer); beat nf follows nf*SF cycles later.
+// Backpressure: a 2-entry output buffer decouples out_ready; the pipeline stalls only
+// when a finished output beat finds the buffer full. in_ready does not depend
+// combinationally on out_ready.
+// Memories (read with $readmemh, synchronous reads so they map to block RAM):
+//     WEIGHT_FILE: depth NF*SF, word PE*SIMD*W_W bits, address nf*SF+sf, lane p*SIMD+s at
+//                  bits [(p*SIMD+s)*W_W +: W_W] = weight of row nf*PE+p, column sf*SIMD+s.
+//     THRESH_FILE: depth NF, word PE*N_T*ACC_W bits, lane p*N_T+t = threshold t
+//                  (ascending, signed) of row nf*PE+p.
+`default_nettype none
+module hw_mvu #(
+    parameter integer MW        = 16,      // inputs (columns) per row
+    parameter integer MH        = 16,      // rows (outputs per vector)
+    parameter integer PE        = 4,       // rows per cycle (need not divide MH)
+    parameter integer SIMD      = 4,       // input lanes per cycle (need not divide MW)
+    parameter integer MODE      = 0,       // 0 XNOR, 1 SIGNSEL (binary w x k-bit), 2 MAC
+    parameter integer IN_W      = 1,       // input lane bits (1 in XNOR)
+    parameter integer IN_SIGNED = 0,       // 1: inputs are two's complement, 0: unsigned
+    parameter integer W_W       = 1,       // weight bits (1 in XNOR/SIGNSEL)
+    parameter integer ACC_W     = 16,      // signed accumulator bits (full range must fit)
+    parameter integer N_T       = 0,       // thresholds per row; 0 = output accumulators
+    parameter integer OUT_W     = 1,       // output lane bits when N_T > 0
+    parameter integer OUT_BIAS  = 0,       // added to the threshold count (e.g. -2)
+    parameter        WEIGHT_FILE = "",     // $readmemh file of the weight memory
+    parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
+    parameter [8*11-1:0] ROM_STYLE = "auto" // "block" | "distributed" | "auto": weight ROM
+) (
+    input  wire                                       clk,
+    input  wire                                       rst,   // synchronous, active high
+    // input stream: SIMD lanes of IN_W bits
+    input  wire [SIMD*IN_W-1:0]                       in_data,
+    input  wire                                       in_valid,
+    output wire                                       in_ready,
+    // output stream: PE lanes of OUT_W (N_T > 0) or ACC_W (N_T == 0) bits
+    output wire [PE*((N_T > 0) ? OUT_W : ACC_W)-1:0]  out_data,
+    output wire                                       out_valid,
+    input  wire                                       out_ready
+);
+    // ---------------------------------------------------------------- derived constants
+    localparam integer SF    = (MW + SIMD - 1) / SIMD;     // input beats per vector
+    localparam integer NF    = (MH + PE - 1) / PE;         // output beats per vector
+    localparam integer TAIL  = MW - (SF - 1) * SIMD;       // valid lanes of the last beat
+    localparam integer DEPTH = NF * SF;                    // weight memory depth
+    localparam integer LW    = (N_T > 0) ? OUT_W : ACC_W;  // output lane bits
+    localparam integer DW    = SIMD * IN_W;                // input beat bits
+    localparam integer WWORD = PE * SIMD * W_W;            // weight word bits
+    localparam integer TWORD = PE * ((N_T > 0) ? N_T : 1) * ACC_W; // threshold word bits
+    localparam integer SFW   = (SF > 1) ? $clog2(SF) : 1;
+    localparam integer NFW   = (NF > 1) ? $clog2(NF) : 1;
+    localparam integer AW    = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam integer XW    = IN_W + 1;                   // input lane as signed value
+    localparam [31:0]    SF_M1   = SF - 1;
+    localparam [31:0]    NF_M1   = NF - 1;
+    localparam [SFW-1:0] SF_LAST = SF_M1[SFW-1:0];
+    localparam [NFW-1:0] NF_LAST = NF_M1[NFW-1:0];
+    localparam integer PW    = W_W + XW;                   // product bits (MAC)
+    localparam [8*11-1:0] STYLE_BLOCK = "block";
+    localparam [8*11-1:0] STYLE_DIST  = "distributed";
+    localparam [8*11-1:0] STYLE_AUTO  = "auto";
+
+    initial begin
+        if (MW < 1)                          $error("hw_mvu: MW must be >= 1");
+        if (MH < 1)                          $error("hw_mvu: MH must be >= 1");
+        if (SIMD < 1 || SIMD > MW)           $error("hw_mvu: SIMD must be in 1..MW");
+        if (PE < 1 || PE > MH)               $error("hw_mvu: PE must be in 1..MH");
+        if (MODE < 0 || MODE > 2)            $error("hw_mvu: MODE must be 0, 1 or 2");
+        if (MODE == 0 && (IN_W != 1 || W_W != 1))
+            $error("hw_mvu: MODE 0 (XNOR) needs IN_W == 1 and W_W == 1");
+        if (MODE == 0 && IN_SIGNED != 0)     $error("hw_mvu: MODE 0 (XNOR) needs IN_SIGNED == 0");
+        if (MODE == 1 && W_W != 1)           $error("hw_mvu: MODE 1 (SIGNSEL) needs W_W == 1");
+        if (MODE == 2 && W_W < 2)            $error("hw_mvu: MODE 2 (MAC) needs W_W >= 2");
+        if (IN_W < 1)                        $error("hw_mvu: IN_W must be >= 1");
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) $error("hw_mvu: IN_SIGNED must be 0 or 1");
+        if (ACC_W < 2)                       $error("hw_mvu: ACC_W must be >= 2");
+        if (N_T < 0)                         $error("hw_mvu: N_T must be >= 0");
+        if (N_T > 0 && OUT_W < 1)            $error("hw_mvu: OUT_W must be >= 1");
+        if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO)
+            $error("hw_mvu: ROM_STYLE must be \"block\", \"distributed\" or \"auto\"");
+    end
+
+    // ------------------------------------------------------------- pipeline enable
+    // The whole pipeline advances together; it stalls only when a finished output beat
+    // (s3_last) meets a full output buffer. Both terms are registers.
+    reg  ob_full;
+    reg  s3_last;
+    wire en = !(ob_full && s3_last);
+
+    // ------------------------------------------------------------- stage 0: counters
+    reg [SFW-1:0] sf;
+    reg [NFW-1:0] nf;
+    reg [AW-1:0]  waddr;  // nf*SF + sf, counted directly
+    wire take   = (nf == {NFW{1'b0}});               // nf = 0: read from the stream
+    wire s0_v   = take ? in_valid : 1'b1;
+    wire fire   = en && s0_v;
+    wire sf_end = (sf == SF_LAST);
+    wire nf_end = (nf == NF_LAST);
+
+    assign in_ready = en && take;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            sf    <= {SFW{1'b0}};
+            nf    <= {NFW{1'b0}};
+            waddr <= {AW{1'b0}};
+        end else if (fire) begin
+            if (sf_end) begin
+                sf <= {SFW{1'b0}};
+                if (nf_end) begin
+                    nf    <= {NFW{1'b0}};
+                    waddr <= {AW{1'b0}};
+                end else begin
+                    nf    <= nf + 1'b1;
+                    waddr <= waddr + 1'b1;
+                end
+            end else begin
+                sf    <= sf + 1'b1;
+                waddr <= waddr + 1'b1;
+            end
+        end
+    end
+
+    // ------------------------------------------------------------- stage 1 registers
+    reg            s1_v, s1_first, s1_last, s1_take;
+    reg [DW-1:0]   s1_in;     // the stream beat (used when s1_take)
+    wire [DW-1:0]  s1_buf;    // the buffered beat (used when !s1_take)
+    wire [WWORD-1:0] s1_w;    // weight word, read synchronously at address waddr
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s1_v <= 1'b0;
+        end else if (en) begin
+            s1_v <= s0_v;
+        end
+    end
+    always @(posedge clk) begin
+        if (en) begin
+            s1_first <= (sf == {SFW{1'b0}});
+            s1_last  <= sf_end;
+            s1_take  <= take;
+            s1_in    <= in_data;
+        end
+    end
+
+    // input buffer: written during nf = 0, reread for nf > 0 (not needed when NF == 1)
+    generate
+        if (NF > 1) begin : g_buf
+            reg [DW-1:0] ibuf [0:SF-1];
+            reg [DW-1:0] buf_q;
+            always @(posedge clk) begin
+                if (en && take && in_valid) ibuf[sf] <= in_data;
+                if (en) buf_q <= ibuf[sf];
+            end
+            assign s1_buf = buf_q;
+        end else begin : g_nobuf
+            assign s1_buf = {DW{1'b0}};
+        end
+    endgenerate
+
+    // weight ROM; rom_style cannot take a parameter in every tool, hence three branches
+    generate
+        if (ROM_STYLE == STYLE_BLOCK) begin : g_rom_block
+            (* rom_style = "block" *) reg [WWORD-1:0] wmem [0:DEPTH-1];
+            reg [WWORD-1:0] w_q;
+            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
+            always @(posedge clk) if (en) w_q <= wmem[waddr];
+            assign s1_w = w_q;
+        end else if (ROM_STYLE == STYLE_DIST) begin : g_rom_dist
+            (* rom_style = "distributed" *) reg [WWORD-1:0] wmem [0:DEPTH-1];
+            reg [WWORD-1:0] w_q;
+            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
+            always @(posedge clk) if (en) w_q <= wmem[waddr];
+            assign s1_w = w_q;
+        end else begin : g_rom_auto
+            reg [WWORD-1:0] wmem [0:DEPTH-1];
+            reg [WWORD-1:0] w_q;
+            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
+            always @(posedge clk) if (en) w_q <= wmem[waddr];
+            assign s1_w = w_q;
+        end
+    endgenerate
+
+    wire [DW-1:0] s1_x = s1_take ? s1_in : s1_buf;
+
+    // ------------------------------------------------------------- stage 1 -> 2: PE trees
+    reg            s2_v, s2_first, s2_last;
+    reg [PE*ACC_W-1:0] s2_psum;
+    wire [PE*ACC_W-1:0] tree_sum;
+
+    genvar p, s, n;
+    generate
+        for (p = 0; p < PE; p = p + 1) begin : g_pe
+            // heap-ordered adder tree: nodes 0..SIMD-2 internal, SIMD-1..2*SIMD-2 leaves
+            wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
+            for (s = 0; s < SIMD; s = s + 1) begin : g_lane
+                wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
+                wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
+                wire            live = !s1_last || (s < TAIL);  // column < MW
+                wire [ACC_W-1:0] term;
+                if (MODE == 0) begin : g_xnor
+                    assign term = {{(ACC_W-1){1'b0}}, (w[0] ~^ xr[0])};
+                end else begin : g_arith
+                    // input lane as an XW-bit signed value
+                    wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
+                    wire [PW-1:0] prod;
+                    if (MODE == 1) begin : g_signsel
+                        wire [XW-1:0] sel = w[0] ? xs : (~xs + 1'b1);
+                        assign prod = {{W_W{sel[XW-1]}}, sel};
+                    end else begin : g_mac
+                        assign prod = $signed(w) * $signed(xs);
+                    end
+                    // sign-extend or truncate the product to ACC_W bits (value fits)
+                    if (ACC_W > PW) begin : g_ext
+                        assign term = {{(ACC_W-PW){prod[PW-1]}}, prod};
+                    end else if (ACC_W == PW) begin : g_same
+                        assign term = prod;
+                    end else begin : g_trunc
+                        /* verilator lint_off UNUSEDSIGNAL */
+                        wire [PW-1:0] prod_t = prod;  // upper bits are sign copies
+                        /* verilator lint_on UNUSEDSIGNAL */
+                        assign term = prod_t[ACC_W-1:0];
+                    end
+                end
+                assign node[(SIMD-1+s)*ACC_W +: ACC_W] = live ? term : {ACC_W{1'b0}};
+            end
+            for (n = 0; n < SIMD - 1; n = n + 1) begin : g_node
+                assign node[n*ACC_W +: ACC_W] = node[(2*n+1)*ACC_W +: ACC_W]
+                                              + node[(2*n+2)*ACC_W +: ACC_W];
+            end
+            assign tree_sum[p*ACC_W +: ACC_W] = node[ACC_W-1:0];
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s2_v <= 1'b0;
+        end else if (en) begin
+            s2_v <= s1_v;
+        end
+    end
+    always @(posedge clk) begin
+        if (en) begin
+            s2_first <= s1_first;
+            s2_last  <= s1_last;
+            s2_psum  <= tree_sum;
+        end
+    end
+
+    // ------------------------------------------------------------- stage 2 -> 3: accumulate
+    reg [PE*ACC_W-1:0] acc;
+    integer q;
+    always @(posedge clk) begin
+        if (en && s2_v) begin
+            for (q = 0; q < PE; q = q + 1)
+                acc[q*ACC_W +: ACC_W] <= (s2_first ? {ACC_W{1'b0}} : acc[q*ACC_W +: ACC_W])
+                                         + s2_psum[q*ACC_W +: ACC_W];
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            s3_last <= 1'b0;
+        end else if (en) begin
+            s3_last <= s2_v && s2_last;
+        end
+    end
+
+    // ------------------------------------------------------------- stage 3: activation
+    wire [PE*LW-1:0] result;
+    generate
+        if (N_T > 0) begin : g_thr
+            // the count and the bias are added modulo 2^OUT_W (the output truncates)
+            localparam [31:0]       BIAS32 = OUT_BIAS;
+            localparam [OUT_W-1:0]  BIAS   = BIAS32[OUT_W-1:0];
+            localparam [31:0]       ONE32  = 1;
+            localparam [OUT_W-1:0]  ONE    = ONE32[OUT_W-1:0];
+            reg [TWORD-1:0] tmem [0:NF-1];
+            reg [TWORD-1:0] thr_q;     // thresholds of the rows in acc
+            reg [NFW-1:0]   s1_nf, s2_nf;
+            initial if (THRESH_FILE != "") $readmemh(THRESH_FILE, tmem);
+            always @(posedge clk) begin
+                if (en) begin
+                    s1_nf <= nf;
+                    s2_nf <= s1_nf;
+                    thr_q <= tmem[s2_nf];
+                end
+            end
+            for (p = 0; p < PE; p = p + 1) begin : g_act
+                wire signed [ACC_W-1:0] a = acc[p*ACC_W +: ACC_W];
+                wire [N_T-1:0] ge;
+                for (n = 0; n < N_T; n = n + 1) begin : g_cmp
+                    assign ge[n] = a >= $signed(thr_q[(p*N_T+n)*ACC_W +: ACC_W]);
+                end
+                reg [OUT_W-1:0] cnt;
+                integer t;
+                always @* begin
+                    cnt = BIAS;
+                    for (t = 0; t < N_T; t = t + 1)
+                        if (ge[t]) cnt = cnt + ONE;
+                end
+                assign result[p*LW +: LW] = cnt;
+            end
+        end else begin : g_raw
+            assign result = acc;
+        end
+    endgenerate
+
+    // ------------------------------------------------------------- 2-entry output buffer
+    reg [PE*LW-1:0] ob0, ob1;   // ob0 is the head
+    reg [1:0]       ob_cnt;
+    wire push = en && s3_last;
+    wire pop  = out_valid && out_ready;
+
+    assign out_valid = (ob_cnt != 2'd0);
+    assign out_data  = ob0;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            ob_cnt  <= 2'd0;
+            ob_full <= 1'b0;
+        end else begin
+            case ({push, pop})
+                2'b10: begin
+                    ob_cnt  <= ob_cnt + 2'd1;
+                    ob_full <= (ob_cnt == 2'd1);
+                end
+                2'b01: begin
+                    ob_cnt  <= ob_cnt - 2'd1;
+                    ob_full <= 1'b0;
+                end
+                default: ;
+            endcase
+        end
+    end
+    always @(posedge clk) begin
+        case ({push, pop})
+            2'b10: begin
+                if (ob_cnt == 2'd0) ob0 <= result;
+                else                ob1 <= result;
+            end
+            2'b01: ob0 <= ob1;
+            2'b11: begin
+                if (ob_cnt == 2'd1) ob0 <= result;
+                else begin
+                    ob0 <= ob1;
+                    ob1 <= result;
+                end
+            end
+            default: ;
+        endcase
+    end
+endmodule
+`default_nettype wire

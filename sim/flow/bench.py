@@ -1,0 +1,112 @@
+"""`make bench`: compile time, golden and RTL throughput, predicted vs simulated cycles.
+
+Writes machine-readable results (bench/results.json). Nothing here is a test: numbers are
+recorded, never asserted. Models are untrained with BatchNorm statistics calibrated on
+digits (compile and simulation cost do not depend on training); trained checkpoints
+found under build/models add their accuracy figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import api
+
+MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
+
+
+def bench_model(name: str, frames: int, root: Path) -> dict:
+    from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
+
+    onnx_path = root / "models" / f"{name}_calibrated.onnx"
+    export_qonnx(calibrated_model(name), None, onnx_path)
+    build = root / "bench" / name
+    t = time.perf_counter()
+    df = api.compile(onnx_path, build)
+    compile_s = time.perf_counter() - t
+    x_test, _ = digits_test_arrays()
+    reps = -(-10000 // len(x_test))
+    x_many = np.concatenate([x_test] * reps)[:10000]
+    t = time.perf_counter()
+    golden = api.simulate(build, x_many, "golden")
+    golden_fps = len(x_many) / (time.perf_counter() - t)
+    x_rtl = np.concatenate([x_test] * (-(-frames // len(x_test))))[:frames]
+    t = time.perf_counter()
+    rtl = api.simulate(build, x_rtl, "rtl")
+    rtl_total_s = time.perf_counter() - t
+    mismatches = int(np.any(rtl.values[-1] != golden.values[-1][:frames], axis=1).sum())
+    s = rtl.stats
+    report = json.loads((build / "report.json").read_text())
+    return {
+        "compile_s": round(compile_s, 3),
+        "layers": [
+            {
+                k: r[k]
+                for k in ("name", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
+                if k in r
+            }
+            for r in report["layers"]
+        ],
+        "total_weight_bits": report["total_weight_bits"],
+        "golden_frames_per_s": round(golden_fps, 1),
+        "rtl_frames": frames,
+        "rtl_mismatched_frames": mismatches,
+        "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
+        "rtl_frames_per_s": round(frames / s["wall_s"], 1) if s["wall_s"] else None,
+        "rtl_wall_s_including_build": round(rtl_total_s, 2),
+        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_simulated": round(s["cycles_per_frame"], 3),
+        "cycle_model_error_pct": round(
+            100
+            * abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"])
+            / s["cycles_per_frame"],
+            3,
+        ),
+        "latency_cycles": s["latency_cycles"],
+        "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
+        "nodes": len(df.nodes),
+    }
+
+
+def training_results(root: Path) -> dict:
+    out = {}
+    for f in sorted((root / "models").glob("*.pt.json")):
+        out[f.name.removesuffix(".pt.json")] = json.loads(f.read_text())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    p.add_argument("--root", type=Path, default=Path("build"))
+    p.add_argument("--models", nargs="*", default=list(MODELS))
+    a = p.parse_args(argv)
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "date": time.strftime("%Y-%m-%d"),
+        "models": {},
+    }
+    for name in a.models:
+        print(f"bench {name} ...", flush=True)
+        results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
+        print(json.dumps(results["models"][name], indent=1), flush=True)
+    results["training"] = training_results(a.root)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results: {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""hw_mvu under Verilator against an integer numpy reference (W @ x, np.sum(acc >= T)).
+
+Each parameter set builds one simulator and streams several vectors back to back twice:
+without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4)
+and with random stalls of probability 0.5 on both sides (exact outputs). Padding lanes of
+the input and padding columns/rows of the weight memory hold random junk, so masking by
+column index is checked too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from halfwave.hw.memfiles import write_mvu_mem_files
+from halfwave.sim import verilator as vl
+
+RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
+LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4
+
+
+@dataclass(frozen=True)
+class Case:
+    MW: int
+    MH: int
+    PE: int
+    SIMD: int
+    MODE: int  # 0 XNOR, 1 SIGNSEL, 2 MAC
+    IN_W: int = 1
+    IN_SIGNED: int = 0
+    W_W: int = 1
+    N_T: int = 0
+    OUT_W: int = 1
+    OUT_BIAS: int = 0
+    acc_extra: int = 0  # accumulator bits beyond the minimum
+    rom_style: str = "auto"
+    vectors: int = 6
+    seed: int = 0
+
+
+CASES = [
+    # XNOR, raw popcounts, PE/SIMD dividing neither MH nor MW
+    Case(MW=20, MH=10, PE=3, SIMD=6, MODE=0, seed=1),
+    # XNOR + one threshold (BNN sign), PE = MH and SIMD = MW: one cycle per vector
+    Case(MW=32, MH=8, PE=8, SIMD=32, MODE=0, N_T=1, OUT_W=1, rom_style="distributed", seed=2),
+    # binary weights x unsigned 2-bit inputs, 3 thresholds -> unsigned 2-bit
+    Case(MW=13, MH=9, PE=2, SIMD=5, MODE=1, IN_W=2, N_T=3, OUT_W=2, seed=3),
+    # binary weights x signed 4-bit inputs, raw, PE = SIMD = 1
+    Case(MW=7, MH=5, PE=1, SIMD=1, MODE=1, IN_W=4, IN_SIGNED=1, acc_extra=1, seed=4),
+    # 8-bit MAC, signed inputs (first layer), raw
+    Case(MW=11, MH=6, PE=4, SIMD=3, MODE=2, IN_W=8, IN_SIGNED=1, W_W=8, seed=5),
+    # ternary (2-bit) weights x unsigned 3-bit, signed 2-bit output (bias -2), PE = MH
+    Case(
+        MW=18,
+        MH=7,
+        PE=7,
+        SIMD=4,
+        MODE=2,
+        IN_W=3,
+        W_W=2,
+        N_T=3,
+        OUT_W=2,
+        OUT_BIAS=-2,
+        acc_extra=2,
+        rom_style="block",
+        seed=6,
+    ),
+    # 1 x 1 matrix, 8 x 8 signed MAC: accumulator narrower than the product word
+    Case(MW=1, MH=1, PE=1, SIMD=1, MODE=2, IN_W=8, IN_SIGNED=1, W_W=8, vectors=10, seed=7),
+    # larger XNOR, 4 x 4 folds, thresholds with a wide output and bias
+    Case(MW=64, MH=16, PE=4, SIMD=16, MODE=0, N_T=5, OUT_W=3, OUT_BIAS=1, seed=8),
+]
+
+
+def _signed_bits(lo: int, hi: int) -> int:
+    b = 1
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return b
+
+
+def _setup(c: Case, rng: np.random.Generator):
+    """Random weights/inputs (junk in padding), reference accumulators, ACC_W, thresholds."""
+    sf, nf = -(-c.MW // c.SIMD), -(-c.MH // c.PE)
+    rows, cols = nf * c.PE, sf * c.SIMD
+    if c.MODE == 0:
+        w = rng.choice([-1, 1], (rows, cols))
+        x = rng.choice([-1, 1], (c.vectors, cols))
+        x_codes = (x > 0).astype(np.int64)
+        lo, hi = 0, c.MW
+    else:
+        if c.MODE == 1:
+            w, wmax = rng.choice([-1, 1], (rows, cols)), 1
+        else:
+            wmax = 1 << (c.W_W - 1)
+            w = rng.integers(-wmax, wmax, (rows, cols))
+        if c.IN_SIGNED:
+            xlo, xhi = -(1 << (c.IN_W - 1)), (1 << (c.IN_W - 1)) - 1
+        else:
+            xlo, xhi = 0, (1 << c.IN_W) - 1
+        x = rng.integers(xlo, xhi + 1, (c.vectors, cols))
+        x_codes = x & ((1 << c.IN_W) - 1)
+        bound = c.MW * wmax * max(-xlo, xhi)
+        lo, hi = -bound, bound
+    wv, xv = w[: c.MH, : c.MW], x[:, : c.MW]
+    # reference: bipolar dot product -> popcount of agreements, or the plain product
+    acc = (xv @ wv.T + c.MW) // 2 if c.MODE == 0 else xv @ wv.T
+    acc_w = _signed_bits(lo, hi) + c.acc_extra
+    thr = None
+    if c.N_T:
+        pool = np.concatenate([acc.ravel(), rng.integers(lo, hi + 1, 16)])
+        thr = np.sort(rng.choice(pool, (rows, c.N_T)), axis=1)
+    return w, x_codes, acc, acc_w, thr
+
+
+def _params(c: Case, acc_w: int) -> dict[str, int | str]:
+    return dict(
+        MW=c.MW, MH=c.MH, PE=c.PE, SIMD=c.SIMD, MODE=c.MODE, IN_W=c.IN_W,
+        IN_SIGNED=c.IN_SIGNED, W_W=c.W_W, ACC_W=acc_w, N_T=c.N_T, OUT_W=c.OUT_W,
+        OUT_BIAS=c.OUT_BIAS, WEIGHT_FILE="mvu_weights.mem",
+        THRESH_FILE="mvu_thresholds.mem" if c.N_T else "", ROM_STYLE=c.rom_style,
+    )  # fmt: skip
+
+
+def _case_id(c: Case) -> str:
+    return f"mode{c.MODE}-{c.MW}x{c.MH}-seed{c.seed}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_mvu_lint(case: Case) -> None:
+    """Every tested parameter set is lint-clean under -Wall, not only the defaults."""
+    _, _, _, acc_w, _ = _setup(case, np.random.default_rng(1000 + case.seed))
+    gargs = [
+        f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}"
+        for k, v in _params(case, acc_w).items()
+    ]
+    cmd = ["verilator", "--lint-only", "-Wall", *gargs, str(RTL / "hw_mvu.v")]
+    proc = subprocess.run(cmd, env=vl.verilator_env(), capture_output=True, text=True)
+    report = "\n".join(ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%"))
+    assert proc.returncode == 0 and not report, f"{' '.join(cmd)}\n{report}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
+    c = case
+    rng = np.random.default_rng(1000 + c.seed)
+    w, x_codes, acc, acc_w, thr = _setup(c, rng)
+    sf, nf = -(-c.MW // c.SIMD), -(-c.MH // c.PE)
+    params = _params(c, acc_w)
+    where = f"case {asdict(c)} params {params}"
+
+    # padding rows of the weight memory are junk too: write the full padded matrix
+    write_mvu_mem_files(w, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
+    binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
+    lw = c.OUT_W if c.N_T else acc_w
+    in_beats = vl.pack_lanes(vl.vectors_to_beats(x_codes, c.SIMD), c.IN_W)
+    if c.N_T:
+        counts = np.sum(acc[..., None] >= thr[None, : c.MH, :], axis=-1)
+        expected = (counts + c.OUT_BIAS) & ((1 << c.OUT_W) - 1)
+    else:
+        expected = acc
+
+    for stall, seed in ((0.0, 1), (0.5, 2 + c.seed)):
+        res = vl.run(
+            binary, in_beats, c.SIMD * c.IN_W, c.PE * lw, c.vectors * nf, tmp_path,
+            stall_in=stall, stall_out=stall, seed=seed,
+        )  # fmt: skip
+        lanes = vl.unpack_lanes(res.out, c.PE, lw, signed=not c.N_T)
+        got = vl.beats_to_vectors(lanes, nf * c.PE)[:, : c.MH]
+        assert np.array_equal(got, expected), f"{where} stall {stall}:\n{got}\n!=\n{expected}"
+        if stall == 0.0:
+            in_t = np.asarray(res.in_times).reshape(c.vectors, sf)
+            out_t = np.asarray(res.out_times).reshape(c.vectors, nf)
+            period = nf * sf
+            assert set(np.diff(out_t, axis=0).ravel().tolist()) == {period}, where
+            assert set(np.diff(in_t, axis=0).ravel().tolist()) == {period}, where
+            assert set(np.diff(out_t, axis=1).ravel().tolist()) <= {sf}, where
+            assert out_t[0, 0] - in_t[0, -1] == LATENCY, where
+
+
+def test_mvu_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None:
+    """SIMD > MW stops the simulation at time 0 with the parameter check's message."""
+    params = dict(MW=4, MH=4, PE=2, SIMD=8, ACC_W=4)
+    binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
+    beats = vl.pack_lanes(np.zeros((2, 8), np.int64), 1)
+    with pytest.raises(vl.SimError, match="SIMD must be in 1..MW"):
+        vl.run(binary, beats, 8, 2 * 4, 2, tmp_path, max_idle=100)
