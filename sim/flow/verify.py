@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import TensorProto, numpy_helper
+
 from halfwave.compiler.ir import MVU, Dataflow, TopK
 from halfwave.sim import golden
-from onnx import TensorProto, numpy_helper
 
 MARGIN_LIMIT = 1e-3  # float error allowed when recovering an integer accumulator
 

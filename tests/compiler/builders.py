@@ -32,14 +32,21 @@ class FcBuilder:
 
     def node(self, op: str, inputs: list[str], domain: str = "", **attrs) -> str:
         out = self._name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=self._name(op),
-                                           domain=domain, **attrs))
+        self.nodes.append(
+            helper.make_node(op, inputs, [out], name=self._name(op), domain=domain, **attrs)
+        )
         self.cur = out
         return out
 
     def quant_input(self, bits=8, scale=1.0, signed=0):
-        self.node("Quant", [self.cur, self.const(scale), self.const(0.0), self.const(bits)],
-                  QONNX, signed=signed, narrow=0, rounding_mode="ROUND")
+        self.node(
+            "Quant",
+            [self.cur, self.const(scale), self.const(0.0), self.const(bits)],
+            QONNX,
+            signed=signed,
+            narrow=0,
+            rounding_mode="ROUND",
+        )
         return self
 
     def linear(self, mh: int, weights: str = "bipolar", per_channel=True, float_w=False):
@@ -47,8 +54,11 @@ class FcBuilder:
         if float_w:
             self.node("MatMul", [self.cur, self.const(w, "w")])
         else:
-            scale = (np.abs(w).mean(axis=0, keepdims=True) if per_channel
-                     else np.float32(np.abs(w).mean()))
+            scale = (
+                np.abs(w).mean(axis=0, keepdims=True)
+                if per_channel
+                else np.float32(np.abs(w).mean())
+            )
             x = self.cur
             wq = self.node("BipolarQuant", [self.const(w, "w"), self.const(scale)], QONNX)
             self.node("MatMul", [x, wq])
@@ -60,17 +70,30 @@ class FcBuilder:
         gamma = self.rng.uniform(0.2, 2, n) * self.rng.choice([-1, 1], n)
         var = self.rng.uniform(0.5, 30, n)
         var[0] = 0.0
-        self.node("BatchNormalization",
-                  [self.cur, self.const(gamma), self.const(self.rng.normal(0, 1, n)),
-                   self.const(self.rng.normal(0, 4, n)), self.const(var)], epsilon=1e-5)
+        self.node(
+            "BatchNormalization",
+            [
+                self.cur,
+                self.const(gamma),
+                self.const(self.rng.normal(0, 1, n)),
+                self.const(self.rng.normal(0, 4, n)),
+                self.const(var),
+            ],
+            epsilon=1e-5,
+        )
         return self
 
     def hwgq(self, step=0.538, thresholds=(0.0, 0.807, 1.345)):
         """step * #(x > t_k), written with MultiThreshold's >= via negation."""
         t = np.float32(thresholds)
         neg = self.node("Neg", [self.cur])
-        mt = self.node("MultiThreshold", [neg, self.const(np.sort(-t)[None, :])], QONNX,
-                       out_dtype=f"UINT{len(t).bit_length()}", data_layout="NC")
+        mt = self.node(
+            "MultiThreshold",
+            [neg, self.const(np.sort(-t)[None, :])],
+            QONNX,
+            out_dtype=f"UINT{len(t).bit_length()}",
+            data_layout="NC",
+        )
         del neg, mt
         self.node("Sub", [self.const(float(len(t))), self.cur])
         self.node("Mul", [self.cur, self.const(np.float32(step))])
@@ -78,8 +101,14 @@ class FcBuilder:
 
     def multithreshold(self, n_t=3, out_bias=-2.0):
         thr = np.sort(self.rng.normal(0, 2, (self.n, n_t)), axis=1)
-        self.node("MultiThreshold", [self.cur, self.const(thr)], QONNX, out_dtype="INT2",
-                  out_bias=out_bias, data_layout="NC")
+        self.node(
+            "MultiThreshold",
+            [self.cur, self.const(thr)],
+            QONNX,
+            out_dtype="INT2",
+            out_bias=out_bias,
+            data_layout="NC",
+        )
         return self
 
     def bipolar_act(self):
@@ -92,11 +121,14 @@ class FcBuilder:
 
     def save(self, path: Path) -> Path:
         graph = helper.make_graph(
-            self.nodes, "fc",
+            self.nodes,
+            "fc",
             [helper.make_tensor_value_info("global_in", TensorProto.FLOAT, [1, self.n_in])],
             [helper.make_tensor_value_info(self.cur, TensorProto.FLOAT, [1, self.n])],
-            self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
-                                                        helper.make_opsetid(QONNX, 1)])
+            self.inits,
+        )
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX, 1)]
+        )
         onnx.save(model, str(path))
         return path

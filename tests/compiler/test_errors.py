@@ -74,8 +74,7 @@ def test_cli_bad_folding_file(tmp_path, capsys):
     good = _good(tmp_path)
     fold = tmp_path / "fold.json"
     fold.write_text('{"mvu9": {"PE": 2}}')
-    assert main(["compile", str(good), "--out", str(tmp_path / "b"), "--folding",
-                 str(fold)]) == 2
+    assert main(["compile", str(good), "--out", str(tmp_path / "b"), "--folding", str(fold)]) == 2
     assert "unknown nodes: mvu9" in capsys.readouterr().err
 
 
@@ -83,8 +82,9 @@ def test_compile_is_deterministic(tmp_path):
     good = _good(tmp_path)
     compile_model(good, tmp_path / "a")
     compile_model(good, tmp_path / "b")
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
-                   if p.is_file())
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
     assert any(str(f).endswith(".mem") for f in files)
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f

@@ -13,8 +13,12 @@ def test_cheapest_folding_meets_target_with_fewest_lanes(seed):
     pe, simd = cheapest_folding(mh, mw, target)
     cycles = -(-mh // pe) * -(-mw // simd)
     assert cycles <= target
-    brute = min(p * s for p in range(1, mh + 1) for s in range(1, mw + 1)
-                if -(-mh // p) * -(-mw // s) <= target)
+    brute = min(
+        p * s
+        for p in range(1, mh + 1)
+        for s in range(1, mw + 1)
+        if -(-mh // p) * -(-mw // s) <= target
+    )
     assert pe * simd == brute
 
 

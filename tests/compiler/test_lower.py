@@ -3,6 +3,7 @@ execution (float64) exactly at every layer boundary."""
 
 import numpy as np
 import pytest
+
 from halfwave.compiler.lower import lower
 from halfwave.compiler.onnx_graph import load_qonnx
 from halfwave.flow import verify as ladder

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from halfwave.compiler.exact import Affine, sign_of_l_minus_r_sqrt_d
 from halfwave.compiler.thresholds import Step, derive_thresholds
 

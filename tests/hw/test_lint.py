@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from halfwave.sim.verilator import verilator_env
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from halfwave.hw.memfiles import write_mvu_mem_files
 from halfwave.sim import verilator as vl
 

@@ -41,8 +41,7 @@ def test_random_networks_odd_sizes_and_folding(tmp_path, name, hidden, folding):
     fold = tmp_path / "folding.json"
     fold.write_text(json.dumps(folding))
     x, _ = digits_test_arrays()
-    rep = api.verify_onnx(onnx_path, tmp_path / "build", model, x=x[:120], stall=0.5,
-                          folding=fold)
+    rep = api.verify_onnx(onnx_path, tmp_path / "build", model, x=x[:120], stall=0.5, folding=fold)
     _assert_exact(rep)
 
 
@@ -68,8 +67,23 @@ def test_sim_cli_writes_model_output(tmp_path):
 
     for backend in ("golden", "rtl"):
         out = tmp_path / f"y_{backend}.npy"
-        assert main(["sim", str(build), "--inputs", str(tmp_path / "x.npy"), "--backend",
-                     backend, "--out", str(out), "--raw", str(tmp_path / f"raw_{backend}")]) == 0
+        assert (
+            main(
+                [
+                    "sim",
+                    str(build),
+                    "--inputs",
+                    str(tmp_path / "x.npy"),
+                    "--backend",
+                    backend,
+                    "--out",
+                    str(out),
+                    "--raw",
+                    str(tmp_path / f"raw_{backend}"),
+                ]
+            )
+            == 0
+        )
     import torch
 
     with torch.no_grad():

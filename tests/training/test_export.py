@@ -6,6 +6,7 @@ import onnx
 import pytest
 import torch
 from conftest import boundary_scales, qonnx_boundaries, randomise_bn, to_codes
+
 from halfwave.training import ExportError, build_model, export_qonnx
 from halfwave.training.models import BN_EPS
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from halfwave.training import build_model, parse_name
 from halfwave.training.quantizers import HWGQ, SignAct, UniformReLU
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import boundary_scales, qonnx_boundaries, to_codes
+
 from halfwave.training import CheckpointError, export_qonnx, load_checkpoint, train
 
 
