@@ -93,3 +93,21 @@ def test_sim_cli_writes_model_output(tmp_path):
     assert np.array_equal(np.argmax(y_gold, 1), np.argmax(y_torch, 1))
     raw = sorted((tmp_path / "raw_golden").glob("*.npy"))
     assert len(raw) == 5
+
+
+def test_topk_block_in_rtl(tmp_path):
+    """A network whose output scale is the same for every class ends in a TopK block."""
+    from builders import FcBuilder
+
+    b = FcBuilder(64, 11).quant_input()
+    b.linear(48).batchnorm().hwgq().linear(10, per_channel=False)
+    onnx_path = b.save(tmp_path / "t.onnx")
+    api.compile(onnx_path, tmp_path / "b", topk=3)
+    x = np.random.default_rng(0).integers(0, 17, (150, 64)).astype(np.float32)
+    gold = api.simulate(tmp_path / "b", x, "golden")
+    rtl = api.simulate(tmp_path / "b", x, "rtl", stall_in=0.3, stall_out=0.3)
+    assert gold.output.shape == (150, 3)
+    assert np.array_equal(gold.output, rtl.output)
+    acc = gold.values[-2]
+    order = np.argsort(-acc, axis=1, kind="stable")[:, :3]  # larger first, ties: lower index
+    assert np.array_equal(gold.output, order)
