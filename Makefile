@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=23"
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps hls4ml==1.3.0  # only its ap_types headers (HLS csim)
 	@touch $(STAMP)
 
 verify: $(STAMP)

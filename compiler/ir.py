@@ -30,6 +30,7 @@ class InputQuant:
     zero_point: float = 0.0
     rounding: str = "ROUND"
     tensor: str = ""  # ONNX tensor holding scale * value
+    channels_last: bool = False  # image input: the host streams (C,H,W) as (H,W,C)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Boundary:
     tensor: str
     scale: float = 1.0
     offset: float = 0.0
+    chw: list[int] | None = None  # image tensor (C,H,W): the stream carries it as (H,W,C)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class MVU:
     out_bias: list[float] | None = None
     boundary: Boundary | None = None
     source: str = ""  # ONNX node the matmul came from
+    vectors: int = 1  # input vectors per frame (OH*OW output pixels for a convolution)
     kind: str = "MVU"
 
     @property
@@ -107,7 +110,7 @@ class MVU:
         return self.PE
 
     def cycles_per_frame(self) -> int:
-        return self.NF * self.SF
+        return self.vectors * self.NF * self.SF
 
 
 @dataclass
@@ -143,7 +146,135 @@ class TopK:
         return self.N + (1 if self.K == self.N else 0)
 
 
-Node = MVU | TopK
+@dataclass
+class SlidingWindow:
+    """im2col on a stream: (IH, IW, C) pixels in, OH*OW windows of (KH, KW, C) out.
+
+    Window element (ky, kx, c) is at index (ky*KW + kx)*C + c, the column order of the
+    convolution's MVU. Padding positions carry pad_value (the code of 0)."""
+
+    name: str
+    C: int
+    IH: int
+    IW: int
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    pads: list[int]  # top, left, bottom, right
+    dtype: str
+    pad_value: int = 0
+    SIMD: int = 1  # lanes in and out; divides C
+    kind: str = "SlidingWindow"
+
+    @property
+    def OH(self) -> int:
+        return (self.IH + self.pads[0] + self.pads[2] - self.KH) // self.SH + 1
+
+    @property
+    def OW(self) -> int:
+        return (self.IW + self.pads[1] + self.pads[3] - self.KW) // self.SW + 1
+
+    @property
+    def n_in(self) -> int:
+        return self.C
+
+    @property
+    def n_out(self) -> int:
+        return self.KH * self.KW * self.C
+
+    @property
+    def in_lanes(self) -> int:
+        return self.SIMD
+
+    @property
+    def out_lanes(self) -> int:
+        return self.SIMD
+
+    @property
+    def in_dtype(self) -> str:
+        return self.dtype
+
+    @property
+    def out_type(self) -> DataType:
+        return DataType.parse(self.dtype)
+
+    def cycles_per_frame(self) -> int:
+        from halfwave.hw.cycles import swg_cycles_per_frame
+
+        return swg_cycles_per_frame(**self.geometry())
+
+    def geometry(self) -> dict[str, int]:
+        return {
+            "C": self.C, "IH": self.IH, "IW": self.IW, "KH": self.KH, "KW": self.KW,
+            "SH": self.SH, "SW": self.SW, "PAD_T": self.pads[0], "PAD_L": self.pads[1],
+            "PAD_B": self.pads[2], "PAD_R": self.pads[3], "SIMD": self.SIMD,
+        }  # fmt: skip
+
+
+@dataclass
+class MaxPool:
+    """Max-pool of (IH, IW, C) pixels over KH x KW windows, stride SH x SW, no padding.
+    Channels listed in min_channels take the minimum instead (pooling placed after a
+    threshold stage whose step decreases in the pooled quantity)."""
+
+    name: str
+    C: int
+    IH: int
+    IW: int
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    dtype: str
+    min_channels: list[int] = field(default_factory=list)
+    PE: int = 1  # lanes in and out; divides C
+    boundary: Boundary | None = None
+    source: str = ""
+    kind: str = "MaxPool"
+
+    @property
+    def OH(self) -> int:
+        return (self.IH - self.KH) // self.SH + 1
+
+    @property
+    def OW(self) -> int:
+        return (self.IW - self.KW) // self.SW + 1
+
+    @property
+    def n_in(self) -> int:
+        return self.C
+
+    @property
+    def n_out(self) -> int:
+        return self.C
+
+    @property
+    def in_lanes(self) -> int:
+        return self.PE
+
+    @property
+    def out_lanes(self) -> int:
+        return self.PE
+
+    @property
+    def in_dtype(self) -> str:
+        return self.dtype
+
+    @property
+    def out_type(self) -> DataType:
+        return DataType.parse(self.dtype)
+
+    def cycles_per_frame(self) -> int:
+        from halfwave.hw.cycles import maxpool_cycles_per_frame
+
+        return maxpool_cycles_per_frame(
+            C=self.C, IH=self.IH, IW=self.IW, KH=self.KH, KW=self.KW,
+            SH=self.SH, SW=self.SW, PE=self.PE,
+        )  # fmt: skip
+
+
+Node = MVU | TopK | SlidingWindow | MaxPool
 
 
 @dataclass
@@ -205,6 +336,11 @@ def load(build: Path) -> Dataflow:
             nodes.append(MVU(**d))
         elif kind == "TopK":
             nodes.append(TopK(**d))
+        elif kind == "SlidingWindow":
+            nodes.append(SlidingWindow(**d))
+        elif kind == "MaxPool":
+            d["boundary"] = Boundary(**d["boundary"]) if d.get("boundary") else None
+            nodes.append(MaxPool(**d))
         else:
             raise ValueError(f"{path}: unknown node kind '{kind}'")
     return Dataflow(doc["model"], InputQuant(**doc["input"]), nodes, doc.get("output_tensor", ""))
