@@ -231,6 +231,7 @@ class MaxPool:
     PE: int = 1  # lanes in and out; divides C
     boundary: Boundary | None = None
     source: str = ""
+    fused: bool = False  # the model pools before its quantiser (moved after the thresholds)
     kind: str = "MaxPool"
 
     @property

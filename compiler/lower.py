@@ -1,10 +1,13 @@
-"""Lowering: a cleaned-up QONNX graph of a fully-connected network -> Dataflow IR.
+"""Lowering: a cleaned-up QONNX graph of a feed-forward network -> Dataflow IR.
 
-The graph is read as a chain: input quantiser, then per layer a matmul, the per-channel
-affine ops that follow it (bias, scales, BatchNorm), an optional Relu/Clip and a
-quantiser (Quant, BipolarQuant or MultiThreshold, then scalar affine ops). Each layer
-becomes one MVU node whose integer thresholds reproduce the quantiser exactly
-(thresholds.derive_thresholds); a last layer without quantiser outputs accumulators.
+The graph is read as a chain: input quantiser, then per layer a matmul or convolution,
+the per-channel affine ops that follow it (bias, scales, BatchNorm, in any order with at
+most one MaxPool among them), an optional Relu/Clip and a quantiser (Quant, BipolarQuant
+or MultiThreshold, then scalar affine ops). Each layer becomes one MVU node (after a
+SlidingWindow node for a convolution) whose integer thresholds reproduce the quantiser
+exactly (thresholds.derive_thresholds); a MaxPool inside the layer becomes a MaxPool
+node on the quantised codes after it (see _fused_pool); a MaxPool between layers pools
+codes directly. A last layer without quantiser outputs accumulators.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ import numpy as np
 from .datatypes import BIPOLAR, DataType
 from .errors import CompileError
 from .exact import Affine, exact
-from .ir import MVU, Boundary, Dataflow, InputQuant, TopK
+from .ir import MVU, Boundary, Dataflow, InputQuant, MaxPool, TopK
+from .lower_conv import (
+    Window,
+    flatten_columns,
+    im2col_columns,
+    pool_window,
+    sliding_window,
+    window_of,
+)
 from .onnx_graph import Node, OnnxGraph
 from .thresholds import Step, derive_thresholds
 
@@ -35,6 +46,7 @@ class Quantized:
     tensor: str
     scale: Fraction
     dtype: DataType
+    chw: tuple[int, int, int] | None = None  # image (C, H, W); None: a flat vector
 
 
 def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
@@ -53,11 +65,14 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
                 raise CompileError("the graph has no matrix-vector layer")
             return Dataflow(model_name, inq, nodes, graph.outputs[0])
         node = _only_consumer(graph, tensor)
-        if node.op in MATMUL_OPS:
-            if nodes and nodes[-1].out_dtype is None:
+        if node.op in MATMUL_OPS or node.op == "Conv":
+            if nodes and isinstance(nodes[-1], MVU) and nodes[-1].out_dtype is None:
                 raise CompileError("a layer follows an unquantised layer output", node.name)
-            mvu, cur = _lower_layer(graph, node, cur, f"mvu{len(nodes)}")
-            nodes.append(mvu)
+            layer, cur = _lower_layer(graph, node, cur, len(nodes))
+            nodes += layer
+        elif node.op == "MaxPool":
+            pool, cur = _pool_on_codes(graph, node, cur, f"pool{len(nodes)}")
+            nodes.append(pool)
         elif node.op in ("TopK", "ArgMax") and nodes and isinstance(nodes[-1], MVU):
             nodes.append(_lower_topk(graph, node, nodes[-1]))
             return Dataflow(model_name, inq, nodes, graph.outputs[0])
@@ -67,9 +82,9 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
 
 def _unsupported(node: Node) -> str:
     return (
-        f"op '{node.op}' is not supported here (halfwave lowers MatMul/Gemm, per-channel "
-        "Add/Sub/Mul/Div/BatchNormalization, Relu/Clip, Quant/BipolarQuant/MultiThreshold, "
-        "TopK)"
+        f"op '{node.op}' is not supported here (halfwave lowers MatMul/Gemm/Conv, MaxPool, "
+        "per-channel Add/Sub/Mul/Div/BatchNormalization, Relu/Clip, "
+        "Quant/BipolarQuant/MultiThreshold, Flatten/Reshape, TopK)"
     )
 
 
@@ -114,6 +129,19 @@ def _const_input(graph: OnnxGraph, node: Node, idx: int, what: str) -> np.ndarra
 
 
 def _input_quantizer(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
+    inq, cur = _input_quantizer_flat(graph, x)
+    if len(inq.shape) == 3:
+        inq.channels_last = True
+        cur.chw = (int(inq.shape[0]), int(inq.shape[1]), int(inq.shape[2]))
+    elif len(inq.shape) not in (1,):
+        raise CompileError(
+            f"the model input '{x}' has shape {inq.shape} per frame; halfwave takes vectors "
+            "(N, F) or images (N, C, H, W)"
+        )
+    return inq, cur
+
+
+def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
     shape = [d for d in graph.shapes.get(x, [])[1:]]
     consumers = graph.consumers(_skip_shape_ops(graph, x))
     dt_name = graph.datatypes.get(x, "FLOAT32")
@@ -172,8 +200,44 @@ class Weights:
     dtype: DataType
 
 
-def _weights(graph: OnnxGraph, mm: Node) -> tuple[Weights, Fraction | None]:
-    """Integer weights (MH, MW), per-row scales, and the Gemm alpha if any."""
+def _weights(
+    graph: OnnxGraph, mm: Node, chw: tuple[int, int, int] | None
+) -> tuple[Weights, Fraction | None]:
+    """Integer weights (MH, MW) in stream column order, per-row scales, the Gemm alpha."""
+    values, scale, dt, q, transpose = _quantized_weights(graph, mm)
+    if mm.op == "Conv":
+        if values.ndim != 4:
+            raise CompileError(f"Conv weights must be 4-D, got {list(values.shape)}", mm.name)
+        row_scale = _row_scales(scale, values.shape[0], q.name)
+        return Weights(im2col_columns(values), row_scale, dt), None
+    # orient as (MH, MW): MatMul weights are (MW, MH); Gemm transB=1 gives (MH, MW)
+    trans_b = mm.op == "Gemm" and bool(mm.attrs.get("transB", 0))
+    if values.ndim != 2:
+        raise CompileError(f"weights must be 2-D, got shape {list(values.shape)}", mm.name)
+    if trans_b == transpose:
+        values = values.T
+        scale = scale.T if scale.size > 1 else scale
+    row_scale = _row_scales(scale, values.shape[0], q.name)
+    if chw is not None:
+        if values.shape[1] != chw[0] * chw[1] * chw[2]:
+            raise CompileError(
+                f"weights have {values.shape[1]} columns but the flattened image "
+                f"{list(chw)} has {chw[0] * chw[1] * chw[2]} values",
+                mm.name,
+            )
+        values = flatten_columns(values, chw)
+    alpha = None
+    if mm.op == "Gemm":
+        if mm.attrs.get("transA", 0):
+            raise CompileError("Gemm with transA=1 is not supported", mm.name)
+        alpha = exact(mm.attrs.get("alpha", 1.0))
+    return Weights(values, row_scale, dt), alpha
+
+
+def _quantized_weights(graph: OnnxGraph, mm: Node):
+    """The integer weight tensor feeding mm (as stored), its scale broadcast to the same
+    shape (or one value), its datatype, the quantiser node, and whether a Transpose sits
+    between them."""
     w_tensor = mm.inputs[1]
     if graph.const(w_tensor) is not None:
         raise CompileError(
@@ -208,23 +272,16 @@ def _weights(graph: OnnxGraph, mm: Node) -> tuple[Weights, Fraction | None]:
             if mode not in ("ROUND", "HALF_EVEN"):
                 raise CompileError(f"weight rounding mode {mode} is not supported", q.name)
             values = np.clip(np.round(w / scale), dt.min, dt.max).astype(np.int64)
-    # orient as (MH, MW): MatMul weights are (MW, MH); Gemm transB=1 gives (MH, MW)
-    trans_b = mm.op == "Gemm" and bool(mm.attrs.get("transB", 0))
-    rows_first = trans_b != transpose
-    if values.ndim != 2:
-        raise CompileError(f"weights must be 2-D, got shape {list(values.shape)}", mm.name)
-    scale_b = np.broadcast_to(scale, w.shape) if scale.size > 1 else scale
-    if not rows_first:
-        values = values.T
-        scale_b = scale_b.T if scale.size > 1 else scale_b
-    mh = values.shape[0]
-    row_scale = _row_scales(scale_b, mh, q.name)
-    alpha = None
-    if mm.op == "Gemm":
-        if mm.attrs.get("transA", 0):
-            raise CompileError("Gemm with transA=1 is not supported", mm.name)
-        alpha = exact(mm.attrs.get("alpha", 1.0))
-    return Weights(values, row_scale, dt), alpha
+    if scale.size > 1:
+        try:
+            scale = np.broadcast_to(scale, w.shape)
+        except ValueError:
+            raise CompileError(
+                f"weight scale of shape {list(scale.shape)} does not broadcast to the "
+                f"weights {list(w.shape)}",
+                q.name,
+            ) from None
+    return values, scale, dt, q, transpose
 
 
 def _row_scales(scale: np.ndarray, mh: int, name: str) -> list[Fraction]:
@@ -352,33 +409,44 @@ def _uniform_step(k: int, s: Fraction, mode: str, node: Node) -> Step:
 # ---------------------------------------------------------------- one layer
 
 
-def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, name: str) -> tuple[MVU, Quantized]:
-    w, alpha = _weights(graph, mm)
-    mh, mw = w.values.shape
+def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, index: int):
+    """One matmul/conv with everything up to its quantiser -> [SlidingWindow], MVU,
+    [MaxPool], and the Quantized tensor after it."""
+    name = f"mvu{index}"
+    w, alpha = _weights(graph, mm, inp.chw if mm.op != "Conv" else None)
+    mh = w.values.shape[0]
     mode = _mode(inp.dtype, w.dtype, mm)
+    front, out_chw, vectors = _conv_front(mm, inp, w, index)
     aff = [Affine(inp.scale * s * (alpha if alpha is not None else 1)) for s in w.scale]
-    if mm.op == "Gemm" and len(mm.inputs) > 2 and mm.inputs[2]:
+    if len(mm.inputs) > 2 and mm.inputs[2]:
         bias = _gemm_bias(graph, mm, mh)
-        beta = exact(mm.attrs.get("beta", 1.0))
+        beta = exact(mm.attrs.get("beta", 1.0)) if mm.op == "Gemm" else Fraction(1)
         aff = [a.add(beta * b) for a, b in zip(aff, bias, strict=True)]
     tensor = mm.outputs[0]
     clip_lo, clip_hi = None, None
+    pool: tuple[Node, Window, list[int], tuple[int, int, int]] | None = None
     while True:
         consumers = graph.consumers(tensor)
-        if not consumers:
-            if clip_lo is not None or clip_hi is not None:
-                raise CompileError("the network ends in an unquantised Relu/Clip", mm.name)
-            return _raw_layer(name, mm, w, mode, inp, aff, tensor), Quantized(tensor, 0, BIPOLAR)
+        ended = not consumers or (len(consumers) == 1 and consumers[0].op in ("TopK", "ArgMax"))
+        if ended:
+            if clip_lo is not None or clip_hi is not None or pool is not None:
+                raise CompileError("the network ends in an unquantised Relu/Clip/MaxPool", mm.name)
+            mvu = _raw_layer(name, mm, w, mode, inp, aff, tensor)
+            mvu.vectors, mvu.boundary.chw = vectors, _list(out_chw)
+            return [*front, mvu], Quantized(tensor, Fraction(0), BIPOLAR, out_chw)
         node = _only_consumer(graph, tensor)
-        if node.op in AFFINE_OPS and clip_lo is None and clip_hi is None:
+        unclipped = clip_lo is None and clip_hi is None
+        if node.op in AFFINE_OPS and unclipped:
             aff = _apply_affine(graph, node, tensor, aff)
-        elif node.op in CLIP_OPS and clip_lo is None and clip_hi is None:
+        elif node.op == "MaxPool" and unclipped and pool is None and out_chw is not None:
+            win = pool_window(node, out_chw)
+            pool = (node, win, [_slope_sign(a) for a in aff], out_chw)
+            out_chw = (out_chw[0], *win.out_hw(out_chw[1], out_chw[2]))
+        elif node.op in CLIP_OPS and unclipped:
             clip_lo, clip_hi = _clip_bounds(graph, node)
         elif node.op in QUANT_OPS:
             break
-        elif node.op in ("TopK", "ArgMax"):
-            return _raw_layer(name, mm, w, mode, inp, aff, tensor), Quantized(tensor, 0, BIPOLAR)
-        elif node.op in MATMUL_OPS:
+        elif node.op in MATMUL_OPS or node.op == "Conv":
             raise CompileError(
                 "two matrix products without a quantiser between them; the "
                 "activation feeding this layer must be quantised",
@@ -391,7 +459,100 @@ def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, name: str) -> tuple
     steps = [[s.through_clip(clip_lo, clip_hi) for s in ch] for ch in qs.steps]
     p, q, tensor = qs.p, qs.q, node.outputs[0]
     tensor, p, q = _post_affine(graph, tensor, p, q)
-    return _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, qs.bipolar, tensor)
+    mvu, cur = _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, qs.bipolar, tensor)
+    mvu.vectors = vectors
+    cur.chw = out_chw
+    if pool is None:
+        mvu.boundary.chw = _list(out_chw)
+        return [*front, mvu], cur
+    boundary, mvu.boundary = mvu.boundary, None
+    boundary.chw = _list(out_chw)
+    return [*front, mvu, _fused_pool(f"pool{index}", pool, mvu, boundary, cur)], cur
+
+
+def _list(chw: tuple[int, int, int] | None) -> list[int] | None:
+    return None if chw is None else [int(v) for v in chw]
+
+
+def _conv_front(mm: Node, inp: Quantized, w: Weights, index: int):
+    """For a Conv: the SlidingWindow node, the output (C, H, W) and pixels per frame."""
+    if mm.op != "Conv":
+        return [], None, 1
+    if inp.chw is None:
+        raise CompileError("a Conv needs an image input (N, C, H, W)", mm.name)
+    if int(mm.attrs.get("group", 1)) != 1:
+        raise CompileError("grouped convolutions are not supported (group must be 1)", mm.name)
+    c = inp.chw[0]
+    mw = w.values.shape[1]
+    if mw % c:
+        raise CompileError(f"weights have {mw} columns, not a multiple of {c} channels", mm.name)
+    k = mw // c
+    kernel = mm.attrs.get("kernel_shape")
+    if kernel is None:
+        raise CompileError("Conv without kernel_shape is not supported", mm.name)
+    win = window_of(mm, tuple(int(v) for v in kernel), inp.chw)
+    if win.KH * win.KW != k:
+        raise CompileError(f"kernel {win.KH}x{win.KW} does not match the weights", mm.name)
+    swg = sliding_window(f"swg{index}", win, inp.chw, inp.dtype, mm)
+    oh, ow = win.out_hw(inp.chw[1], inp.chw[2])
+    return [swg], (w.values.shape[0], oh, ow), oh * ow
+
+
+def _slope_sign(a: Affine) -> int:
+    return (a.a > 0) - (a.a < 0)
+
+
+def _fused_pool(name: str, pool, mvu: MVU, boundary: Boundary, cur: Quantized) -> MaxPool:
+    """A MaxPool between the matmul and the quantiser, moved after the thresholds.
+
+    code = G(acc) is increasing in the hardware accumulator (negated rows count -acc), and
+    the pool takes the max of y = A(acc) = slope*acc + ... So per channel the code of the
+    pooled y is the max of the codes when G and A run the same way in acc, the min when
+    they run opposite ways: min iff (row negated) != (slope < 0)."""
+    node, win, slopes, (c, h, w) = pool
+    neg = set(mvu.negated_rows)
+    mins = [ch for ch, sl in enumerate(slopes) if (ch in neg) != (sl < 0) and sl != 0]
+    return MaxPool(
+        name,
+        C=c,
+        IH=h,
+        IW=w,
+        KH=win.KH,
+        KW=win.KW,
+        SH=win.SH,
+        SW=win.SW,
+        dtype=cur.dtype.name,
+        min_channels=mins,
+        boundary=boundary,
+        source=node.name,
+        fused=True,
+    )
+
+
+def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
+    """A MaxPool on a quantised tensor (scale > 0): the max of the codes."""
+    if cur.chw is None:
+        raise CompileError("MaxPool needs an image input (N, C, H, W)", node.name)
+    if cur.scale <= 0:
+        raise CompileError("MaxPool of an unquantised or negatively scaled tensor", node.name)
+    win = pool_window(node, cur.chw)
+    c, h, w = cur.chw
+    oh, ow = win.out_hw(h, w)
+    out = Quantized(node.outputs[0], cur.scale, cur.dtype, (c, oh, ow))
+    pool = MaxPool(
+        name,
+        C=c,
+        IH=h,
+        IW=w,
+        KH=win.KH,
+        KW=win.KW,
+        SH=win.SH,
+        SW=win.SW,
+        dtype=cur.dtype.name,
+        boundary=Boundary(node.outputs[0], float(cur.scale), chw=[c, oh, ow]),
+        source=node.name,
+    )
+    return pool, out
 
 
 def _gemm_bias(graph: OnnxGraph, mm: Node, mh: int) -> list[Fraction]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from halfwave.compiler.ir import MVU, Dataflow, InputQuant, TopK
+from halfwave.compiler.ir import MVU, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
 
 
 def quantize_input(inq: InputQuant, x: np.ndarray) -> np.ndarray:
     """Float model input (batch first) -> integer values (N, n_in), as the model's own
     input quantiser does it (float64 arithmetic, round half to even, clip)."""
-    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    x = np.asarray(x, dtype=np.float64)
+    if inq.channels_last:  # (N, C, H, W) -> stream order (N, H, W, C)
+        x = x.reshape(len(x), *inq.shape).transpose(0, 2, 3, 1)
+    flat = x.reshape(len(x), -1)
     if inq.kind == "integer":
         if not np.all(flat == np.round(flat)):
             raise ValueError("the model takes integer inputs, but X holds fractions")
@@ -38,8 +41,13 @@ def _matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def run_mvu(node: MVU, x: np.ndarray) -> np.ndarray:
-    """Values (N, MW) -> values (N, MH); raw accumulators when the node has no thresholds.
-    XNOR accumulators are popcounts: (dot + MW) / 2."""
+    """Values (N, vectors*MW) -> values (N, vectors*MH); raw accumulators when the node has
+    no thresholds. XNOR accumulators are popcounts: (dot + MW) / 2."""
+    n = len(x)
+    return _run_mvu_vectors(node, x.reshape(n * node.vectors, node.MW)).reshape(n, -1)
+
+
+def _run_mvu_vectors(node: MVU, x: np.ndarray) -> np.ndarray:
     acc = _matmul(x, node.weights)
     if node.mode == "xnor":
         acc = (acc + node.MW) // 2
@@ -56,12 +64,40 @@ def run_topk(node: TopK, x: np.ndarray) -> np.ndarray:
     return np.argsort(-x, axis=1, kind="stable")[:, : node.K].astype(np.int64)
 
 
+def run_swg(node: SlidingWindow, x: np.ndarray) -> np.ndarray:
+    """Pixels (N, IH*IW*C) -> windows (N, OH*OW*KH*KW*C), element (ky, kx, c) of window
+    (oy, ox) = padded image[oy*SH + ky, ox*SW + kx, c]."""
+    n = len(x)
+    img = x.reshape(n, node.IH, node.IW, node.C)
+    t, left, b, r = node.pads
+    img = np.pad(img, ((0, 0), (t, b), (left, r), (0, 0)), constant_values=node.pad_value)
+    win = np.lib.stride_tricks.sliding_window_view(img, (node.KH, node.KW), axis=(1, 2))
+    win = win[:, :: node.SH, :: node.SW][:, : node.OH, : node.OW]  # (N, OH, OW, C, KH, KW)
+    return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, -1)
+
+
+def run_maxpool(node: MaxPool, x: np.ndarray) -> np.ndarray:
+    """Pixels (N, IH*IW*C) -> (N, OH*OW*C): max over each window (min for min_channels)."""
+    n = len(x)
+    img = x.reshape(n, node.IH, node.IW, node.C)
+    win = np.lib.stride_tricks.sliding_window_view(img, (node.KH, node.KW), axis=(1, 2))
+    win = win[:, :: node.SH, :: node.SW][:, : node.OH, : node.OW]  # (N, OH, OW, C, KH, KW)
+    out = win.max(axis=(-2, -1))
+    if node.min_channels:
+        ch = np.asarray(node.min_channels)
+        out[..., ch] = win[..., ch, :, :].min(axis=(-2, -1))
+    return out.reshape(n, -1)
+
+
+RUN = {MVU: run_mvu, TopK: run_topk, SlidingWindow: run_swg, MaxPool: run_maxpool}
+
+
 def execute(df: Dataflow, x: np.ndarray) -> list[np.ndarray]:
-    """Integer values at every boundary: [input values, node 0 output, node 1 output, ...]."""
+    """Integer values at every boundary: [input values, node 0 output, node 1 output, ...],
+    each (N, elements per frame) in stream order."""
     values = [quantize_input(df.input, x)]
     for node in df.nodes:
-        run = run_mvu if isinstance(node, MVU) else run_topk
-        values.append(run(node, values[-1]))
+        values.append(RUN[type(node)](node, values[-1]))
     return values
 
 

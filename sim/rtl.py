@@ -26,6 +26,7 @@ class RtlRun:
     predicted_cycles_per_frame: int
     cycles_per_s: float
     wall_s: float
+    taps: dict[str, np.ndarray] | None = None  # node name -> (N, values per frame)
 
 
 def default_cache_dir() -> Path:
@@ -49,7 +50,10 @@ def simulate(
     seed: int = 0,
     cache_dir: Path | None = None,
     threads: int = 1,
+    taps: bool = False,
 ) -> RtlRun:
+    """Stream `values` (N, values per frame) through the design; with taps, also return
+    every node's output values (logged by the simulator, +define+HALFWAVE_TAPS)."""
     rtl = Path(build) / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     fin, fout = desc["in"], desc["out"]
@@ -59,12 +63,14 @@ def simulate(
         {},
         cache_dir or default_cache_dir(),
         threads=threads,
+        defines=("HALFWAVE_TAPS",) if taps else (),
     )
     n = len(values)
+    vin, vout = fin.get("vectors", 1), fout.get("vectors", 1)
     lanes = _to_lanes(np.asarray(values, dtype=np.int64), fin["dtype"])
-    beats = vl.vectors_to_beats(lanes, fin["lanes"])
+    beats = vl.vectors_to_beats(lanes.reshape(n * vin, -1), fin["lanes"])
     in_bytes = vl.pack_lanes(beats, fin["width"])
-    out_beats_per_frame = -(-fout["count"] // fout["lanes"])
+    out_beats_per_frame = -(-fout["count"] // fout["lanes"]) * vout
     res = vl.run(
         binary,
         in_bytes,
@@ -78,6 +84,7 @@ def simulate(
     )
     out_lanes = vl.unpack_lanes(res.out, fout["lanes"], fout["width"], fout["signed"])
     out = _from_lanes(vl.beats_to_vectors(out_lanes, fout["count"]), fout["dtype"])
+    out = out.reshape(n, -1)
     ends = res.out_times[out_beats_per_frame - 1 :: out_beats_per_frame].astype(np.int64)
     ii = float(np.diff(ends).mean()) if n > 1 else float("nan")
     latency = int(ends[0] - res.in_times[0])
@@ -89,4 +96,31 @@ def simulate(
         desc["predicted_cycles_per_frame"],
         res.cycles_per_s,
         res.wall_s,
+        read_taps(rtl, desc["taps"], n) if taps else None,
     )
+
+
+def read_taps(rtl: Path, taps: list[dict], n: int) -> dict[str, np.ndarray]:
+    """Tap files (one hex beat per line) -> values (N, per frame) per node."""
+    out = {}
+    for t in taps:
+        path = rtl / t["file"]
+        lines = path.read_text().split() if path.exists() else []
+        words = [int(x, 16) for x in lines]
+        lanes = _words_to_lanes(words, t["lanes"], t["width"], t["signed"])
+        vec = vl.beats_to_vectors(lanes, t["count"]) if len(lanes) else lanes
+        vals = _from_lanes(vec, t["dtype"])
+        total = vals.size
+        out[t["node"]] = vals.reshape(n, -1) if total and total % n == 0 else vals.reshape(1, -1)
+        path.unlink(missing_ok=True)
+    return out
+
+
+def _words_to_lanes(words: list[int], lanes: int, width: int, signed: bool) -> np.ndarray:
+    mask = (1 << width) - 1
+    arr = np.array(
+        [[(w >> (k * width)) & mask for k in range(lanes)] for w in words], dtype=np.int64
+    ).reshape(len(words), lanes)
+    if signed:
+        arr = np.where(arr >= 1 << (width - 1), arr - (1 << width), arr)
+    return arr

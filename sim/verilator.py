@@ -151,6 +151,7 @@ def build(
     params: dict[str, int | str],
     cache_dir: Path,
     threads: int = 1,
+    defines: tuple[str, ...] = (),
 ) -> Path:
     """Verilate `sources` (top module `top`, parameters `params`) with the stream harness
     and return the simulator binary.
@@ -171,7 +172,7 @@ def build(
     flags = [*_VERILATOR_FLAGS, "-CFLAGS", _CFLAGS]
     if threads > 1:
         flags += ["--threads", str(threads)]
-    pargs = _param_args(params)
+    pargs = _param_args(params) + [f"+define+{d}" for d in defines]
 
     h = hashlib.sha256()
     for part in (_verilator_version(), top, *flags, *_MAKE_FLAGS, *pargs):

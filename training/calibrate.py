@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import load_digits_split
-from .models import QuantMLP, build_model, parse_name
+from .data import digits_images, load_digits_split, random_images
+from .models import QuantMLP, build_model, is_conv, parse_name
+
+CNV_CALIBRATION_IMAGES = 64  # digits training images (32x32) for cnv models
+ALEXNET_CALIBRATION_IMAGES = {"hwgq_alexnet": 8, "hwgq_alexnet_tiny": 64}
 
 
 def calibrate_batchnorm(model: torch.nn.Module, x: np.ndarray) -> torch.nn.Module:
@@ -25,15 +28,33 @@ def calibrate_batchnorm(model: torch.nn.Module, x: np.ndarray) -> torch.nn.Modul
     return model
 
 
+def calibration_inputs(name: str, seed: int = 0) -> np.ndarray:
+    """What :func:`calibrated_model` measures BatchNorm statistics on, float32: the digits
+    training set (FC); its first 64 images at 32x32 (cnv); generated images of the
+    model's input size, 8 (hwgq_alexnet) or 64 (hwgq_alexnet_tiny) of them, from
+    :func:`~halfwave.training.data.random_images` with ``seed``."""
+    spec = parse_name(name)
+    if not is_conv(name):
+        return load_digits_split().x_train
+    if spec.topology == "cnv":
+        return digits_images(32).x_train[:CNV_CALIBRATION_IMAGES].astype(np.float32)
+    from .conv_models import ARCHITECTURES
+
+    shape = ARCHITECTURES[spec.topology].input_shape
+    return random_images(ALEXNET_CALIBRATION_IMAGES[spec.topology], shape, seed)
+
+
 def calibrated_model(
     name: str, seed: int = 0, hidden: tuple[int, ...] | None = None, x: np.ndarray | None = None
-) -> QuantMLP:
-    """A freshly initialised model (optionally with other hidden sizes) calibrated on x
-    (default: the digits training set)."""
+) -> torch.nn.Module:
+    """A freshly initialised model (optionally, FC only, with other hidden sizes)
+    calibrated on x (default: :func:`calibration_inputs`)."""
     torch.manual_seed(seed)
     if hidden is None:
         model = build_model(name)
     else:
+        if is_conv(name):
+            raise ValueError(f"{name}: other hidden sizes are for FC models only")
         spec = parse_name(name)
         spec = type(spec)(
             f"{name}_h{'_'.join(map(str, hidden))}",
@@ -44,4 +65,4 @@ def calibrated_model(
             spec.act,
         )
         model = QuantMLP(spec)
-    return calibrate_batchnorm(model, load_digits_split().x_train if x is None else x)
+    return calibrate_batchnorm(model, calibration_inputs(name, seed) if x is None else x)

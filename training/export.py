@@ -3,16 +3,26 @@
 The graph reproduces the float64 PyTorch model: every constant is float32-exact (see
 quantizers.py), BatchNorm parameters are exported unfolded with the model's epsilon.
 
-Emitted ops, per model part:
-- input:      Quant(global_in, scale 1, zeropt 0, bitwidth 8; signed 0, narrow 0, ROUND)
-- weights:    BipolarQuant(W, alpha (MH,1)) for 1 bit, Quant(W, scale (MH,1), 0, k;
-              signed 1, narrow 1, ROUND) for k bits; then Gemm(x, Wq, transB=1)
+Emitted ops, per model part (float32 initializers; tensors NCHW in convolutional models):
+- input:      Quant(global_in, scale 1, zeropt 0, bitwidth 8; signed 0, narrow 0, ROUND);
+              global_in is (N, 64) for FC models, (N, 3, H, W) for convolutional ones
+- weights:    BipolarQuant(W, alpha) for 1 bit, Quant(W, scale, 0, k; signed 1, narrow 1,
+              ROUND) for k bits; W is (MH, MW) with scale (MH, 1) for FC layers, (OC, IC,
+              KH, KW) with scale (OC, 1, 1, 1) for convolutions
+- FC:         Gemm(x, Wq, transB=1)
+- conv:       Conv(x, Wq; kernel_shape [KH, KW], strides [s, s], pads [p, p, p, p]
+              (top, left, bottom, right), dilations [1, 1], group 1), no bias
+- max pool:   MaxPool(x; kernel_shape [k, k], strides [s, s], pads [0, 0, 0, 0],
+              ceil_mode 0), where the model pools: after the activation (CNV) or between
+              Conv and BatchNormalization (HWGQ AlexNet conv1, conv2)
+- flatten:    Flatten(x; axis 1) between the last conv block and the first FC layer
 - BatchNorm:  BatchNormalization(x, gamma, beta, running_mean, running_var, epsilon)
 - sign act:   BipolarQuant(x, 1.0)
 - HWGQ k-bit: Neg -> MultiThreshold(thresholds (1, N) = sorted(-t_k), out_dtype UINTk,
-              data_layout NC) -> Sub(N - count) -> Mul(step); this is step * #(x > t_k)
+              data_layout NC or NCHW) -> Sub(N - count) -> Mul(step); this is
+              step * #(x > t_k)
 - QuantReLU:  Quant(x, scale, 0, k; signed 0, narrow 0, ROUND)
-- head:       Gemm -> Mul(out_scale (10,)) -> Add(out_bias (10,)) -> global_out
+- head:       Gemm -> Mul(out_scale (classes,)) -> Add(out_bias (classes,)) -> global_out
 """
 
 from __future__ import annotations
@@ -25,8 +35,9 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from .conv_models import QuantCNN
 from .models import QuantMLP, build_model
-from .quantizers import HWGQ, QuantLinear, SignAct, UniformReLU
+from .quantizers import HWGQ, QuantConv2d, QuantLinear, SignAct, UniformReLU
 from .train import load_checkpoint
 
 OPSET = 13
@@ -74,25 +85,27 @@ class _Graph:
         return out
 
 
-def _weights(g: _Graph, lin: QuantLinear, idx: int) -> str:
+def _weights(g: _Graph, lin: QuantLinear | QuantConv2d, idx: int) -> str:
     with torch.no_grad():
         codes, scale = lin.weight_codes_and_scale()
     codes = codes.double().numpy()
-    scale = _f32(scale.double().numpy().reshape(-1, 1), f"layer {idx} weight scale")
-    mh, mw = codes.shape
+    ones = (1,) * (codes.ndim - 1)
+    scale = _f32(scale.double().numpy().reshape(-1, *ones), f"layer {idx} weight scale")
+    shape = codes.shape
     if lin.bits == 1:
         w = g.const(f"W{idx}", codes.astype(np.float32))  # +-1: sign(W) with W >= 0 -> +1
         s = g.const(f"W{idx}_scale", scale)
-        return g.node("BipolarQuant", [w, s], (mh, mw))
+        return g.node("BipolarQuant", [w, s], shape)
     wq = _f32(codes * scale.astype(np.float64), f"layer {idx} quantised weights")
     w = g.const(f"W{idx}", wq)
     s = g.const(f"W{idx}_scale", scale)
     z = g.const(f"W{idx}_zeropt", np.float32(0.0))
     b = g.const(f"W{idx}_bitwidth", np.float32(lin.bits))
-    return g.node("Quant", [w, s, z, b], (mh, mw), signed=1, narrow=1, rounding_mode="ROUND")
+    return g.node("Quant", [w, s, z, b], shape, signed=1, narrow=1, rounding_mode="ROUND")
 
 
-def _activation(g: _Graph, act, x: str, width: int, idx: int) -> str:
+def _activation(g: _Graph, act, x: str, width: int | tuple[int, ...], idx: int) -> str:
+    """The activation ops; ``width``: channels of an (N, C) tensor or a full shape."""
     if isinstance(act, SignAct):
         return g.node("BipolarQuant", [x, g.const(f"act{idx}_scale", np.float32(1.0))], width)
     if isinstance(act, HWGQ):
@@ -110,7 +123,7 @@ def _activation(g: _Graph, act, x: str, width: int, idx: int) -> str:
             [neg, thr],
             width,
             out_dtype=f"UINT{act.bits}",
-            data_layout="NC",
+            data_layout="NCHW" if isinstance(width, tuple) and len(width) == 4 else "NC",
             out_scale=1.0,
             out_bias=0.0,
         )
@@ -128,51 +141,112 @@ def _activation(g: _Graph, act, x: str, width: int, idx: int) -> str:
     raise ExportError(f"activation {idx}: {type(act).__name__} has no QONNX form here")
 
 
-def build_qonnx(model: QuantMLP, batch_size: int = 1) -> onnx.ModelProto:
-    """The QONNX ModelProto of ``model`` (not modified) for a fixed batch size."""
-    spec = model.spec
-    if spec.act == "float" or spec.wbits == 0:
-        raise ExportError(f"{spec.name}: float models have no quantisers; nothing to export")
-    m = copy.deepcopy(model).double().eval()
-    g = _Graph(batch_size)
+def _input(g: _Graph, shape: int | tuple[int, ...]) -> str:
     ins = [
         g.const("in_scale", np.float32(1.0)),
         g.const("in_zeropt", np.float32(0.0)),
         g.const("in_bitwidth", np.float32(8.0)),
     ]
-    x = g.node("Quant", ["global_in", *ins], 64, signed=0, narrow=0, rounding_mode="ROUND")
-    for i, (lin, bn, act) in enumerate(zip(m.linears, m.bns, m.acts, strict=True)):
+    return g.node("Quant", ["global_in", *ins], shape, signed=0, narrow=0, rounding_mode="ROUND")
+
+
+def _batchnorm(g: _Graph, bn, x: str, shape: int | tuple[int, ...], i: int) -> str:
+    bn_ins = [
+        g.const(f"bn{i}_{k}", _f32(getattr(bn, k).detach().numpy(), f"bn{i} {k}"))
+        for k in ("weight", "bias", "running_mean", "running_var")
+    ]
+    return g.node(
+        "BatchNormalization",
+        [x, *bn_ins],
+        shape,
+        epsilon=float(_f32(bn.eps, f"bn{i} epsilon")),
+    )
+
+
+def _dense(g: _Graph, m: QuantMLP | QuantCNN, x: str, first: int) -> str:
+    """Hidden FC layers (numbered from ``first``) and the head; returns global_out."""
+    for j, (lin, bn, act) in enumerate(zip(m.linears, m.bns, m.acts, strict=True)):
+        i = first + j
         w = _weights(g, lin, i)
         x = g.node("Gemm", [x, w], lin.out_features, transB=1)
-        bn_ins = [
-            g.const(f"bn{i}_{k}", _f32(getattr(bn, k).detach().numpy(), f"bn{i} {k}"))
-            for k in ("weight", "bias", "running_mean", "running_var")
-        ]
-        x = g.node(
-            "BatchNormalization",
-            [x, *bn_ins],
-            lin.out_features,
-            epsilon=float(_f32(bn.eps, f"bn{i} epsilon")),
-        )
+        x = _batchnorm(g, bn, x, lin.out_features, i)
         x = _activation(g, act, x, lin.out_features, i)
-    w = _weights(g, m.out_linear, len(m.linears))
+    w = _weights(g, m.out_linear, first + len(m.linears))
     x = g.node("Gemm", [x, w], m.out_linear.out_features, transB=1)
     x = g.node(
         "Mul",
         [x, g.const("out_scale", _f32(m.out_scale.detach().numpy(), "out_scale"))],
         m.out_linear.out_features,
     )
-    g.node(
+    return g.node(
         "Add",
         [x, g.const("out_bias", _f32(m.out_bias.detach().numpy(), "out_bias"))],
         m.out_linear.out_features,
         out="global_out",
     )
+
+
+def _maxpool(g: _Graph, x: str, pool: tuple[int, int], shape: tuple[int, ...]) -> str:
+    k, s = pool
+    return g.node(
+        "MaxPool", [x], shape, kernel_shape=[k, k], strides=[s, s], pads=[0, 0, 0, 0], ceil_mode=0
+    )
+
+
+def _convs(g: _Graph, m: QuantCNN, x: str) -> str:
+    """The convolution blocks of ``m`` (layers numbered from 0) and the flatten."""
+    n = g.batch
+    h = m.input_shape[1]
+    for i, (layer, conv, bn, act) in enumerate(
+        zip(m.arch.convs, m.convs, m.conv_bns, m.conv_acts, strict=True)
+    ):
+        w = _weights(g, conv, i)
+        h = conv.out_size(h)
+        shape = (n, conv.out_channels, h, h)
+        k, s, p = conv.kernel, conv.stride, conv.pad
+        x = g.node(
+            "Conv",
+            [x, w],
+            shape,
+            kernel_shape=[k, k],
+            strides=[s, s],
+            pads=[p, p, p, p],
+            dilations=[1, 1],
+            group=1,
+        )
+        if layer.pool is not None:
+            pk, ps = layer.pool
+            pooled = (n, conv.out_channels, (h - pk) // ps + 1, (h - pk) // ps + 1)
+        if layer.pool is not None and layer.pool_before_bn:
+            x, shape, h = _maxpool(g, x, layer.pool, pooled), pooled, pooled[2]
+        x = _batchnorm(g, bn, x, shape, i)
+        x = _activation(g, act, x, shape, i)
+        if layer.pool is not None and not layer.pool_before_bn:
+            x, shape, h = _maxpool(g, x, layer.pool, pooled), pooled, pooled[2]
+        assert shape[1:] == m.shapes[i], (shape, m.shapes[i])
+    return g.node("Flatten", [x], m.flat_features, axis=1)
+
+
+def build_qonnx(model: QuantMLP | QuantCNN, batch_size: int = 1) -> onnx.ModelProto:
+    """The QONNX ModelProto of ``model`` (not modified) for a fixed batch size."""
+    spec = model.spec
+    if spec.act == "float" or spec.wbits == 0:
+        raise ExportError(f"{spec.name}: float models have no quantisers; nothing to export")
+    m = copy.deepcopy(model).double().eval()
+    g = _Graph(batch_size)
+    if isinstance(m, QuantCNN):
+        in_shape = (batch_size, *m.input_shape)
+        x = _convs(g, m, _input(g, in_shape))
+        _dense(g, m, x, len(m.convs))
+    else:
+        in_shape = (batch_size, 64)
+        _dense(g, m, _input(g, 64), 0)
+    classes = m.out_linear.out_features
     graph = helper.make_graph(
         g.nodes,
         spec.name,
-        [helper.make_tensor_value_info("global_in", TensorProto.FLOAT, [batch_size, 64])],
-        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [batch_size, 10])],
+        [helper.make_tensor_value_info("global_in", TensorProto.FLOAT, list(in_shape))],
+        [helper.make_tensor_value_info("global_out", TensorProto.FLOAT, [batch_size, classes])],
         initializer=g.inits,
         value_info=g.vinfo,
     )
@@ -187,7 +261,7 @@ def build_qonnx(model: QuantMLP, batch_size: int = 1) -> onnx.ModelProto:
 
 
 def export_qonnx(
-    model_or_name: QuantMLP | str,
+    model_or_name: QuantMLP | QuantCNN | str,
     ckpt: Path | str | None,
     out: Path | str,
     batch_size: int = 1,

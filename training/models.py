@@ -1,13 +1,16 @@
-"""Fully connected models by name: FINN's TFC/SFC/LFC adapted to the 64-pixel digits.
+"""Models by name. Fully connected: FINN's TFC/SFC/LFC adapted to the 64-pixel digits;
+convolutional (CNV, HWGQ AlexNet): see conv_models.py.
 
 Names: ``<topology>_w<W>a<A>[_relu]`` and ``<topology>_float``, topology one of tfc (64),
-sfc (256), lfc (1024 units per hidden layer; three hidden layers each).
+sfc (256), lfc (1024 units per hidden layer; three hidden layers each) or cnv (FINN's CNV,
+conv_models.py); ``hwgq_alexnet`` and ``hwgq_alexnet_tiny`` (binary weights, 2-bit uniform
+HWGQ, 8-bit first and last layers; conv_models.py).
 W = 1: binary weights (sign * mean|W| per output channel); W = 2..8: signed narrow
 uniform, per-channel scale. A = 1: sign activation; A >= 2: HWGQ uniform A-bit, or with
 ``_relu`` a uniform unsigned A-bit QuantReLU. The last layer uses a per-tensor weight
 scale and is followed by a per-channel affine (scale and bias).
 
-Structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d -> act] x 3
+FC structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d -> act] x 3
 -> QuantLinear -> affine.
 """
 
@@ -22,12 +25,22 @@ from torch import nn
 
 from .quantizers import HWGQ, InputQuant, QuantLinear, SignAct, UniformReLU
 
-TOPOLOGIES = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}
+TOPOLOGIES = {
+    "tfc": (64, 64, 64),
+    "sfc": (256, 256, 256),
+    "lfc": (1024, 1024, 1024),
+    # convolutional: output channels of the convolutions, then of the hidden FC layers
+    "cnv": (64, 64, 128, 128, 256, 256, 512, 512),
+    "hwgq_alexnet": (96, 256, 384, 384, 256, 4096, 4096),
+    "hwgq_alexnet_tiny": (8, 16, 24, 24, 16, 64, 64),
+}
+FC_TOPOLOGIES = ("tfc", "sfc", "lfc")
+FIXED_NAMES = ("hwgq_alexnet", "hwgq_alexnet_tiny")  # always binary weights, 2-bit HWGQ
 IN_FEATURES = 64
 N_CLASSES = 10
 BN_EPS = float(np.float32(1e-5))  # float32-exact so the exported epsilon equals it
 BN_MOMENTUM = 0.1
-NAME_RE = re.compile(r"^(tfc|sfc|lfc)_(?:w([1-8])a([1-8])(_relu|_hwgqnu)?|(float))$")
+NAME_RE = re.compile(r"^(tfc|sfc|lfc|cnv)_(?:w([1-8])a([1-8])(_relu|_hwgqnu)?|(float))$")
 
 
 @dataclass(frozen=True)
@@ -41,11 +54,13 @@ class ModelSpec:
 
 
 def parse_name(name: str) -> ModelSpec:
+    if name in FIXED_NAMES:
+        return ModelSpec(name, name, TOPOLOGIES[name], 1, 2, "hwgq")
     m = NAME_RE.match(name)
     if not m:
         raise ValueError(
-            f"unknown model name {name!r}: expected <tfc|sfc|lfc>_w<1-8>a<1-8>[_relu] "
-            f"or <tfc|sfc|lfc>_float"
+            f"unknown model name {name!r}: expected <tfc|sfc|lfc|cnv>_w<1-8>a<1-8>[_relu], "
+            f"<tfc|sfc|lfc|cnv>_float, hwgq_alexnet or hwgq_alexnet_tiny"
         )
     topo, w, a, suffix, flt = m.groups()
     hidden = TOPOLOGIES[topo]
@@ -76,6 +91,8 @@ def _make_act(spec: ModelSpec) -> nn.Module:
 
 
 class QuantMLP(nn.Module):
+    input_shape = (IN_FEATURES,)  # one sample, without the batch axis
+
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
@@ -128,6 +145,17 @@ class QuantMLP(nn.Module):
         return self._head(x), codes
 
 
-def build_model(name: str) -> QuantMLP:
-    """A freshly initialised model by name (see module docstring)."""
-    return QuantMLP(parse_name(name))
+def is_conv(name: str) -> bool:
+    """Whether model ``name`` is convolutional (image input (N, 3, H, W))."""
+    return parse_name(name).topology not in FC_TOPOLOGIES
+
+
+def build_model(name: str) -> nn.Module:
+    """A freshly initialised model by name (see module docstring): a :class:`QuantMLP`,
+    or a :class:`~halfwave.training.conv_models.QuantCNN` for convolutional names."""
+    spec = parse_name(name)
+    if spec.topology in FC_TOPOLOGIES:
+        return QuantMLP(spec)
+    from .conv_models import QuantCNN
+
+    return QuantCNN(spec)

@@ -310,30 +310,23 @@ class _BinaryFn(torch.autograd.Function):
         return grad * (w.abs() <= 1).to(grad.dtype)
 
 
-class QuantLinear(nn.Module):
-    """Linear layer without bias, weights quantised on the fly.
+class _WeightQuant:
+    """Weight quantisation shared by :class:`QuantLinear` and :class:`QuantConv2d`: the
+    scale is reduced over every axis but the first (output channel)."""
 
-    bits == 1: W_q = sign(W) * alpha, alpha = mean|W| (per output channel or per tensor),
-    computed in float64 and rounded to float32 (STE through the rounding).
-    bits >= 2: signed narrow uniform, scale = max|W| / (2^(bits-1) - 1) rounded to 16
-    significant bits, codes round half to even; STE.
-    bits == 0: float weights (baseline models)."""
-
-    def __init__(self, in_features: int, out_features: int, bits: int, per_channel=True):
-        super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        self.bits, self.per_channel = bits, per_channel
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+    weight: nn.Parameter
+    bits: int
+    per_channel: bool
 
     def _reduce(self, t: torch.Tensor, op) -> torch.Tensor:
+        ones = (1,) * (t.dim() - 1)
         if self.per_channel:
-            return op(t, dim=1, keepdim=True)
-        return op(t.reshape(-1), dim=0, keepdim=True).reshape(1, 1).expand(t.shape[0], 1)
+            return op(t.reshape(t.shape[0], -1), dim=1, keepdim=True).reshape(t.shape[0], *ones)
+        return op(t.reshape(-1), dim=0, keepdim=True).reshape(1, *ones).expand(t.shape[0], *ones)
 
     def weight_codes_and_scale(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Integer weight codes (out, in) and the scale (out, 1), both in weight dtype and
-        differentiable (STE); scale values are float32-exact."""
+        """Integer weight codes (weight shape) and the scale (out, 1, ...), both in weight
+        dtype and differentiable (STE); scale values are float32-exact."""
         w = self.weight
         if self.bits == 1:
             alpha = self._reduce(w.abs(), torch.mean)
@@ -353,11 +346,64 @@ class QuantLinear(nn.Module):
         codes, scale = self.weight_codes_and_scale()
         return codes * scale
 
+
+class QuantLinear(_WeightQuant, nn.Module):
+    """Linear layer without bias, weights quantised on the fly.
+
+    bits == 1: W_q = sign(W) * alpha, alpha = mean|W| (per output channel or per tensor),
+    computed in float64 and rounded to float32 (STE through the rounding).
+    bits >= 2: signed narrow uniform, scale = max|W| / (2^(bits-1) - 1) rounded to 16
+    significant bits, codes round half to even; STE.
+    bits == 0: float weights (baseline models)."""
+
+    def __init__(self, in_features: int, out_features: int, bits: int, per_channel=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.bits, self.per_channel = bits, per_channel
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+
     def forward(self, x):
         return x @ self.quant_weight().t()
 
     def extra_repr(self):
         return (
             f"{self.in_features}, {self.out_features}, bits={self.bits}, "
+            f"per_channel={self.per_channel}"
+        )
+
+
+class QuantConv2d(_WeightQuant, nn.Module):
+    """2-D convolution without bias (group 1), weights (out, in, k, k) quantised on the fly
+    exactly as :class:`QuantLinear` does, the scale being reduced over (in, k, k): shape
+    (out, 1, 1, 1) per output channel."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel: int,
+        stride: int = 1,
+        pad: int = 0,
+        bits: int = 1,
+        per_channel: bool = True,
+    ):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel, self.stride, self.pad = kernel, stride, pad
+        self.bits, self.per_channel = bits, per_channel
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel, kernel))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+
+    def out_size(self, size: int) -> int:
+        return (size + 2 * self.pad - self.kernel) // self.stride + 1
+
+    def forward(self, x):
+        return nn.functional.conv2d(x, self.quant_weight(), None, self.stride, self.pad)
+
+    def extra_repr(self):
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
+            f"stride={self.stride}, pad={self.pad}, bits={self.bits}, "
             f"per_channel={self.per_channel}"
         )

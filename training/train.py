@@ -1,8 +1,10 @@
-"""Training on digits (CPU), checkpoints and their loading.
+"""Training on digits or an image folder (CPU), checkpoints and their loading.
 
-Recipe (quantised and float models alike): Adam, cosine learning-rate decay, batch 64,
-cross-entropy; latent binary weights are clipped to [-1, 1] after each step. Deterministic
-for a given seed and thread count."""
+Data: FC models take the digits vectors; convolutional models the digits as images of
+their input size (data.digits_images), or the images of an image folder (imagefolder.py)
+resized to it. Recipe (quantised and float models alike): Adam, cosine learning-rate
+decay, batch 64, cross-entropy; latent binary weights are clipped to [-1, 1] after each
+step. Deterministic for a given seed and thread count."""
 
 from __future__ import annotations
 
@@ -15,23 +17,65 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import load_digits_split
-from .models import QuantMLP, build_model
+from .data import Split, digits_images, load_digits_split
+from .models import QuantMLP, build_model, is_conv
+from .quantizers import QuantConv2d, QuantLinear
 
-DEFAULT_EPOCHS = {"tfc": 40, "sfc": 40, "lfc": 30}
+DEFAULT_EPOCHS = {
+    "tfc": 40,
+    "sfc": 40,
+    "lfc": 30,
+    "cnv": 4,
+    "hwgq_alexnet": 1,
+    "hwgq_alexnet_tiny": 10,
+}
 DEFAULT_LR = 1e-2
 BATCH_SIZE = 64
+EVAL_BATCH = 256  # images per forward pass when measuring accuracy
 
 
 class CheckpointError(ValueError):
     """A file is not a halfwave checkpoint, or holds another model than expected."""
 
 
-def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+def _floats(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(x, dtype=np.float32).copy())
+
+
+def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float | None:
+    if len(y) == 0:
+        return None  # no samples
     model.eval()
+    step = len(x) if x.ndim == 2 else EVAL_BATCH  # FC: the whole set in one pass
     with torch.no_grad():
-        pred = model(torch.from_numpy(np.array(x))).argmax(1).numpy()
+        pred = np.concatenate(
+            [model(_floats(x[i : i + step])).argmax(1).numpy() for i in range(0, len(x), step)]
+        )
     return float((pred == y).mean())
+
+
+def training_data(model: nn.Module, data_dir: Path | str | None = None) -> Split:
+    """The split a model trains on: digits vectors (FC), digits images of the model's
+    input size (convolutional), or the images of ``data_dir`` (convolutional only)."""
+    if isinstance(model, QuantMLP):
+        if data_dir is not None:
+            raise ValueError(
+                f"{model.name}: image folders need a convolutional model (cnv_*, "
+                f"hwgq_alexnet*); FC models train on the digits vectors"
+            )
+        return load_digits_split()
+    _, h, w = model.input_shape
+    if data_dir is None:
+        return digits_images(h)
+    from .imagefolder import load_image_folder
+
+    data = load_image_folder(data_dir, h)
+    if len(data.classes) > model.n_classes:
+        raise ValueError(
+            f"{data_dir}: {len(data.classes)} classes, but {model.name} has "
+            f"{model.n_classes} outputs"
+        )
+    return data
 
 
 def train(
@@ -42,27 +86,32 @@ def train(
     lr: float = DEFAULT_LR,
     batch_size: int = BATCH_SIZE,
     progress: bool = True,
-    threads: int = 1,
+    threads: int | None = None,
+    data_dir: Path | str | None = None,
 ) -> dict:
-    """Train model ``name`` on the digits training split, save ``out`` (checkpoint) and
-    ``<out>.json`` (metrics), and return the metrics. Runs on ``threads`` intra-op
-    threads (1 is fastest for these small layers and keeps runs reproducible)."""
+    """Train model ``name`` on the digits training split (or, for a convolutional model,
+    on the image folder ``data_dir``), save ``out`` (checkpoint) and ``<out>.json``
+    (metrics), and return the metrics. Runs on ``threads`` intra-op threads; default 1
+    for FC models (fastest for their small layers) and torch's default (the cores) for
+    convolutional ones."""
     old_threads = torch.get_num_threads()
+    if threads is None:
+        threads = old_threads if is_conv(name) else 1
     torch.set_num_threads(threads)
     try:
-        return _train(name, Path(out), epochs, seed, lr, batch_size, progress)
+        return _train(name, Path(out), epochs, seed, lr, batch_size, progress, data_dir)
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
+def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir) -> dict:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     model = build_model(name)
     epochs = DEFAULT_EPOCHS[model.spec.topology] if epochs is None else epochs
-    data = load_digits_split()
-    xtr = torch.from_numpy(data.x_train.copy())
+    data = training_data(model, data_dir)
+    xtr = data.x_train
     ytr = torch.from_numpy(data.y_train.copy())
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(xtr) / batch_size)
@@ -72,7 +121,11 @@ def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
     )
     gen = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
-    binary = [lin.weight for lin in (*model.linears, model.out_linear) if lin.bits == 1]
+    binary = [
+        m.weight
+        for m in model.modules()
+        if isinstance(m, (QuantLinear, QuantConv2d)) and m.bits == 1
+    ]
     t0 = time.perf_counter()
     bar = tqdm(range(epochs), desc=name, disable=not progress, unit="epoch")
     for _ in bar:
@@ -84,7 +137,7 @@ def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
             opt.zero_grad()
-            loss = loss_fn(model(xtr[idx]), ytr[idx])
+            loss = loss_fn(model(_floats(xtr[idx.numpy()])), ytr[idx])
             loss.backward()
             opt.step()
             sched.step()
@@ -99,6 +152,8 @@ def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
         "epochs": epochs,
         "seed": seed,
         "lr": lr,
+        "data": "digits" if data_dir is None else str(data_dir),
+        "classes": list(data.classes),
         "train_accuracy": _accuracy(model, data.x_train, data.y_train),
         "test_accuracy": _accuracy(model, data.x_test, data.y_test),
         "seconds": round(seconds, 2),
@@ -110,7 +165,7 @@ def _train(name, out, epochs, seed, lr, batch_size, progress) -> dict:
     return metrics
 
 
-def load_checkpoint(path: Path | str, name: str | None = None) -> QuantMLP:
+def load_checkpoint(path: Path | str, name: str | None = None) -> nn.Module:
     """Load a checkpoint written by :func:`train` (eval mode, float32). ``name``, when
     given, must match the model stored in it."""
     path = Path(path)

@@ -67,7 +67,10 @@ def simulate(
     stall_in: float = 0.0,
     stall_out: float = 0.0,
     seed: int = 0,
+    taps: bool = False,
 ) -> SimResult:
+    """Run a BUILD on float inputs x. rtl with taps: values at every node boundary are
+    logged by the simulator; without, only the input and output values are returned."""
     df = ir.load(Path(build))
     if backend == "golden":
         values = golden.execute(df, x)
@@ -76,7 +79,7 @@ def simulate(
         from halfwave.sim import rtl
 
         vin = golden.quantize_input(df.input, x)
-        run = rtl.simulate(Path(build), vin, stall_in, stall_out, seed)
+        run = rtl.simulate(Path(build), vin, stall_in, stall_out, seed, taps=taps)
         stats = {
             "cycles": run.cycles,
             "cycles_per_frame": run.cycles_per_frame,
@@ -85,7 +88,10 @@ def simulate(
             "cycles_per_s": run.cycles_per_s,
             "wall_s": run.wall_s,
         }
-        return SimResult(golden.dequantize_output(df, run.values), [vin, run.values], stats)
+        values = [vin, run.values]
+        if run.taps is not None:
+            values = [vin, *(run.taps[n.name] for n in df.nodes)]
+        return SimResult(golden.dequantize_output(df, run.values), values, stats)
     raise ValueError(f"unknown backend '{backend}' (golden or rtl)")
 
 
@@ -194,10 +200,8 @@ def verify_onnx(
     rungs.append(ladder.golden_rung(df, x))
     rtl_stats: dict = {}
     if rtl:
-        res = simulate(build, x, "rtl", stall_in=stall, stall_out=stall)
-        values: list = [None] * (len(df.nodes) + 1)
-        values[0], values[-1] = res.values
-        rungs.append(ladder.Rung("rtl", values))
+        res = simulate(build, x, "rtl", stall_in=stall, stall_out=stall, taps=True)
+        rungs.append(ladder.Rung("rtl", res.values))
         rtl_stats = res.stats
     comps = [ladder.compare(a, b) for a, b in zip(rungs, rungs[1:], strict=False)]
     lines = []

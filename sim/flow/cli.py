@@ -61,7 +61,7 @@ def cmd_sim(a: argparse.Namespace) -> int:
     from . import api
 
     x = _load_npy(a.inputs)
-    res = api.simulate(a.build, x, a.backend, a.stall, a.stall, a.seed)
+    res = api.simulate(a.build, x, a.backend, a.stall, a.stall, a.seed, taps=bool(a.raw))
     np.save(a.out, res.output)
     if a.raw:
         a.raw.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, numpy_helper
 
-from halfwave.compiler.ir import MVU, Dataflow, TopK
+from halfwave.compiler.ir import MVU, Boundary, Dataflow, MaxPool, TopK
 from halfwave.sim import golden
 
 MARGIN_LIMIT = 1e-3  # float error allowed when recovering an integer accumulator
@@ -88,27 +88,57 @@ def _last_raw(df: Dataflow) -> MVU | None:
     return raws[-1] if raws else None
 
 
+def boundary_of(n) -> Boundary | None:
+    return getattr(n, "boundary", None)
+
+
+def to_stream_order(a: np.ndarray, chw) -> np.ndarray:
+    """A model tensor (N, ...) -> (N, values per frame) in stream order: images (N, C, H,
+    W) become (N, H, W, C) flattened."""
+    a = np.asarray(a)
+    if chw:
+        a = a.reshape(len(a), *chw).transpose(0, 2, 3, 1)
+    return a.reshape(len(a), -1)
+
+
+def activation_nodes(df: Dataflow) -> list[int]:
+    """Indices of the nodes whose output is a quantised activation of the model (where a
+    PyTorch model reports codes): thresholded MVUs not followed by a fused pool, and
+    fused pools."""
+    out = []
+    for i, n in enumerate(df.nodes):
+        if isinstance(n, MVU) and n.out_dtype is not None and n.boundary is not None:
+            out.append(i)
+        elif isinstance(n, MaxPool) and n.fused:
+            out.append(i)
+    return out
+
+
 def outputs_to_values(df: Dataflow, boundary_floats: list[np.ndarray | None]) -> Rung:
-    """Float tensors at the boundaries (input first) -> integer values."""
+    """Float tensors at the boundaries (input first) -> integer values in stream order."""
     values: list[np.ndarray | None] = []
     margin = 0.0
-    scales = [df.input.scale] + [None] * len(df.nodes)
-    for i, n in enumerate(df.nodes):
-        if isinstance(n, MVU) and n.out_dtype is not None:
-            scales[i + 1] = n.boundary.scale
     for i, f in enumerate(boundary_floats):
         if f is None:
             values.append(None)
             continue
-        f = f.reshape(len(f), -1)
         node = df.nodes[i - 1] if i > 0 else None
-        if isinstance(node, TopK):
-            values.append(f.astype(np.int64))
+        if node is None:
+            f = to_stream_order(f, df.input.shape if df.input.channels_last else None)
+            v, m = recover_integers(f, df.input.scale)
+        elif isinstance(node, TopK):
+            values.append(np.asarray(f).reshape(len(f), -1).astype(np.int64))
             continue
-        if isinstance(node, MVU) and node.out_dtype is None:
-            v, m = recover_integers(f, node.out_scale, node.out_bias)
         else:
-            v, m = recover_integers(f, scales[i])
+            b = boundary_of(node)
+            f = to_stream_order(f, b.chw)
+            if isinstance(node, MVU) and node.out_dtype is None:
+                per = len(node.out_scale)
+                g = f.reshape(len(f), -1, per)
+                v, m = recover_integers(g, node.out_scale, node.out_bias)
+                v = v.reshape(len(f), -1)
+            else:
+                v, m = recover_integers(f, b.scale)
         margin = max(margin, m)
         values.append(v)
     return Rung("", values, margin)
@@ -196,7 +226,8 @@ def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> R
         )
     floats: list[np.ndarray | None] = [ctx.get(df.input.tensor)]
     for n in df.nodes:
-        floats.append(ctx.get(n.boundary.tensor) if isinstance(n, MVU) else None)
+        b = boundary_of(n)
+        floats.append(ctx.get(b.tensor) if b is not None else None)
     rung = outputs_to_values(df, floats)
     rung.name = "qonnx-f64" if float64 else "qonnx-f32"
     rung.values = topk_from_previous(df, rung.values)
@@ -214,25 +245,25 @@ def torch_rung(model, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
     xt = torch.as_tensor(np.asarray(x), dtype=torch.float64 if float64 else torch.float32)
     with torch.no_grad():
         y, codes = model.forward_with_codes(xt)
-    thresholded = [
-        i + 1 for i, n in enumerate(df.nodes) if isinstance(n, MVU) and n.out_dtype is not None
-    ]
-    if len(codes) != 1 + len(thresholded):
+    acts = activation_nodes(df)
+    if len(codes) != 1 + len(acts):
         raise ValueError(
             f"the PyTorch model has {len(codes) - 1} quantised activations, the "
-            f"dataflow {len(thresholded)}"
+            f"dataflow {len(acts)}"
         )
     values: list[np.ndarray | None] = [None] * (len(df.nodes) + 1)
-    values[0] = np.asarray(codes[0]).reshape(len(x), -1).astype(np.int64)
-    for b, c in zip(thresholded, codes[1:], strict=True):
-        values[b] = np.asarray(c).reshape(len(x), -1).astype(np.int64)
+    chw_in = df.input.shape if df.input.channels_last else None
+    values[0] = to_stream_order(codes[0], chw_in).astype(np.int64)
+    for i, c in zip(acts, codes[1:], strict=True):
+        values[i + 1] = to_stream_order(c, df.nodes[i].boundary.chw).astype(np.int64)
     margin = 0.0
     raw = _last_raw(df)
     if raw is not None:
         idx = df.nodes.index(raw) + 1
-        values[idx], margin = recover_integers(
-            y.detach().numpy().reshape(len(x), -1), raw.out_scale, raw.out_bias
-        )
+        y = to_stream_order(y.detach().numpy(), raw.boundary.chw)
+        g = y.reshape(len(x), -1, len(raw.out_scale))
+        v, margin = recover_integers(g, raw.out_scale, raw.out_bias)
+        values[idx] = v.reshape(len(x), -1)
     rung = Rung("torch-f64" if float64 else "torch-f32", values, margin)
     rung.values = topk_from_previous(df, rung.values)
     return rung
