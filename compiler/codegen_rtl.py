@@ -92,10 +92,12 @@ def output_bus(df: Dataflow) -> StreamFormat:
     return bus_format(f.width, f.count, f.signed)
 
 
-def _repack(name: str, src: StreamFormat, dst: StreamFormat, i: str, o: str) -> str:
+def _repack(
+    name: str, src: StreamFormat, dst: StreamFormat, i: str, o: str, count: int | None = None
+) -> str:
     return f"""    hw_lane_repack #(
         .IN_LANES({src.lanes}), .IN_LW({src.width}), .OUT_LANES({dst.lanes}),
-        .OUT_LW({dst.width}), .COUNT({src.count}), .SIGNED({int(src.signed)})
+        .OUT_LW({dst.width}), .COUNT({count or src.count}), .SIGNED({int(src.signed)})
     ) {name} (
         .clk(clk), .rst(rst),
         .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
@@ -213,16 +215,36 @@ def _wire(name: str, fmt: StreamFormat) -> str:
     )
 
 
+def has_tail(f: StreamFormat) -> bool:
+    return f.count % f.lanes != 0
+
+
+def link_stages(src: StreamFormat, dst: StreamFormat) -> list[tuple]:
+    """Lane repackers between a producer and a consumer stream: (src, dst, COUNT) each.
+
+    Vectors may change size at a link (a conv's pixels of C values feed an FC layer's
+    vector of H*W*C after a flatten). A dense producer stream (no tail lanes) is re-cut
+    into the consumer's vectors by one repacker; a producer with tail padding in every
+    vector is first serialised to one lane (dropping the padding), then packed."""
+    same_cut = src.count == dst.count or not (has_tail(src) or has_tail(dst))
+    if src.lanes == dst.lanes and src.width == dst.width and same_cut:
+        return []
+    if src.count == dst.count or not has_tail(src):
+        return [(src, dst, dst.count)]
+    serial = StreamFormat(1, src.width, src.count, src.signed)
+    return [(src, serial, src.count), (serial, dst, dst.count)]
+
+
 def top_verilog(df: Dataflow) -> str:
     ibus, obus = input_bus(df), output_bus(df)
     wires, body = [], []
     prev, prev_fmt = "s_in", ibus
     for k, n in enumerate(df.nodes):
         fin = node_in_format(n)
-        if prev_fmt.lanes != fin.lanes or prev_fmt.width != fin.width:
-            wires.append(_wire(f"rp{k}", fin))
-            body.append(_repack(f"repack{k}", prev_fmt, fin, prev, f"rp{k}"))
-            prev = f"rp{k}"
+        for j, (src, dst, count) in enumerate(link_stages(prev_fmt, fin)):
+            wires.append(_wire(f"rp{k}_{j}", dst))
+            body.append(_repack(f"repack{k}_{j}", src, dst, prev, f"rp{k}_{j}", count))
+            prev = f"rp{k}_{j}"
         wires.append(_wire(f"f{k}", fin))
         body.append(_fifo(f"fifo{k}", fin, prev, f"f{k}", FIFO_DEPTH))
         fout = node_out_format(n)
@@ -301,7 +323,15 @@ def io_description(df: Dataflow, sources: list[Path]) -> dict:
     for n in df.nodes:
         f = node_out_format(n)
         dtype = "INDEX" if isinstance(n, TopK) else n.out_type.name
-        taps.append({"node": n.name, "file": f"tap_{n.name}.hex", **asdict(f), "dtype": dtype})
+        taps.append(
+            {
+                "node": n.name,
+                "file": f"tap_{n.name}.hex",
+                **asdict(f),
+                "dtype": dtype,
+                "vectors": vectors_out(n),
+            }
+        )
     return {
         "top": "top",
         "sources": [p.name for p in sources],
@@ -329,6 +359,9 @@ def predicted_cycles_per_frame(df: Dataflow) -> int:
     """Steady-state initiation interval: the slowest stage (every repacker is at most as
     slow as its neighbours; the bus adapters move one beat per cycle)."""
     stages = [n.cycles_per_frame() for n in df.nodes]
+    for a, b in zip(df.nodes, df.nodes[1:], strict=False):
+        if len(link_stages(node_out_format(a), node_in_format(b))) == 2:  # one value a cycle
+            stages.append(a.n_out * vectors_out(a))
     bus_in = input_bus(df).beats * vectors_in(df.nodes[0])
     bus_out = output_bus(df).beats * vectors_out(df.nodes[-1])
     return max([*stages, bus_in, bus_out])

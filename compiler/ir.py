@@ -202,7 +202,7 @@ class SlidingWindow:
     def cycles_per_frame(self) -> int:
         from halfwave.hw.cycles import swg_cycles_per_frame
 
-        return swg_cycles_per_frame(**self.geometry())
+        return swg_cycles_per_frame(**{k.lower(): v for k, v in self.geometry().items()})
 
     def geometry(self) -> dict[str, int]:
         return {
@@ -269,10 +269,7 @@ class MaxPool:
     def cycles_per_frame(self) -> int:
         from halfwave.hw.cycles import maxpool_cycles_per_frame
 
-        return maxpool_cycles_per_frame(
-            C=self.C, IH=self.IH, IW=self.IW, KH=self.KH, KW=self.KW,
-            SH=self.SH, SW=self.SW, PE=self.PE,
-        )  # fmt: skip
+        return maxpool_cycles_per_frame(c=self.C, ih=self.IH, iw=self.IW, pe=self.PE)
 
 
 Node = MVU | TopK | SlidingWindow | MaxPool

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .codegen_rtl import input_bus, lane_width, output_bus, predicted_cycles_per_frame
 from .datatypes import DataType
-from .ir import MVU, Dataflow
+from .ir import MVU, Dataflow, TopK
 
 
 def layer_rows(df: Dataflow) -> list[dict]:
@@ -18,7 +18,7 @@ def layer_rows(df: Dataflow) -> list[dict]:
             "kind": n.kind,
             "in_dtype": n.in_dtype,
             "out_dtype": n.out_type.name,
-            "PE": n.in_lanes if n.kind == "TopK" else n.PE,
+            "PE": n.out_lanes if n.kind == "MVU" else n.in_lanes,
             "cycles_per_frame": n.cycles_per_frame(),
         }
         if isinstance(n, MVU):
@@ -36,8 +36,16 @@ def layer_rows(df: Dataflow) -> list[dict]:
                     "threshold_bits": n.MH * n.n_thresholds * n.acc_bits,
                 }
             )
-        else:
+        elif isinstance(n, TopK):
             row.update({"shape": [n.N], "K": n.K})
+        else:  # SlidingWindow / MaxPool: (H, W, C) in, kernel/stride
+            row.update(
+                {
+                    "shape": [n.IH, n.IW, n.C],
+                    "window": [n.KH, n.KW, n.SH, n.SW],
+                    "out_shape": [n.OH, n.OW, n.n_out],
+                }
+            )
         rows.append(row)
     return rows
 
@@ -83,4 +91,40 @@ def write_reports(report: dict, build: Path) -> None:
             f"{r.get('SIMD', '-')} | {r['cycles_per_frame']} | "
             f"{r.get('weight_bits', 0)} |"
         )
+    lines += resource_lines(report.get("resources"))
     (build / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def resource_lines(res: dict | None) -> list[str]:
+    """report.md's resource table (compiler/resources.py estimates, per layer)."""
+    if not res:
+        return []
+    lines = ["", "## Resources (estimate)", ""]
+    b = res.get("board")
+    if b:
+        util = ", ".join(f"{k.upper()} {v:g}%" for k, v in b["utilisation_pct"].items())
+        lines += [
+            f"Board {b['name']} ({b['part']}) at {b['clock_mhz']:g} MHz, "
+            f"{100 * b['reserve']:.0f}% kept for the shell; folding: {b['mode']}. "
+            f"{b['cycles_per_frame']} cycles/frame = {b['fps']:.0f} frames/s. "
+            f"Utilisation of the budget: {util}.",
+            "",
+        ]
+    if "efficiency" in res:
+        lines += [
+            f"Efficiency {100 * res['efficiency']:.1f}% (ideal {res['ideal_cycles_per_frame']} "
+            "cycles/frame = total MACs / total lanes, over the slowest layer's cycles).",
+            "",
+        ]
+    lines += [
+        "| layer | cycles/frame | LUT | LUTRAM | FF | BRAM36 | DSP |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [*res["layers"], {"name": "**total**", "cycles_per_frame": None, **res["estimate"]}]
+    for r in rows:
+        cyc = "-" if r["cycles_per_frame"] is None else r["cycles_per_frame"]
+        lines.append(
+            f"| {r['name']} | {cyc} | {r['lut']} | {r['lutram']} | {r['ff']} | "
+            f"{r['bram36']:g} | {r['dsp']} |"
+        )
+    return lines

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from halfwave.compiler.ir import MVU, Boundary, Dataflow, MaxPool, TopK
 from halfwave.sim import golden
@@ -203,9 +203,36 @@ def _execute_float64(model, x: np.ndarray) -> dict[str, np.ndarray]:
             )
         elif node.op_type == "BipolarQuant":
             ctx[node.output[0]] = binary_quant(ctx[node.input[0]], ctx[node.input[1]])
+        elif node.op_type in ("Conv", "MaxPool"):  # onnxruntime has no float64 kernels
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            ins = [ctx[i] for i in node.input if i]
+            run = _conv_f64 if node.op_type == "Conv" else _maxpool_f64
+            ctx[node.output[0]] = run(*ins, **attrs)
         else:
             execute_node(node, ctx, model.graph, opset)
     return ctx
+
+
+def _windows(x: np.ndarray, kernel, strides, pads, fill: float) -> np.ndarray:
+    """(N, C, H, W) -> (N, C, OH, OW, KH, KW) windows of the padded input."""
+    t, left, b, r = pads
+    x = np.pad(x, ((0, 0), (0, 0), (t, b), (left, r)), constant_values=fill)
+    win = np.lib.stride_tricks.sliding_window_view(x, tuple(kernel), axis=(2, 3))
+    return win[:, :, :: strides[0], :: strides[1]]
+
+
+def _conv_f64(x, w, bias=None, kernel_shape=None, strides=(1, 1), pads=(0, 0, 0, 0),
+              group=1, dilations=(1, 1), **_):  # fmt: skip
+    if group != 1 or tuple(dilations) != (1, 1):
+        raise ValueError("float64 Conv: only group=1, dilation 1")
+    win = _windows(x, w.shape[2:], strides, pads, 0.0)
+    y = np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def _maxpool_f64(x, kernel_shape=None, strides=None, pads=(0, 0, 0, 0), **_):
+    strides = strides or (1, 1)
+    return _windows(x, kernel_shape, strides, pads, -np.inf).max(axis=(-2, -1))
 
 
 def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
