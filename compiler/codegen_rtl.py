@@ -13,8 +13,10 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 import halfwave.hw
-from halfwave.hw.memfiles import write_mvu_mem_files
+from halfwave.hw.memfiles import write_mvu_mem_files, write_swap_file
 
 from .datatypes import DataType
 from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
@@ -30,7 +32,7 @@ LIBRARY = (
 )
 BUS_BITS = 64  # host stream width target (AXI-stream tdata)
 FIFO_DEPTH = 4
-MODES = {"xnor": 0, "signsel": 1, "mac": 2}
+MODES = {"xnor": 0, "signsel": 1, "mac": 2, "ternary": 3}
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,26 @@ def _mvu(n: MVU, i: str, o: str) -> str:
         .W_W({lane_width(w_dt)}), .ACC_W({n.acc_bits}), .N_T({n.n_thresholds}),
         .OUT_W({out_w}), .OUT_BIAS({bias}),
         .WEIGHT_FILE("{n.name}_weights.mem"), .THRESH_FILE("{n.name}_thresholds.mem"),
-        .ROM_STYLE("{rom_style(n)}")
+        .ROM_STYLE("{rom_style(n)}"){_ternary_params(n)}
     ) {n.name} (
         .clk(clk), .rst(rst),
         .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
         .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready)
     );
 """
+
+
+def _ternary_params(n: MVU) -> str:
+    if n.mode != "ternary":
+        return ""
+    p, q = n.ternary
+    return f',\n        .WP({p}), .WN({q}), .SWAP_FILE("{n.name}_swap.mem")'
+
+
+def mvu_memory_values(n: MVU) -> np.ndarray:
+    """What the weight memory holds: the weights, or the codes of a ternary layer (whose
+    negated rows then swap p and n, see hw_mvu MODE 3)."""
+    return np.sign(n.weights) if n.mode == "ternary" else n.weights
 
 
 def rom_style(n: MVU) -> str:
@@ -307,8 +322,11 @@ def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:
     for n in df.mvus():
         w_w = lane_width(DataType.parse(n.weight_dtype))
         write_mvu_mem_files(
-            n.weights, n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl_dir / n.name
+            mvu_memory_values(n), n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl_dir / n.name
         )
+        if n.mode == "ternary":
+            swap = np.isin(np.arange(n.MH), n.negated_rows)
+            write_swap_file(swap, n.PE, rtl_dir / n.name)
     (rtl_dir / "top.v").write_text(top_verilog(df))
     sources.append(rtl_dir / "top.v")
     (rtl_dir / "top.json").write_text(json.dumps(io_description(df, sources), indent=1) + "\n")

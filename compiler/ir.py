@@ -48,7 +48,7 @@ class MVU:
     name: str
     MW: int
     MH: int
-    mode: str  # "xnor" | "signsel" | "mac"
+    mode: str  # "xnor" | "signsel" | "mac" | "ternary"
     in_dtype: str
     weight_dtype: str
     acc_lo: int  # accumulator range in the hardware domain (popcount for xnor)
@@ -65,6 +65,7 @@ class MVU:
     boundary: Boundary | None = None
     source: str = ""  # ONNX node the matmul came from
     vectors: int = 1  # input vectors per frame (OH*OW output pixels for a convolution)
+    ternary: list[int] | None = None  # [p, n]: weights are p, 0, -n (rows may be negated)
     kind: str = "MVU"
 
     @property

@@ -198,6 +198,7 @@ class Weights:
     values: np.ndarray  # (MH, MW) int64
     scale: list[Fraction]  # per row
     dtype: DataType
+    ternary: tuple[int, int] | None = None  # (p, n): values are p, 0 or -n
 
 
 def _weights(
@@ -205,11 +206,14 @@ def _weights(
 ) -> tuple[Weights, Fraction | None]:
     """Integer weights (MH, MW) in stream column order, per-row scales, the Gemm alpha."""
     values, scale, dt, q, transpose = _quantized_weights(graph, mm)
+    tern, sigma = None, None
+    if dt == TERNARY_CODES:
+        values, sigma, tern = _ternary_weights(values, scale, q)
     if mm.op == "Conv":
         if values.ndim != 4:
             raise CompileError(f"Conv weights must be 4-D, got {list(values.shape)}", mm.name)
-        row_scale = _row_scales(scale, values.shape[0], q.name)
-        return Weights(im2col_columns(values), row_scale, dt), None
+        row_scale = _row_scales(scale, values.shape[0], q.name, sigma)
+        return Weights(im2col_columns(values), row_scale, dt, tern), None
     # orient as (MH, MW): MatMul weights are (MW, MH); Gemm transB=1 gives (MH, MW)
     trans_b = mm.op == "Gemm" and bool(mm.attrs.get("transB", 0))
     if values.ndim != 2:
@@ -217,7 +221,7 @@ def _weights(
     if trans_b == transpose:
         values = values.T
         scale = scale.T if scale.size > 1 else scale
-    row_scale = _row_scales(scale, values.shape[0], q.name)
+    row_scale = _row_scales(scale, values.shape[0], q.name, sigma)
     if chw is not None:
         if values.shape[1] != chw[0] * chw[1] * chw[2]:
             raise CompileError(
@@ -231,7 +235,47 @@ def _weights(
         if mm.attrs.get("transA", 0):
             raise CompileError("Gemm with transA=1 is not supported", mm.name)
         alpha = exact(mm.attrs.get("alpha", 1.0))
-    return Weights(values, row_scale, dt), alpha
+    return Weights(values, row_scale, dt, tern), alpha
+
+
+TERNARY_CODES = DataType.int(2, True)  # narrow INT2: -1, 0, +1
+MAX_TERNARY_RATIO = 1 << 12
+
+
+def _ternary_weights(codes: np.ndarray, scale: np.ndarray, q: Node):
+    """Ternary codes (-1, 0, +1) with a per-tensor/per-row scale (symmetric ternary, e.g.
+    Brevitas 2-bit narrow: p = n = 1), or with an elementwise scale of two values, Wp on
+    the +1 codes and Wn on the -1 codes (halfwave's TTQ form): then Wp/Wn = p/n in lowest
+    terms, the integer weights are p, 0, -n and the common scale Wp/p = Wn/n."""
+    if scale.size == 1 or _is_per_row(scale):
+        return codes, None, (1, 1)
+    pos, neg = np.unique(scale[codes > 0]), np.unique(scale[codes < 0])
+    if len(pos) > 1 or len(neg) > 1:
+        raise CompileError(
+            "ternary weights with an elementwise scale must use one scale for all +1 "
+            "codes (Wp) and one for all -1 codes (Wn) per layer",
+            q.name,
+        )
+    wp = exact(pos[0]) if len(pos) else exact(neg[0])
+    wn = exact(neg[0]) if len(neg) else wp
+    if wp <= 0 or wn <= 0:
+        raise CompileError("ternary scales Wp and Wn must be positive", q.name)
+    ratio = wp / wn
+    p, n = ratio.numerator, ratio.denominator
+    if max(p, n) > MAX_TERNARY_RATIO:
+        raise CompileError(
+            f"ternary scales Wp={float(wp)!r}, Wn={float(wn)!r} are not a ratio of small "
+            f"integers (p/n = {p}/{n}); snap them to a fixed-point grid so that the "
+            "hardware can use them exactly",
+            q.name,
+        )
+    values = np.where(codes > 0, p, np.where(codes < 0, -n, 0)).astype(np.int64)
+    return values, wp / p, (p, n)
+
+
+def _is_per_row(scale: np.ndarray) -> bool:
+    rows = scale.reshape(scale.shape[0], -1)
+    return bool(np.all(rows == rows[:, :1]))
 
 
 def _quantized_weights(graph: OnnxGraph, mm: Node):
@@ -284,7 +328,11 @@ def _quantized_weights(graph: OnnxGraph, mm: Node):
     return values, scale, dt, q, transpose
 
 
-def _row_scales(scale: np.ndarray, mh: int, name: str) -> list[Fraction]:
+def _row_scales(
+    scale: np.ndarray, mh: int, name: str, exact_scale: Fraction | None = None
+) -> list[Fraction]:
+    if exact_scale is not None:
+        return [exact_scale] * mh
     if scale.size == 1:
         return [exact(scale.reshape(-1)[0])] * mh
     per_row = scale.reshape(mh, -1)
@@ -415,7 +463,7 @@ def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, index: int):
     name = f"mvu{index}"
     w, alpha = _weights(graph, mm, inp.chw if mm.op != "Conv" else None)
     mh = w.values.shape[0]
-    mode = _mode(inp.dtype, w.dtype, mm)
+    mode = _mode(inp.dtype, w.dtype, mm, w.ternary is not None)
     front, out_chw, vectors = _conv_front(mm, inp, w, index)
     aff = [Affine(inp.scale * s * (alpha if alpha is not None else 1)) for s in w.scale]
     if len(mm.inputs) > 2 and mm.inputs[2]:
@@ -610,7 +658,11 @@ def _scalar_const(arr: np.ndarray, node: Node) -> Fraction:
     return exact(np.asarray(arr).reshape(-1)[0])
 
 
-def _mode(in_dt: DataType, w_dt: DataType, mm: Node) -> str:
+def _mode(in_dt: DataType, w_dt: DataType, mm: Node, ternary: bool = False) -> str:
+    if ternary:
+        if in_dt == BIPOLAR:
+            raise CompileError("bipolar inputs with ternary weights are not supported", mm.name)
+        return "ternary"
     if w_dt == BIPOLAR:
         return "xnor" if in_dt == BIPOLAR else "signsel"
     if in_dt == BIPOLAR:
@@ -630,8 +682,8 @@ def _acc_range(w: np.ndarray, dt: DataType, mode: str) -> tuple[int, int]:
 
 
 def _hw_weight_dtype(values: np.ndarray, declared: DataType) -> DataType:
-    if declared == BIPOLAR:
-        return BIPOLAR
+    if declared in (BIPOLAR, TERNARY_CODES):  # ternary: the memory holds the codes
+        return declared
     lo, hi = int(values.min()), int(values.max())
     if declared.contains(lo) and declared.contains(hi):
         return declared
@@ -685,6 +737,7 @@ def _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, bipolar, tensor
         negated_rows=[int(i) for i in np.flatnonzero(neg)],
         boundary=Boundary(tensor, float(scale)),
         source=mm.name,
+        ternary=list(w.ternary) if w.ternary else None,
     )
     return mvu, Quantized(tensor, scale, out_dt)
 
@@ -713,6 +766,7 @@ def _raw_layer(name, mm, w, mode, inp, aff, tensor) -> MVU:
         out_bias=bias,
         boundary=Boundary(tensor),
         source=mm.name,
+        ternary=list(w.ternary) if w.ternary else None,
     )
 
 

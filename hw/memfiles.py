@@ -109,3 +109,21 @@ def write_mvu_mem_files(
         tfile = path.with_name(path.name + "_thresholds.mem")
         tfile.write_text(pack_words(mvu_threshold_codes(thresholds, pe, acc_w), acc_w))
     return wfile, tfile
+
+
+def mvu_swap_codes(swap: np.ndarray, pe: int) -> np.ndarray:
+    """Per-row swap flags (MH,) of a ternary MVU -> (NF, PE) bits, padding rows 0."""
+    swap = np.asarray(swap, dtype=np.int64).reshape(-1)
+    nf = _ceil_div(len(swap), pe)
+    padded = np.zeros(nf * pe, dtype=np.int64)
+    padded[: len(swap)] = swap != 0
+    return padded.reshape(nf, pe)
+
+
+def write_swap_file(swap: np.ndarray, pe: int, path: str | Path) -> Path:
+    """``<path>_swap.mem`` for a MODE 3 (ternary) hw_mvu: word nf, bit p = row nf*PE+p
+    uses (WN, WP) for codes (+1, -1) instead of (WP, WN)."""
+    path = Path(path)
+    sfile = path.with_name(path.name + "_swap.mem")
+    sfile.write_text(pack_words(mvu_swap_codes(swap, pe), 1))
+    return sfile

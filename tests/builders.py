@@ -49,10 +49,30 @@ class FcBuilder:
         )
         return self
 
+    def ternary_weights(self, wt: np.ndarray, kind: str, axis: int) -> str:
+        """Ternary weights: "ternary" = Brevitas-style 2-bit narrow Quant, one scale;
+        "ttq" = halfwave's two-scale form: Quant with an elementwise scale, Wp on the +1
+        codes and Wn on the -1 codes (fixed-point values whose ratio is not a power of 2).
+        Zero rows/columns (along `axis`) are included."""
+        t = 0.7 * np.abs(wt).mean()
+        codes = np.where(wt > t, 1, np.where(wt < -t, -1, 0)).astype(np.float32)
+        np.moveaxis(codes, axis, 0)[0] = 0  # an all-zero output channel
+        if kind == "ternary":
+            scale = np.float32(0.375)
+        else:
+            wp, wn = np.float32(13 / 16), np.float32(9 / 32)
+            scale = np.where(codes < 0, wn, wp).astype(np.float32)
+        ins = [self.const(codes * scale, "w"), self.const(scale), self.const(0.0),
+               self.const(2.0)]  # fmt: skip
+        return self.node("Quant", ins, QONNX, signed=1, narrow=1, rounding_mode="ROUND")
+
     def linear(self, mh: int, weights: str = "bipolar", per_channel=True, float_w=False):
         w = self.rng.normal(size=(self.n, mh)).astype(np.float32)
         if float_w:
             self.node("MatMul", [self.cur, self.const(w, "w")])
+        elif weights in ("ternary", "ttq"):
+            x = self.cur
+            self.node("MatMul", [x, self.ternary_weights(w, weights, axis=1)])
         else:
             scale = (
                 np.abs(w).mean(axis=0, keepdims=True)
@@ -152,6 +172,8 @@ class ConvBuilder(FcBuilder):
         if weights == "bipolar":
             scale = np.abs(wt).mean(axis=(1, 2, 3), keepdims=True)
             wq = self.node("BipolarQuant", [self.const(wt, "w"), self.const(scale)], QONNX)
+        elif weights in ("ternary", "ttq"):
+            wq = self.ternary_weights(wt, weights, axis=0)
         else:  # signed narrow k-bit, per-channel scale
             bits = int(weights.removeprefix("int"))
             scale = np.abs(wt).max(axis=(1, 2, 3), keepdims=True) / (2 ** (bits - 1) - 1)

@@ -12,6 +12,12 @@
 //     MODE 0 XNOR    : weight bit == input bit ? 1 : 0         (acc = popcount, 0..MW)
 //     MODE 1 SIGNSEL : weight bit 1 ? +x : -x                   (x signed if IN_SIGNED)
 //     MODE 2 MAC     : w * x, w = W_W-bit two's complement      (x signed if IN_SIGNED)
+//     MODE 3 TERNARY : 2-bit code 01: +WP*x, 11: -WN*x, 00/10: 0 (x signed if IN_SIGNED),
+//                      i.e. acc = WP*P - WN*N with P (N) the sum of the inputs where the
+//                      weight is +1 (-1); a row flagged in SWAP_FILE uses WN for +1 and WP
+//                      for -1 (a negated row of an asymmetric ternary layer). WP and WN
+//                      are small integers: the layer's two scales up to a common factor,
+//                      which is folded into the thresholds.
 //
 // Schedule: the vector is taken from the stream during row fold nf = 0 (and stored in
 // an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
@@ -28,13 +34,14 @@
 //                  bits [(p*SIMD+s)*W_W +: W_W] = weight of row nf*PE+p, column sf*SIMD+s.
 //     THRESH_FILE: depth NF, word PE*N_T*ACC_W bits, lane p*N_T+t = threshold t
 //                  (ascending, signed) of row nf*PE+p.
+//     SWAP_FILE  : (MODE 3 only) depth NF, word PE bits, bit p = swap flag of row nf*PE+p.
 `default_nettype none
 module hw_mvu #(
     parameter integer MW        = 16,      // inputs (columns) per row
     parameter integer MH        = 16,      // rows (outputs per vector)
     parameter integer PE        = 4,       // rows per cycle (need not divide MH)
     parameter integer SIMD      = 4,       // input lanes per cycle (need not divide MW)
-    parameter integer MODE      = 0,       // 0 XNOR, 1 SIGNSEL (binary w x k-bit), 2 MAC
+    parameter integer MODE      = 0,       // 0 XNOR, 1 SIGNSEL (binary w x k-bit), 2 MAC, 3 TERNARY
     parameter integer IN_W      = 1,       // input lane bits (1 in XNOR)
     parameter integer IN_SIGNED = 0,       // 1: inputs are two's complement, 0: unsigned
     parameter integer W_W       = 1,       // weight bits (1 in XNOR/SIGNSEL)
@@ -42,6 +49,9 @@ module hw_mvu #(
     parameter integer N_T       = 0,       // thresholds per row; 0 = output accumulators
     parameter integer OUT_W     = 1,       // output lane bits when N_T > 0
     parameter integer OUT_BIAS  = 0,       // added to the threshold count (e.g. -2)
+    parameter integer WP        = 1,       // MODE 3: integer weight of code +1 (>= 1)
+    parameter integer WN        = 1,       // MODE 3: integer magnitude of code -1 (>= 1)
+    parameter        SWAP_FILE  = "",      // MODE 3: $readmemh file of per-row swap flags
     parameter        WEIGHT_FILE = "",     // $readmemh file of the weight memory
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
     parameter [8*11-1:0] ROM_STYLE = "auto" // "block" | "distributed" | "auto": weight ROM
@@ -74,7 +84,9 @@ module hw_mvu #(
     localparam [31:0]    NF_M1   = NF - 1;
     localparam [SFW-1:0] SF_LAST = SF_M1[SFW-1:0];
     localparam [NFW-1:0] NF_LAST = NF_M1[NFW-1:0];
-    localparam integer PW    = W_W + XW;                   // product bits (MAC)
+    localparam integer WMAX  = (WP > WN) ? WP : WN;
+    localparam integer SCW   = $clog2(WMAX + 1) + 1;       // ternary scale as signed
+    localparam integer PW    = (MODE == 3) ? (XW + SCW) : (W_W + XW); // product bits
     localparam [8*11-1:0] STYLE_BLOCK = "block";
     localparam [8*11-1:0] STYLE_DIST  = "distributed";
     localparam [8*11-1:0] STYLE_AUTO  = "auto";
@@ -84,7 +96,9 @@ module hw_mvu #(
         if (MH < 1)                          $error("hw_mvu: MH must be >= 1");
         if (SIMD < 1 || SIMD > MW)           $error("hw_mvu: SIMD must be in 1..MW");
         if (PE < 1 || PE > MH)               $error("hw_mvu: PE must be in 1..MH");
-        if (MODE < 0 || MODE > 2)            $error("hw_mvu: MODE must be 0, 1 or 2");
+        if (MODE < 0 || MODE > 3)            $error("hw_mvu: MODE must be 0, 1, 2 or 3");
+        if (MODE == 3 && W_W != 2)           $error("hw_mvu: MODE 3 (TERNARY) needs W_W == 2");
+        if (WP < 1 || WN < 1)                $error("hw_mvu: WP and WN must be >= 1");
         if (MODE == 0 && (IN_W != 1 || W_W != 1))
             $error("hw_mvu: MODE 0 (XNOR) needs IN_W == 1 and W_W == 1");
         if (MODE == 0 && IN_SIGNED != 0)     $error("hw_mvu: MODE 0 (XNOR) needs IN_SIGNED == 0");
@@ -202,6 +216,26 @@ module hw_mvu #(
 
     wire [DW-1:0] s1_x = s1_take ? s1_in : s1_buf;
 
+    // per-row swap flags of the ternary scales, read with the weights (row fold nf)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE-1:0] s1_swap;  // used by MODE 3 only
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (MODE == 3) begin : g_swap
+            reg [PE-1:0] smem [0:NF-1];
+            reg [PE-1:0] swap_q;
+            integer z;
+            initial begin
+                for (z = 0; z < NF; z = z + 1) smem[z] = {PE{1'b0}};
+                if (SWAP_FILE != "") $readmemh(SWAP_FILE, smem);
+            end
+            always @(posedge clk) if (en) swap_q <= smem[nf];
+            assign s1_swap = swap_q;
+        end else begin : g_noswap
+            assign s1_swap = {PE{1'b0}};
+        end
+    endgenerate
+
     // ------------------------------------------------------------- stage 1 -> 2: PE trees
     reg            s2_v, s2_first, s2_last;
     reg [PE*ACC_W-1:0] s2_psum;
@@ -226,8 +260,17 @@ module hw_mvu #(
                     if (MODE == 1) begin : g_signsel
                         wire [XW-1:0] sel = w[0] ? xs : (~xs + 1'b1);
                         assign prod = {{W_W{sel[XW-1]}}, sel};
-                    end else begin : g_mac
+                    end else if (MODE == 2) begin : g_mac
                         assign prod = $signed(w) * $signed(xs);
+                    end else begin : g_tern
+                        localparam [SCW-1:0] KP = WP[SCW-1:0];
+                        localparam [SCW-1:0] KN = WN[SCW-1:0];
+                        wire [SCW-1:0] kpos = s1_swap[p] ? KN : KP;
+                        wire [SCW-1:0] kneg = s1_swap[p] ? KP : KN;
+                        wire signed [PW-1:0] ppos = $signed(xs) * $signed(kpos);
+                        wire signed [PW-1:0] pneg = $signed(xs) * $signed(kneg);
+                        assign prod = (w == 2'b01) ? ppos
+                                    : (w == 2'b11) ? -pneg : {PW{1'b0}};
                     end
                     // sign-extend or truncate the product to ACC_W bits (value fits)
                     if (ACC_W > PW) begin : g_ext

@@ -103,3 +103,19 @@ def test_bipolar_input_with_padding_is_refused(tmp_path):
     b.batchnorm().hwgq().flatten().linear(3)
     with pytest.raises(CompileError, match="padding of a bipolar"):
         api.compile(b.save(tmp_path / "net.onnx"), tmp_path / "build")
+
+
+@pytest.mark.parametrize("kind", ["ternary", "ttq"])
+def test_ternary_layers(tmp_path, kind):
+    """Symmetric (Brevitas 2-bit narrow) and two-scale ternary weights (Wp/Wn = 26/9),
+    negative BatchNorm scales (negated rows swap p and n), an all-zero channel."""
+    b = ConvBuilder((3, 10, 10), seed=11).quant_input(bits=4)
+    b.conv(9, 3, 1, (1, 1, 1, 1), weights=kind).batchnorm().hwgq()
+    b.conv(7, 3, 2, weights=kind).maxpool(2, 2).batchnorm().hwgq()
+    b.flatten().linear(10, weights=kind).batchnorm().hwgq().linear(5, weights=kind)
+    _verify(tmp_path, b, n=8, rtl=True, stall=0.3)
+    df = api.compile(tmp_path / "net.onnx", tmp_path / "build")
+    mvus = [n for n in df.nodes if isinstance(n, MVU)]
+    assert all(m.mode == "ternary" for m in mvus)
+    assert mvus[0].ternary == ([1, 1] if kind == "ternary" else [26, 9])
+    assert any(m.negated_rows for m in mvus)

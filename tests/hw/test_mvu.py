@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from halfwave.hw.memfiles import write_mvu_mem_files
+from halfwave.hw.memfiles import write_mvu_mem_files, write_swap_file
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
@@ -40,6 +40,8 @@ class Case:
     rom_style: str = "auto"
     vectors: int = 6
     seed: int = 0
+    WP: int = 1  # MODE 3: weight of code +1, magnitude of code -1 (rows may swap them)
+    WN: int = 1
 
 
 CASES = [
@@ -73,6 +75,12 @@ CASES = [
     Case(MW=1, MH=1, PE=1, SIMD=1, MODE=2, IN_W=8, IN_SIGNED=1, W_W=8, vectors=10, seed=7),
     # larger XNOR, 4 x 4 folds, thresholds with a wide output and bias
     Case(MW=64, MH=16, PE=4, SIMD=16, MODE=0, N_T=5, OUT_W=3, OUT_BIAS=1, seed=8),
+    # ternary, asymmetric scales 5:3 (ratio not a power of two), rows swapped at random,
+    # unsigned 2-bit inputs, thresholds; PE and SIMD divide neither dimension
+    Case(MW=23, MH=11, PE=3, SIMD=5, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
+         seed=9),  # fmt: skip
+    # ternary, symmetric (Brevitas 2-bit narrow), signed 4-bit inputs, raw accumulators
+    Case(MW=9, MH=4, PE=4, SIMD=9, MODE=3, IN_W=4, IN_SIGNED=1, W_W=2, seed=10),
 ]
 
 
@@ -95,6 +103,14 @@ def _setup(c: Case, rng: np.random.Generator):
     else:
         if c.MODE == 1:
             w, wmax = rng.choice([-1, 1], (rows, cols)), 1
+        elif c.MODE == 3:
+            codes = rng.choice([-1, 0, 1], (rows, cols), p=[0.35, 0.3, 0.35])
+            codes[min(1, rows - 1)] = 0  # an all-zero row
+            swap = rng.integers(0, 2, rows)
+            wpos = np.where(swap, c.WN, c.WP)[:, None]
+            wneg = np.where(swap, c.WP, c.WN)[:, None]
+            w = np.where(codes > 0, wpos, np.where(codes < 0, -wneg, 0))
+            wmax = max(c.WP, c.WN)
         else:
             wmax = 1 << (c.W_W - 1)
             w = rng.integers(-wmax, wmax, (rows, cols))
@@ -117,12 +133,22 @@ def _setup(c: Case, rng: np.random.Generator):
     return w, x_codes, acc, acc_w, thr
 
 
+def _weight_file_values(c: Case, w: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """What the weight memory holds (ternary: 2-bit codes) and the ternary swap flags."""
+    if c.MODE != 3:
+        return w, None
+    swap = np.array([(row > 0).any() and row[row > 0][0] != c.WP or (row < 0).any()
+                     and -row[row < 0][0] != c.WN for row in w], dtype=np.int64)  # fmt: skip
+    return np.sign(w), swap
+
+
 def _params(c: Case, acc_w: int) -> dict[str, int | str]:
     return dict(
         MW=c.MW, MH=c.MH, PE=c.PE, SIMD=c.SIMD, MODE=c.MODE, IN_W=c.IN_W,
         IN_SIGNED=c.IN_SIGNED, W_W=c.W_W, ACC_W=acc_w, N_T=c.N_T, OUT_W=c.OUT_W,
         OUT_BIAS=c.OUT_BIAS, WEIGHT_FILE="mvu_weights.mem",
         THRESH_FILE="mvu_thresholds.mem" if c.N_T else "", ROM_STYLE=c.rom_style,
+        **({"WP": c.WP, "WN": c.WN, "SWAP_FILE": "mvu_swap.mem"} if c.MODE == 3 else {}),
     )  # fmt: skip
 
 
@@ -154,7 +180,10 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     where = f"case {asdict(c)} params {params}"
 
     # padding rows of the weight memory are junk too: write the full padded matrix
-    write_mvu_mem_files(w, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
+    wfile, swap = _weight_file_values(c, w)
+    write_mvu_mem_files(wfile, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
+    if swap is not None:
+        write_swap_file(swap, c.PE, tmp_path / "mvu")
     binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
     lw = c.OUT_W if c.N_T else acc_w
     in_beats = vl.pack_lanes(vl.vectors_to_beats(x_codes, c.SIMD), c.IN_W)
