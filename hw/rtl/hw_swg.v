@@ -15,24 +15,28 @@
 // in one simple dual-port RAM (RAM_STYLE): a writer stores input rows in arrival order,
 // a reader generates the windows of one output row at a time. They run concurrently,
 // coupled by one signed counter of rows written and not yet released (row granularity):
-//   - the writer may begin a row when fewer than NR rows are held (rows it holds that the
-//     reader will never need, e.g. unused bottom rows, count as released at once);
+//   - the writer may begin a row when fewer than NR rows are held;
 //   - the reader may emit output row oy once every image row it needs
-//     (max(0,oy*SH-PAD_T) .. min(IH-1, oy*SH-PAD_T+KH-1)) is complete; at the row's end it
+//     (max(0,oy*SH-PAD_T) .. min(IH-1, oy*SH-PAD_T+KH-1)) is complete (a row made of
+//     padding alone: once every row released before it is written); at the row's end it
 //     releases the rows the next output row does not need (at the frame's end: all
-//     remaining rows of the frame, so the next frame's rows load meanwhile).
+//     remaining rows of the frame, unused bottom rows too, written yet or not, so the
+//     next frame's rows load meanwhile). The counter stays within -IH .. NR.
 // Throughput: one output beat per cycle while the needed rows are present and out_ready
-// is high; the writer takes one input beat per cycle while it has a free row. Steady
-// state with frames back to back (producer always valid, consumer always ready), with
-// T_W = IW*CF and T_R = OW*KH*KW*CF:
-//     cycles/frame ~ max(IH*T_W, OH*T_R + B*T_W),
+// is high; the writer takes one input beat per cycle while it has a free row; a row
+// completed (or released) in cycle c is seen by the other side in cycle c+1, so neither
+// side idles beyond what the two rules above impose. Steady state with frames back to
+// back (producer always valid, consumer always ready): the period of that row-level
+// schedule, evaluated cycle-exactly by hw/cycles.py (swg_cycles_per_frame). In the usual
+// regimes, with T_W = IW*CF and T_R = OW*KH*KW*CF,
+//     cycles/frame = max(IH*T_W, OH*T_R + B*T_W),
 //     B = max(0, IH + min(KH-1-PAD_T, IH-1) - max(0, (OH-1)*SH-PAD_T) - NR + 1)
 // (B: rows of the next frame that cannot load before the current frame's last output row
-// has been read; derivation in hw/cycles.py, swg_cycles_per_frame).
+// has been read), e.g. AlexNet conv1 (227x227x3, 11x11/4, SIMD 3): 55*6655 + 7*227.
 // Latency: 3 cycles: when the last image row an output row needs completes with the input
 // beat of cycle c, that output row's first beat is valid in cycle c+3 (the reader sees
 // the row count and issues the read in c+1, RAM read register, 2-entry output buffer);
-// padding-only output rows need no input.
+// an output row of padding alone waits only for the rows released before it.
 // Backpressure: a 2-entry output buffer; the read pipeline stalls only when a read word
 // finds the buffer full. in_ready depends on registers only (no path from out_ready).
 `default_nettype none
@@ -44,13 +48,14 @@ module hw_swg #(
     parameter integer KW        = 3,    // kernel width
     parameter integer SH        = 1,    // vertical stride
     parameter integer SW        = 1,    // horizontal stride
-    parameter integer PAD_T     = 1,    // zero-padding rows above the image
+    parameter integer PAD_T     = 1,    // padding rows (PAD_VALUE) above the image
     parameter integer PAD_L     = 1,    // padding columns left of the image
     parameter integer PAD_B     = 1,    // padding rows below the image
     parameter integer PAD_R     = 1,    // padding columns right of the image
     parameter integer SIMD      = 2,    // lanes per beat, in and out; divides C
     parameter integer W         = 8,    // bits per lane
-    parameter [W-1:0] PAD_VALUE = {W{1'b0}}, // lane value emitted at padding positions
+    parameter integer PAD_VALUE = 0,    // lane value at padding positions (low W bits;
+                                        // may be negative for two's complement lanes)
     parameter [8*11-1:0] RAM_STYLE = "auto" // line buffer: "auto" | "block" | "distributed" | "ultra"
 ) (
     input  wire                clk,
@@ -87,9 +92,10 @@ module hw_swg #(
     // output row and frame
     localparam integer ROW_STEP   = ROWW % DEPTH;
     localparam integer OY_STEP    = (SH * ROWW) % DEPTH;
-    localparam integer FR_ROWS    = (((IH - (OH - 1) * SH) % NR) + NR) % NR;
+    // (IH - (OH-1)*SH) mod NR and -PAD_T mod NR, without a negative dividend
+    localparam integer FR_ROWS    = ((IH % NR) + NR - (((OH - 1) * SH) % NR)) % NR;
     localparam integer FR_STEP    = FR_ROWS * ROWW;
-    localparam integer PAD_T_ROWS = (((-PAD_T) % NR) + NR) % NR;  // -PAD_T rows, mod NR
+    localparam integer PAD_T_ROWS = (NR - (PAD_T % NR)) % NR;
     localparam [31:0] ROW_STEP32 = ROW_STEP;
     localparam [31:0] OY_STEP32  = OY_STEP;
     localparam [31:0] FR_STEP32  = FR_STEP;
@@ -130,6 +136,7 @@ module hw_swg #(
     localparam [YW-1:0]  Y_NR       = NR32[YW-1:0];
     localparam [YW-1:0]  Y_ZERO     = {YW{1'b0}};
     localparam [YW-1:0]  Y_ONE      = {{(YW-1){1'b0}}, 1'b1};
+    localparam [31:0]    PAD32      = PAD_VALUE;
     localparam [8*11-1:0] STYLE_AUTO  = "auto";
     localparam [8*11-1:0] STYLE_BLOCK = "block";
     localparam [8*11-1:0] STYLE_DIST  = "distributed";
@@ -147,6 +154,8 @@ module hw_swg #(
         if (IH + PAD_T + PAD_B < KH)          $error("hw_swg: KH exceeds the padded height");
         if (IW + PAD_L + PAD_R < KW)          $error("hw_swg: KW exceeds the padded width");
         if (W < 1)                            $error("hw_swg: W must be >= 1");
+        if (W <= 30 && (PAD_VALUE < -(2 ** (W - 1)) || PAD_VALUE >= 2 ** W))
+            $error("hw_swg: PAD_VALUE does not fit in W bits");
         if (PW > 32 || YW > 32 || AW > 30)    $error("hw_swg: geometry too large");
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
             && RAM_STYLE != STYLE_ULTRA)
@@ -213,7 +222,10 @@ module hw_swg #(
     wire [YW-1:0] lo     = a_neg ? Y_ZERO : ($signed(a) > $signed(Y_IH) ? Y_IH : a);
     wire [YW-1:0] hi1    = ($signed(a_kh) > $signed(Y_IH)) ? Y_IH : a_kh;   // hi + 1
     wire [YW-1:0] need   = hi1 - lo;                                        // signed
-    wire          row_ok = ($signed(need) <= $signed(Y_ZERO)) || ($signed(held) >= $signed(need));
+    // an output row of padding alone needs nothing, but waits until the writer has caught
+    // up with the rows released so far (held >= 0), so the reader never runs a frame ahead
+    wire [YW-1:0] need_p = need[YW-1] ? Y_ZERO : need;
+    wire          row_ok = $signed(held) >= $signed(need_p);
     // release at the end of the output row: up to the next output row's lo (frame: IH)
     wire [YW-1:0] a_sh   = a + Y_SH;
     wire [YW-1:0] lo_nx  = (oy == OY_LAST) ? Y_IH
@@ -333,7 +345,16 @@ module hw_swg #(
     end
     always @(posedge clk) if (en) s1_pad <= pad;
 
-    wire [DW-1:0] result = s1_pad ? {SIMD{PAD_VALUE}} : rd_q;
+    // the padding lane: PAD_VALUE's low W bits (sign-extended beyond 32 bits)
+    wire [W-1:0] pad_lane;
+    generate
+        if (W <= 32) begin : g_pad
+            assign pad_lane = PAD32[W-1:0];
+        end else begin : g_padx
+            assign pad_lane = {{(W-32){PAD32[31]}}, PAD32};
+        end
+    endgenerate
+    wire [DW-1:0] result = s1_pad ? {SIMD{pad_lane}} : rd_q;
 
     // ---------------------------------------------------------------- 2-entry output buffer
     reg [DW-1:0] ob0, ob1;    // ob0 is the head
