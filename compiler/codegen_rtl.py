@@ -19,6 +19,7 @@ import halfwave.hw
 from halfwave.hw.memfiles import write_mvu_mem_files, write_swap_file
 
 from .datatypes import DataType
+from .fifos import fifo_depths
 from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
 
 RTL_LIB = Path(halfwave.hw.__file__).resolve().parent / "rtl"
@@ -252,6 +253,7 @@ def link_stages(src: StreamFormat, dst: StreamFormat) -> list[tuple]:
 
 def top_verilog(df: Dataflow) -> str:
     ibus, obus = input_bus(df), output_bus(df)
+    depths = fifo_depths(df)
     wires, body = [], []
     prev, prev_fmt = "s_in", ibus
     for k, n in enumerate(df.nodes):
@@ -261,7 +263,7 @@ def top_verilog(df: Dataflow) -> str:
             body.append(_repack(f"repack{k}_{j}", src, dst, prev, f"rp{k}_{j}", count))
             prev = f"rp{k}_{j}"
         wires.append(_wire(f"f{k}", fin))
-        body.append(_fifo(f"fifo{k}", fin, prev, f"f{k}", FIFO_DEPTH))
+        body.append(_fifo(f"fifo{k}", fin, prev, f"f{k}", depths[k]))
         fout = node_out_format(n)
         wires.append(_wire(f"n{k}", fout))
         body.append(_node(n, fin, f"f{k}", f"n{k}"))
