@@ -1,11 +1,20 @@
-"""halfwave.training: quantised models on digits, their training and QONNX export.
+"""halfwave.training: quantised models (FC and convolutional) on digits or image folders,
+their training and QONNX export.
 
 Knows nothing of hardware; see ../shared/DESIGN.md sections 1-2 for the numeric contract."""
 
 from .calibrate import calibrate_batchnorm, calibrated_model
-from .data import digits_test_arrays, load_digits_split
+from .data import (
+    digits_images,
+    digits_test_arrays,
+    digits_test_images,
+    digits_test_inputs,
+    load_digits_split,
+    random_images,
+)
 from .export import ExportError, export_qonnx
-from .models import build_model, parse_name
+from .imagefolder import ImageFolderError, load_image_folder
+from .models import build_model, input_shape, is_conv, parse_name
 from .train import CheckpointError, load_checkpoint, train
 
 __all__ = [
@@ -13,11 +22,19 @@ __all__ = [
     "calibrated_model",
     "CheckpointError",
     "ExportError",
+    "ImageFolderError",
     "build_model",
+    "digits_images",
     "digits_test_arrays",
+    "digits_test_images",
+    "digits_test_inputs",
     "export_qonnx",
+    "input_shape",
+    "is_conv",
     "load_checkpoint",
     "load_digits_split",
+    "load_image_folder",
     "parse_name",
+    "random_images",
     "train",
 ]

@@ -110,3 +110,16 @@ def random_images(n: int, shape: tuple[int, int, int], seed: int = 0) -> np.ndar
             v = 128.0 + contrast * (smooth - 128.0) + noise
             out[i, ch] = np.clip(np.rint(v), 0, 255)
     return out
+
+
+def digits_test_inputs(name: str, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The digits test inputs shaped for model ``name`` (float32; the first ``n``, default
+    all 450): vectors (n, 64) for FC models, images (n, 3, S, S) for convolutional
+    ones; and the labels."""
+    from .models import input_shape
+
+    shape = input_shape(name)
+    if len(shape) == 1:
+        x, y = digits_test_arrays()
+        return (x, y) if n is None else (x[:n], y[:n])
+    return digits_test_images(shape[1], n)

@@ -215,15 +215,17 @@ def _convs(g: _Graph, m: QuantCNN, x: str) -> str:
             group=1,
         )
         if layer.pool is not None:
-            pk, ps = layer.pool
-            pooled = (n, conv.out_channels, (h - pk) // ps + 1, (h - pk) // ps + 1)
+            ph = (h - layer.pool[0]) // layer.pool[1] + 1
+            pooled = (n, conv.out_channels, ph, ph)
         if layer.pool is not None and layer.pool_before_bn:
-            x, shape, h = _maxpool(g, x, layer.pool, pooled), pooled, pooled[2]
+            x, shape = _maxpool(g, x, layer.pool, pooled), pooled
         x = _batchnorm(g, bn, x, shape, i)
         x = _activation(g, act, x, shape, i)
         if layer.pool is not None and not layer.pool_before_bn:
-            x, shape, h = _maxpool(g, x, layer.pool, pooled), pooled, pooled[2]
-        assert shape[1:] == m.shapes[i], (shape, m.shapes[i])
+            x, shape = _maxpool(g, x, layer.pool, pooled), pooled
+        h = shape[2]
+        if shape[1:] != m.shapes[i]:
+            raise ExportError(f"conv {i}: output shape {shape[1:]}, model says {m.shapes[i]}")
     return g.node("Flatten", [x], m.flat_features, axis=1)
 
 

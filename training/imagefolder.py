@@ -70,9 +70,7 @@ def _stack(files: list[tuple[Path, int]], size: int) -> tuple[np.ndarray, np.nda
     return x, y
 
 
-def load_image_folder(
-    root: Path | str, size: int, val_fraction: float = VAL_FRACTION
-) -> Split:
+def load_image_folder(root: Path | str, size: int, val_fraction: float = VAL_FRACTION) -> Split:
     """The images under ``root`` as a split (uint8 (N, 3, size, size), int64 labels, the
     class names in label order). See the module docstring for layouts and preprocessing."""
     root = Path(root)

@@ -150,6 +150,16 @@ def is_conv(name: str) -> bool:
     return parse_name(name).topology not in FC_TOPOLOGIES
 
 
+def input_shape(name: str) -> tuple[int, ...]:
+    """One input sample's shape (no batch axis): (64,) for FC models, (3, H, W) else."""
+    spec = parse_name(name)
+    if spec.topology in FC_TOPOLOGIES:
+        return (IN_FEATURES,)
+    from .conv_models import ARCHITECTURES
+
+    return ARCHITECTURES[spec.topology].input_shape
+
+
 def build_model(name: str) -> nn.Module:
     """A freshly initialised model by name (see module docstring): a :class:`QuantMLP`,
     or a :class:`~halfwave.training.conv_models.QuantCNN` for convolutional names."""

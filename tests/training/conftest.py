@@ -1,8 +1,13 @@
 """Helpers shared by the training tests: QONNX execution and model randomisation."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)  # one intra-op thread per worker: -n 2 fills two cores
 
 
 def qonnx_boundaries(path, x: np.ndarray):

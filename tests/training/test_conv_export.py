@@ -110,7 +110,9 @@ def test_op_sequence_cnv_w1a2(tmp_path):
     assert [v.decode() for v in mts] == ["NCHW"] * 6 + ["NC"] * 2
     (flat,) = [n for n in m.graph.node if n.op_type == "Flatten"]
     assert _attrs(flat) == {"axis": 1}
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in m.graph.value_info}
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in m.graph.value_info
+    }
     assert shapes[flat.output[0]] == [2, 256]
 
 
@@ -154,7 +156,8 @@ def test_export_is_deterministic(tmp_path):
         ("hwgq_alexnet_tiny", 2, False),
         ("hwgq_alexnet_tiny", 3, True),
         ("cnv_w1a1", 4, True),
-        ("cnv_w2a2", 5, True),
+        pytest.param("cnv_w2a2", 5, True, marks=pytest.mark.slow),
+        pytest.param("cnv_w1a3_relu", 6, True, marks=pytest.mark.slow),
     ],
 )
 def test_codes_match(tmp_path, name, seed, randomise):
@@ -162,12 +165,11 @@ def test_codes_match(tmp_path, name, seed, randomise):
     AlexNet's pool-before-BN order matter) models, on digits and generated images."""
     model = calibrated_model(name, seed)
     shape = model.input_shape
-    x = _images(shape, 12, 8, seed)
+    x = _images(shape, 8, 4, seed) if shape[1] == 32 else _images(shape, 0, 12, seed)
     if randomise:
         randomise_conv_bn(model, x, seed)
     p = export_qonnx(model, None, tmp_path / "m.onnx", batch_size=len(x))
-    codes, frames = _compare(model, p, x)
-    assert len(frames) <= len(x) // 10  # rare: float32 rounding next to a threshold
+    codes, _ = _compare(model, p, x)
     levels = 2**model.spec.abits if model.spec.abits > 1 else 2
     for i, c in enumerate(codes[1:]):  # every level occurs at every activation
         assert len(np.unique(c)) == levels, (i, np.unique(c))
@@ -178,3 +180,19 @@ def test_float_and_nonuniform_refused(tmp_path):
         export_qonnx("cnv_float", None, tmp_path / "m.onnx")
     with pytest.raises(ExportError, match="non-uniform HWGQ"):
         export_qonnx("cnv_w1a2_hwgqnu", None, tmp_path / "m.onnx")
+
+
+@pytest.mark.slow
+def test_full_alexnet_codes_match(tmp_path):
+    """Full-size hwgq_alexnet (62M parameters): export and compare on two images."""
+    import time
+
+    model = calibrated_model("hwgq_alexnet", 0)
+    x = random_images(2, model.input_shape, seed=11)
+    t0 = time.perf_counter()
+    p = export_qonnx(model, None, tmp_path / "alexnet.onnx", batch_size=len(x))
+    seconds = time.perf_counter() - t0
+    print(f"\nhwgq_alexnet: export {seconds:.1f} s, {p.stat().st_size / 2**20:.0f} MiB")
+    m = onnx.load(p)
+    assert [n.op_type for n in m.graph.node] == ALEXNET_OPS
+    _compare(model, p, x)
