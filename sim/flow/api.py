@@ -28,10 +28,13 @@ def is_model_name(s: str) -> bool:
     return bool(MODEL_NAME.match(s)) and not s.endswith(".onnx")
 
 
-def train(model: str, out: Path, epochs: int | None = None, seed: int = 0) -> dict:
+def train(
+    model: str, out: Path, epochs: int | None = None, seed: int = 0, data: Path | None = None
+) -> dict:
+    """Train on digits, or (convolutional models) on the image folder ``data``."""
     from halfwave.training import train as _train
 
-    return _train(model, Path(out), epochs=epochs, seed=seed)
+    return _train(model, Path(out), epochs=epochs, seed=seed, data_dir=data)
 
 
 def export(model: str, ckpt: Path | None, out: Path) -> Path:
@@ -48,9 +51,36 @@ def compile(
     target_cycles: int | None = None,
     topk: int | None = None,
     log: Log = _quiet,
+    board: str | None = None,
+    target_fps: float | None = None,
+    max_fps: bool = False,
 ) -> ir.Dataflow:
-    opts = CompileOptions(folding, target_cycles, topk)
-    return compile_model(Path(onnx_path), Path(build), opts, log)
+    """Compile a QONNX file into BUILD. With `board` (hw/boards/<name>.json) the folding
+    optimiser picks PE/SIMD: `target_fps` at the board clock with the least resources, or
+    the fastest design that fits (`max_fps`, or no target)."""
+    opts = CompileOptions(
+        folding, target_cycles, topk, board=board, target_fps=target_fps, max_fps=max_fps
+    )
+    df = compile_model(Path(onnx_path), Path(build), opts, log)
+    from halfwave.sim import hls
+
+    hls.write_testbench_vectors(Path(build), df)  # hls/tb_*.bin: the Vitis HLS self-check
+    return df
+
+
+def synth(
+    build: Path,
+    per_layer: bool = True,
+    whole: bool = False,
+    jobs: int | None = None,
+    log: Log = _quiet,
+    progress: bool = False,
+) -> dict:
+    """`halfwave synth`: Yosys (synth_xilinx -family xc7) per block and/or on the whole
+    design; writes BUILD/synth.json and the estimate-vs-Yosys table in report.md."""
+    from .synth import synth_build
+
+    return synth_build(Path(build), per_layer, whole, jobs, log=log, progress=progress)
 
 
 @dataclass
@@ -92,7 +122,14 @@ def simulate(
         if run.taps is not None:
             values = [vin, *(run.taps[n.name] for n in df.nodes)]
         return SimResult(golden.dequantize_output(df, run.values), values, stats)
-    raise ValueError(f"unknown backend '{backend}' (golden or rtl)")
+    if backend == "hls":  # C simulation of BUILD/hls with g++: every boundary, always
+        from halfwave.sim import hls
+
+        vin = golden.quantize_input(df.input, x)
+        hrun = hls.simulate(Path(build), vin)
+        stats = {"frames_per_s": hrun.frames_per_s, "wall_s": hrun.wall_s, "build_s": hrun.build_s}
+        return SimResult(golden.dequantize_output(df, hrun.values[-1]), hrun.values, stats)
+    raise ValueError(f"unknown backend '{backend}' (golden, rtl or hls)")
 
 
 # ---------------------------------------------------------------- verify
@@ -104,6 +141,7 @@ class VerifyReport:
     ok: bool
     comparisons: list[ladder.Comparison]
     rtl_stats: dict
+    hls_stats: dict = field(default_factory=dict)
 
 
 def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Path]:
@@ -111,7 +149,9 @@ def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Pat
     return (root / "models" / f"{model}.pt", root / "models" / f"{model}.onnx", root / model)
 
 
-def prepare_model(model: str, root: Path, log: Log) -> tuple[Path, Path]:
+def prepare_model(
+    model: str, root: Path, log: Log, epochs: int | None = None
+) -> tuple[Path, Path]:
     """Train (or reuse) and export a named model; returns (checkpoint, onnx)."""
     ckpt, onnx_path, _ = model_paths(model, root)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +159,7 @@ def prepare_model(model: str, root: Path, log: Log) -> tuple[Path, Path]:
         log(f"reusing checkpoint {ckpt}")
     else:
         t = time.perf_counter()
-        metrics = train(model, ckpt)
+        metrics = train(model, ckpt, epochs=epochs)
         log(
             f"trained {model} in {time.perf_counter() - t:.1f} s: "
             f"test accuracy {metrics.get('test_accuracy', float('nan')):.4f}"
@@ -130,8 +170,9 @@ def prepare_model(model: str, root: Path, log: Log) -> tuple[Path, Path]:
 
 
 def verification_inputs(df: ir.Dataflow, n: int, seed: int = 0) -> np.ndarray:
-    """Digits test images when the model takes 64 pixels, otherwise random inputs that
-    cover the input quantiser's whole range."""
+    """Digits test images when the model takes 64 pixels or square RGB images of 8-bit
+    pixels (digits upscaled), otherwise random inputs that cover the input quantiser's
+    whole range."""
     shape = [d for d in df.input.shape if d > 0]
     if int(np.prod(shape)) == 64:
         from halfwave.training import digits_test_arrays
@@ -139,6 +180,12 @@ def verification_inputs(df: ir.Dataflow, n: int, seed: int = 0) -> np.ndarray:
         x, _ = digits_test_arrays()
         if len(x) >= n:
             return x[:n].reshape([n, *shape]).astype(np.float32)
+    if len(shape) == 3 and shape[0] == 3 and shape[1] == shape[2] and n <= 450:
+        from halfwave.training.data import digits_test_images  # digits upscaled to RGB
+
+        x, _ = digits_test_images(shape[1], n)
+        if df.input.dtype == "UINT8" and df.input.scale == 1.0:
+            return x.astype(np.float32)
     from halfwave.compiler.datatypes import DataType
 
     dt = DataType.parse(df.input.dtype)
@@ -155,13 +202,16 @@ def verify(
     stall: float = 0.0,
     folding: Path | None = None,
     log: Log = _quiet,
+    hls: bool = False,
+    epochs: int | None = None,
 ) -> VerifyReport:
-    """`halfwave verify`: TARGET is a model name (trained and exported if needed) or a
-    QONNX file (then the ladder starts at QONNX execution)."""
+    """`halfwave verify`: TARGET is a model name (trained, with `epochs` or the model's
+    default, and exported if needed) or a QONNX file (then the ladder starts at QONNX
+    execution)."""
     if is_model_name(target):
         from halfwave.training import load_checkpoint
 
-        ckpt, onnx_path = prepare_model(target, root, log)
+        ckpt, onnx_path = prepare_model(target, root, log, epochs)
         return verify_onnx(
             onnx_path,
             model_paths(target, root)[2],
@@ -171,10 +221,19 @@ def verify(
             stall=stall,
             folding=folding,
             log=log,
+            hls=hls,
         )
     onnx_path = Path(target)
     return verify_onnx(
-        onnx_path, root / onnx_path.stem, None, n, rtl=rtl, stall=stall, folding=folding, log=log
+        onnx_path,
+        root / onnx_path.stem,
+        None,
+        n,
+        rtl=rtl,
+        stall=stall,
+        folding=folding,
+        log=log,
+        hls=hls,
     )
 
 
@@ -188,8 +247,11 @@ def verify_onnx(
     stall: float = 0.0,
     folding: Path | None = None,
     log: Log = _quiet,
+    hls: bool = False,
 ) -> VerifyReport:
-    """Compile onnx_path into build and compare every rung on n inputs (or on x)."""
+    """Compile onnx_path into build and compare every rung on n inputs (or on x). With
+    hls, the HLS C simulation is compared with the golden executor and the RTL too, at
+    every boundary."""
     df = compile(onnx_path, build, folding=folding, log=log)
     if x is None:
         x = verification_inputs(df, n)
@@ -204,9 +266,18 @@ def verify_onnx(
         rungs.append(ladder.Rung("rtl", res.values))
         rtl_stats = res.stats
     comps = [ladder.compare(a, b) for a, b in zip(rungs, rungs[1:], strict=False)]
+    hls_stats: dict = {}
+    if hls:  # the HLS rung beside the RTL: compared with golden and with the RTL
+        res = simulate(build, x, "hls")
+        hls_rung = ladder.Rung("hls", res.values)
+        hls_stats = res.stats
+        refs = [r for r in rungs if r.name in ("golden", "rtl")]
+        comps += [ladder.compare(r, hls_rung) for r in refs]
     lines = []
     for c in comps:
         extra = ""
+        if c.dut == "hls":
+            extra = f"C simulation {hls_stats['frames_per_s']:.0f} frames/s"
         if c.dut == "rtl":
             s = rtl_stats
             extra = (
@@ -231,4 +302,4 @@ def verify_onnx(
     ok = all(c.mismatched_frames == 0 for c in comps) and all(
         r.margin < ladder.MARGIN_LIMIT for r in rungs
     )
-    return VerifyReport(lines, ok, comps + f32, rtl_stats)
+    return VerifyReport(lines, ok, comps + f32, rtl_stats, hls_stats)

@@ -20,6 +20,7 @@ import numpy as np
 from . import api
 
 MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
+CONV_MODELS = {"cnv_w1a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
 
 
 def bench_model(name: str, frames: int, root: Path) -> dict:
@@ -75,6 +76,62 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
     }
 
 
+def bench_conv_model(name: str, frames: int, root: Path) -> dict:
+    """Compile time, golden and RTL runs (bit-exact check against golden), cycles/frame
+    predicted vs simulated, weight bits per layer; random weights with BatchNorm
+    statistics calibrated on images (throughput does not depend on training)."""
+    from halfwave.training import calibrated_model, export_qonnx
+
+    onnx_path = root / "models" / f"{name}_calibrated.onnx"
+    t = time.perf_counter()
+    export_qonnx(calibrated_model(name), None, onnx_path)
+    export_s = time.perf_counter() - t
+    build = root / "bench" / name
+    t = time.perf_counter()
+    df = api.compile(onnx_path, build)
+    compile_s = time.perf_counter() - t
+    x = api.verification_inputs(df, frames)
+    t = time.perf_counter()
+    golden = api.simulate(build, x, "golden")
+    golden_s = time.perf_counter() - t
+    t = time.perf_counter()
+    rtl = api.simulate(build, x, "rtl")
+    rtl_total_s = time.perf_counter() - t
+    mismatches = int(np.any(rtl.values[-1] != golden.values[-1], axis=1).sum())
+    s = rtl.stats
+    report = json.loads((build / "report.json").read_text())
+    simulated = s["cycles_per_frame"] if frames > 1 else float(s["latency_cycles"])
+    return {
+        "weights": "random, BatchNorm calibrated on images",
+        "export_s": round(export_s, 2),
+        "compile_s": round(compile_s, 2),
+        "layers": [
+            {
+                k: r[k]
+                for k in ("name", "kind", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
+                if k in r
+            }  # fmt: skip
+            for r in report["layers"]
+        ],
+        "total_weight_bits": report["total_weight_bits"],
+        "golden_frames_per_s": round(frames / golden_s, 2),
+        "rtl_frames": frames,
+        "rtl_mismatched_frames_vs_golden": mismatches,
+        "rtl_cycles": s["cycles"],
+        "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
+        "rtl_sim_wall_s": round(s["wall_s"], 2),
+        "rtl_wall_s_including_build": round(rtl_total_s, 2),
+        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_simulated": simulated,
+        "cycle_model_error_pct": round(
+            100 * abs(simulated - s["predicted_cycles_per_frame"]) / simulated, 3
+        ),
+        "latency_cycles": s["latency_cycles"],
+        "frames_per_s_at_100MHz": round(100e6 / s["predicted_cycles_per_frame"], 2),
+        "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
+    }
+
+
 def training_results(root: Path) -> dict:
     out = {}
     for f in sorted((root / "models").glob("*.pt.json")):
@@ -86,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("bench/results.json"))
     p.add_argument("--root", type=Path, default=Path("build"))
-    p.add_argument("--models", nargs="*", default=list(MODELS))
+    p.add_argument("--models", nargs="*", default=[*MODELS, *CONV_MODELS])
     a = p.parse_args(argv)
     results = {
         "machine": {
@@ -99,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in a.models:
         print(f"bench {name} ...", flush=True)
-        results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
+        if name in CONV_MODELS:
+            results["models"][name] = bench_conv_model(name, CONV_MODELS[name], a.root)
+        else:
+            results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
         print(json.dumps(results["models"][name], indent=1), flush=True)
     results["training"] = training_results(a.root)
     a.out.parent.mkdir(parents=True, exist_ok=True)
