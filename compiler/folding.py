@@ -14,6 +14,7 @@ from .errors import CompileError
 from .ir import MVU, Dataflow, MaxPool, SlidingWindow, TopK
 
 DEFAULT_LANES = 16 * 32  # the largest layer is folded to 16 PE x 32 SIMD by default
+MAX_LANES = 64  # PE and SIMD of the default folding (the lane repacker takes 1..64)
 
 
 def cheapest_folding(
@@ -21,9 +22,9 @@ def cheapest_folding(
 ) -> tuple[int, int]:
     """Fewest lanes (PE*SIMD) with ceil(MH/PE)*ceil(MW/SIMD) <= target; ties: fewer cycles.
     simd_choices restricts SIMD (a convolution's SIMD must divide its input channels)."""
-    simds = simd_choices or list(range(1, mw + 1))
+    simds = [v for v in (simd_choices or range(1, mw + 1)) if v <= MAX_LANES] or [1]
     best = None
-    for pe in range(1, mh + 1):
+    for pe in range(1, min(mh, MAX_LANES) + 1):
         nf = -(-mh // pe)
         if nf > target_cycles:
             continue
@@ -35,8 +36,8 @@ def cheapest_folding(
         key = (pe * simd, nf * -(-mw // simd), pe)
         if best is None or key < best[0]:
             best = (key, pe, simd)
-    if best is None:
-        return mh, max(simds)
+    if best is None:  # the target is out of reach: the most parallel folding allowed
+        return min(mh, MAX_LANES), max(simds)
     return best[1], best[2]
 
 

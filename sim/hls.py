@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 CXXFLAGS = ("-O2", "-std=c++17", "-DHALFWAVE_GXX_CSIM")
-TESTBENCH_FRAMES = 8  # frames in hls/tb_input.bin for the Vitis HLS self-check
+TESTBENCH_FRAMES = 4  # frames in hls/tb_input.bin for the Vitis HLS self-check
 
 
 @dataclass
@@ -140,7 +140,7 @@ def build(
                                                 stderr=subprocess.STDOUT, text=True)))  # fmt: skip
             objs.append(obj)
         errors = []
-        for cmd, p in procs:
+        for _cmd, p in procs:
             out, _ = p.communicate()
             if p.returncode != 0:
                 errors.append(_first_errors(out))
@@ -173,16 +173,24 @@ def _first_errors(text: str, limit: int = 15) -> str:
     return "\n".join(lines[start : start + limit])
 
 
-def build_csim(build_dir: Path, cache_dir: Path | None = None) -> Path:
-    """The C simulation binary of BUILD/hls (testbench csim_main.cpp, taps on)."""
+def build_csim(build_dir: Path, cache_dir: Path | None = None, literal: bool = False) -> Path:
+    """The C simulation binary of BUILD/hls (testbench csim_main.cpp, taps on).
+
+    By default the MVU parameters are read at start from the RTL memory files (rtl/*.mem,
+    HALFWAVE_PARAMS_FROM_MEM): the binary depends on the shapes only, like the Verilator
+    one. literal=True compiles the constants of hls/params/*.h instead, as Vitis HLS does
+    (slow to compile for large layers)."""
     hls = Path(build_dir) / "hls"
     if not (hls / "top.json").is_file():
         raise FileNotFoundError(f"{hls}: no generated HLS C++ (run halfwave compile)")
+    defines = ["HALFWAVE_FAST_CSIM", "HALFWAVE_TAPS"]
+    if not literal:
+        defines.append("HALFWAVE_PARAMS_FROM_MEM")
     return build(
         [hls / "top.cpp", hls / "csim_main.cpp"],
-        [hls],
+        [hls, hls / "params"] if literal else [hls],
         cache_dir or default_cache_dir(),
-        defines=("HALFWAVE_FAST_CSIM", "HALFWAVE_TAPS"),
+        defines=tuple(defines),
     )
 
 
@@ -219,15 +227,17 @@ def _beats_per_frame(fmt: dict) -> int:
 # ---------------------------------------------------------------- run
 
 
-def simulate(build_dir: Path, values: np.ndarray, cache_dir: Path | None = None) -> HlsRun:
+def simulate(
+    build_dir: Path, values: np.ndarray, cache_dir: Path | None = None, literal: bool = False
+) -> HlsRun:
     """Run integer input values (N, n_in) through BUILD/hls in C simulation; returns the
-    values at every layer boundary (input first, as halfwave.sim.golden.execute)."""
-
+    values at every layer boundary (input first, as halfwave.sim.golden.execute).
+    literal: see build_csim."""
 
     hls = Path(build_dir) / "hls"
     desc = json.loads((hls / "top.json").read_text())
     t = time.perf_counter()
-    binary = build_csim(build_dir, cache_dir)
+    binary = build_csim(build_dir, cache_dir, literal)
     build_s = time.perf_counter() - t
     values = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
     n = len(values)
@@ -264,16 +274,18 @@ def simulate(build_dir: Path, values: np.ndarray, cache_dir: Path | None = None)
     return HlsRun(boundaries, float(stats["frames_per_s"]), float(stats["wall_s"]), build_s)
 
 
-def write_testbench_vectors(build_dir: Path, frames: int = TESTBENCH_FRAMES, seed: int = 0) -> None:
-    """hls/tb_input.bin and hls/tb_expected.bin for the self-checking Vitis HLS testbench:
-    random codes over the input datatype's range and the golden executor's output for
-    them (deterministic bytes)."""
+def write_testbench_vectors(
+    build_dir: Path, df=None, frames: int = TESTBENCH_FRAMES, seed: int = 0
+) -> None:
+    """hls/tb_input.bin and hls/tb_expected.bin for the self-checking Vitis HLS testbench
+    (csim_main.cpp without arguments): random codes over the input datatype's range and
+    the golden executor's output for them (deterministic bytes)."""
     from halfwave.compiler import ir
     from halfwave.compiler.datatypes import DataType
 
     from . import golden
 
-    df = ir.load(Path(build_dir))
+    df = df or ir.load(Path(build_dir))
     desc = json.loads((Path(build_dir) / "hls" / "top.json").read_text())
     dt = DataType.parse(df.input.dtype)
     shape = [frames, *(d for d in df.input.shape if d > 0)]

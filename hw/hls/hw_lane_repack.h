@@ -29,7 +29,8 @@ template <int IN_LANES, int IN_LW, int OUT_LANES, int OUT_LW, int COUNT, int SIG
 void hw_lane_repack(hls::stream<ap_uint<IN_LANES * IN_LW> >& in,
                     hls::stream<ap_uint<OUT_LANES * OUT_LW> >& out) {
     const int IB = (COUNT + IN_LANES - 1) / IN_LANES;
-    const int OB = (COUNT + OUT_LANES - 1) / OUT_LANES;
+    const int OB = (COUNT + OUT_LANES - 1) / OUT_LANES;  // LOOP_TRIPCOUNT below
+    (void)OB;
     const int SW = IN_LW < OUT_LW ? IN_LW : OUT_LW;  // stored element bits
     const int CAP = IN_LANES + OUT_LANES - 1;         // buffered elements at most
     ap_uint<IN_LW> a[IN_LANES];

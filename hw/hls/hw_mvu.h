@@ -11,11 +11,14 @@
 //     MODE 0 XNOR    : weight bit == input bit ? 1 : 0          (acc = popcount)
 //     MODE 1 SIGNSEL : weight bit 1 ? +x : -x                    (x signed if IN_SIGNED)
 //     MODE 2 MAC     : w * x, w W_W-bit two's complement
-//     MODE 3 TERNARY : w in {-1, 0, +1} (W_W = 2): +WP*x, 0, -WN*x
+//     MODE 3 TERNARY : 2-bit code w: +1 -> +WP*x, -1 -> -WN*x, else 0; a row with
+//                      swap[p][nf] set uses WN for +1 and WP for -1 (a negated row of
+//                      an asymmetric ternary layer)
 // Parameters (halfwave/hw/memfiles.py packs them; codegen_hls.py writes them out):
 //     weights[p][nf*SF + sf]: SIMD lanes of W_W bits, lane s = weight of row nf*PE+p,
 //                             column sf*SIMD+s (binary: bit 1 = +1).
 //     thresholds[p][nf][t]  : threshold t (ascending) of row nf*PE+p.
+//     swap[p][nf]           : MODE 3 swap flag of row nf*PE+p (ignored otherwise).
 // Schedule: one loop of VECTORS*NF*SF iterations, pipelined II=1; the vector is read
 // from the stream during nf = 0 and kept in an SF-beat buffer for nf = 1..NF-1 (the
 // same schedule as the RTL: NF*SF cycles per vector).
@@ -30,7 +33,7 @@ enum { MVU_XNOR = 0, MVU_SIGNSEL = 1, MVU_MAC = 2, MVU_TERNARY = 3 };
 
 // One (weight lane, input lane) term of a row's dot product.
 template <int MODE, int IN_W, int IN_SIGNED, int W_W, int ACC_W, int WP, int WN>
-inline ap_int<ACC_W> mvu_term(const ap_uint<W_W>& w, const ap_uint<IN_W>& x) {
+inline ap_int<ACC_W> mvu_term(const ap_uint<W_W>& w, const ap_uint<IN_W>& x, bool swap) {
 #pragma HLS INLINE
     ap_int<IN_W + 1> xv;
     if (IN_SIGNED)
@@ -45,8 +48,9 @@ inline ap_int<ACC_W> mvu_term(const ap_uint<W_W>& w, const ap_uint<IN_W>& x) {
     } else if (MODE == MVU_MAC) {
         r = ap_int<W_W>(w) * xv;
     } else {
-        ap_int<W_W> t = ap_int<W_W>(w);
-        r = (t == 1) ? ap_int<ACC_W>(WP * xv) : (t == -1) ? ap_int<ACC_W>(-WN * xv) : ap_int<ACC_W>(0);
+        const ap_int<W_W> t = ap_int<W_W>(w);
+        const int kp = swap ? WN : WP, kn = swap ? WP : WN;
+        r = (t == 1) ? ap_int<ACC_W>(kp * xv) : (t == -1) ? ap_int<ACC_W>(-kn * xv) : ap_int<ACC_W>(0);
     }
     return r;
 }
@@ -56,7 +60,8 @@ template <int MW, int MH, int PE, int SIMD, int MODE, int IN_W, int IN_SIGNED, i
 void hw_mvu(hls::stream<ap_uint<SIMD * IN_W> >& in,
             hls::stream<ap_uint<PE*(N_T > 0 ? OUT_W : ACC_W)> >& out,
             const ap_uint<SIMD * W_W> weights[PE][((MH + PE - 1) / PE) * ((MW + SIMD - 1) / SIMD)],
-            const ap_int<ACC_W> thresholds[PE][(MH + PE - 1) / PE][N_T > 0 ? N_T : 1]) {
+            const ap_int<ACC_W> thresholds[PE][(MH + PE - 1) / PE][N_T > 0 ? N_T : 1],
+            const bool swap[PE][(MH + PE - 1) / PE]) {
     const int SF = (MW + SIMD - 1) / SIMD;
     const int NF = (MH + PE - 1) / PE;
     const int LW = N_T > 0 ? OUT_W : ACC_W;
@@ -100,8 +105,9 @@ void hw_mvu(hls::stream<ap_uint<SIMD * IN_W> >& in,
             } else if (MODE == MVU_MAC) {
                 for (int s = 0; s < cols; s++) sum += ws[s] * xs[s];
             } else {
+                const long long kp = swap[p][nf] ? WN : WP, kn = swap[p][nf] ? WP : WN;
                 for (int s = 0; s < cols; s++)
-                    sum += ((ws[s] == 1) * WP - (ws[s] == -1) * WN) * xs[s];
+                    sum += ((ws[s] == 1) * kp - (ws[s] == -1) * kn) * xs[s];
             }
             acc[p] = sum;
         }
@@ -115,7 +121,8 @@ void hw_mvu(hls::stream<ap_uint<SIMD * IN_W> >& in,
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                 if (sf * SIMD + s < MW)
-                    sum += mvu_term<MODE, IN_W, IN_SIGNED, W_W, ACC_W, WP, WN>(w[s], x[s]);
+                    sum += mvu_term<MODE, IN_W, IN_SIGNED, W_W, ACC_W, WP, WN>(w[s], x[s],
+                                                                               swap[p][nf]);
             }
             acc[p] = sum;
         }

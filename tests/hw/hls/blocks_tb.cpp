@@ -58,23 +58,28 @@ int run_mvu(const char* dir, int frames) {
     const int LW = N_T > 0 ? OUT_W : ACC_W;
     static ap_uint<SIMD * W_W> w[PE][NF * SF];
     static ap_int<ACC_W> t[PE][NF][NT1];
+    static bool sw[PE][NF];
     std::vector<ap_uint<SIMD * W_W> > wv;
+    std::vector<ap_uint<8> > sv;
     std::vector<ap_uint<ACC_W> > tv;
     std::vector<ap_uint<SIMD * IN_W> > xv;
     LOAD_OR_FAIL(SIMD * W_W, "weights.bin", wv, (long)PE * NF * SF);
     LOAD_OR_FAIL(ACC_W, "thresholds.bin", tv, (long)PE * NF * NT1);
+    LOAD_OR_FAIL(8, "swap.bin", sv, (long)PE * NF);
     LOAD_OR_FAIL(SIMD * IN_W, "in.bin", xv, (long)frames * VECTORS * SF);
     for (int p = 0; p < PE; p++)
         for (int a = 0; a < NF * SF; a++) w[p][a] = wv[p * NF * SF + a];
     for (int p = 0; p < PE; p++)
         for (int nf = 0; nf < NF; nf++)
             for (int k = 0; k < NT1; k++) t[p][nf][k] = ap_int<ACC_W>(tv[(p * NF + nf) * NT1 + k]);
+    for (int p = 0; p < PE; p++)
+        for (int nf = 0; nf < NF; nf++) sw[p][nf] = sv[p * NF + nf] != 0;
     hls::stream<ap_uint<SIMD * IN_W> > in("in");
     hls::stream<ap_uint<PE * LW> > out("out");
     feed(in, xv);
     for (int f = 0; f < frames; f++)
         hw_mvu<MW, MH, PE, SIMD, MODE, IN_W, IN_SIGNED, W_W, ACC_W, N_T, OUT_W, OUT_BIAS, VECTORS,
-               WP, WN>(in, out, w, t);
+               WP, WN>(in, out, w, t, sw);
     if (!in.empty()) return 3;
     return drain(dir, out);
 }
