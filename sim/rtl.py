@@ -86,6 +86,9 @@ def simulate(
         stall_in=stall_in,
         stall_out=stall_out,
         seed=seed,
+        # a deep pipeline may run this long between two transfers at the ports (the
+        # first output of a frame comes after every layer has seen the whole frame)
+        max_idle=max(100_000, 4 * len(desc["taps"]) * desc["predicted_cycles_per_frame"]),
     )
     out_lanes = vl.unpack_lanes(res.out, fout["lanes"], fout["width"], fout["signed"])
     out = _from_lanes(vl.beats_to_vectors(out_lanes, fout["count"]), fout["dtype"])
