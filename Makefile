@@ -14,11 +14,14 @@ MODEL  ?= tfc_w1a2
 N      ?= 200
 JOBS   ?= 2
 BUILD  := build
+BOARD  ?= pynq-z2
+CKPT   ?=
 
 export HALFWAVE_SIM_CACHE ?= $(CURDIR)/$(BUILD)/simcache
 export YOWASP_CACHE_DIR   ?= $(CURDIR)/$(BUILD)/yowasp
 
-.PHONY: help venv verify train export compile test test-slow lint bench clean distclean
+.PHONY: help venv verify train export compile test test-slow lint bench clean distclean \
+	bitstream cosim
 
 help:
 	@echo "make verify MODEL=tfc_w1a2 | test | test-slow | bench | lint | clean"
@@ -60,6 +63,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench --out bench/results.json
+
+# boards and system (sim/flow/bitstream.py): exit 0 with a bitstream, 3 when it stopped
+# before Vivado (the command that finishes the job is printed), 4 when the design does not
+# fit the board (weights need DDR streams, not in the IR yet), 1 on a cosim mismatch
+bitstream: $(STAMP)
+	$(BIN)/halfwave bitstream $(MODEL) --board $(BOARD) --root $(BUILD) $(if $(CKPT),--ckpt $(CKPT))
+
+cosim: $(STAMP)
+	$(BIN)/halfwave cosim $(MODEL) --board $(BOARD) --root $(BUILD) $(if $(CKPT),--ckpt $(CKPT))
 
 clean:
 	rm -rf $(BUILD)

@@ -8,12 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import ir
+from .codegen_hls import write_hls
 from .codegen_rtl import write_rtl
 from .errors import CompileError
 from .folding import fold, read_folding_file
 from .lower import lower, make_topk
 from .onnx_graph import load_qonnx
+from .optimize import fold_for_board
 from .report import build_report, write_reports
+from .resources import resources_report
 
 
 @dataclass
@@ -22,6 +25,9 @@ class CompileOptions:
     target_cycles: int | None = None
     topk: int | None = None  # append a TopK of this K after the last layer
     name: str | None = None
+    board: str | None = None  # hw/boards/<board>.json: fold for it and check the fit
+    target_fps: float | None = None  # with board: reach this at its clock, least resources
+    max_fps: bool = False  # with board: the fastest design that fits (also: no target)
 
 
 def compile_model(
@@ -48,13 +54,21 @@ def compile_model(
         df = replace(df, nodes=[*df.nodes, make_topk(df.nodes[-1], opts.topk)])
     t = stage(f"lower to {len(df.nodes)} dataflow nodes", t)
     folding = read_folding_file(opts.folding_file) if opts.folding_file else None
-    df = fold(df, opts.target_cycles, folding)
-    t = stage("fold", t)
+    if opts.board or opts.target_fps or opts.max_fps:  # boards, resources and folding
+        df, plan = fold_for_board(df, opts, folding, log)
+        t = stage("fold for the board", t)
+    else:
+        df, plan = fold(df, opts.target_cycles, folding), None
+        t = stage("fold", t)
     build = Path(build)
     build.mkdir(parents=True, exist_ok=True)
     ir.save(df, build)
     write_rtl(df, build / "rtl")
     t = stage("generate RTL and memory files", t)
-    write_reports(build_report(df, time.perf_counter() - t0), build)
+    write_hls(df, build / "hls", opts.board)
+    t = stage("generate HLS C++", t)
+    report = build_report(df, time.perf_counter() - t0)
+    report["resources"] = resources_report(df, plan)
+    write_reports(report, build)
     stage("reports", t)
     return df

@@ -152,9 +152,12 @@ def build(
     cache_dir: Path,
     threads: int = 1,
     defines: tuple[str, ...] = (),
+    harness: Path = HARNESS,
+    cflags: tuple[str, ...] = (),
 ) -> Path:
-    """Verilate `sources` (top module `top`, parameters `params`) with the stream harness
-    and return the simulator binary.
+    """Verilate `sources` (top module `top`, parameters `params`) with the C++ `harness`
+    (default: the stream harness; extra `cflags` go to its compiler as -CFLAGS) and
+    return the simulator binary.
 
     Cached: the binary lives in `cache_dir/<sha256>/Vdut`, the hash covering the source
     contents, top, parameters, harness, Verilator version and flags; a hit returns it
@@ -170,6 +173,8 @@ def build(
     sources = [Path(s).resolve() for s in sources]
     cache_dir = Path(cache_dir)
     flags = [*_VERILATOR_FLAGS, "-CFLAGS", _CFLAGS]
+    for f in cflags:
+        flags += ["-CFLAGS", f]
     if threads > 1:
         flags += ["--threads", str(threads)]
     pargs = _param_args(params) + [f"+define+{d}" for d in defines]
@@ -177,7 +182,7 @@ def build(
     h = hashlib.sha256()
     for part in (_verilator_version(), top, *flags, *_MAKE_FLAGS, *pargs):
         h.update(part.encode() + b"\0")
-    for src in [HARNESS, *sources]:
+    for src in [harness, *sources]:
         h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
     key = h.hexdigest()[:32]
     final = cache_dir / key
@@ -203,7 +208,7 @@ def build(
             "-o",
             "Vdut",
             *pargs,
-            str(HARNESS),
+            str(harness),
             *map(str, sources),
         ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

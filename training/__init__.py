@@ -1,5 +1,5 @@
-"""halfwave.training: quantised models (FC and convolutional) on digits or image folders,
-their training and QONNX export.
+"""halfwave.training: quantised models (FC and convolutional; binary, ternary, k-bit
+weights) on digits or image folders, their training, QONNX export and weight memory.
 
 Knows nothing of hardware; see ../shared/DESIGN.md sections 1-2 for the numeric contract."""
 
@@ -15,6 +15,8 @@ from .data import (
 from .export import ExportError, export_qonnx
 from .imagefolder import ImageFolderError, load_image_folder
 from .models import build_model, input_shape, is_conv, parse_name
+from .size import model_size
+from .ternary import snap_scales, ternary_report
 from .train import CheckpointError, load_checkpoint, train
 
 __all__ = [
@@ -34,7 +36,10 @@ __all__ = [
     "load_checkpoint",
     "load_digits_split",
     "load_image_folder",
+    "model_size",
     "parse_name",
     "random_images",
+    "snap_scales",
+    "ternary_report",
     "train",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .data import digits_images, load_digits_split, random_images
-from .models import QuantMLP, build_model, is_conv, parse_name
+from .models import QuantMLP, build_model, is_conv, parse_name, with_hidden
 
 CNV_CALIBRATION_IMAGES = 64  # digits training images (32x32) for cnv models
 ALEXNET_CALIBRATION_IMAGES = {"hwgq_alexnet": 8, "hwgq_alexnet_tiny": 64}
@@ -55,14 +55,6 @@ def calibrated_model(
     else:
         if is_conv(name):
             raise ValueError(f"{name}: other hidden sizes are for FC models only")
-        spec = parse_name(name)
-        spec = type(spec)(
-            f"{name}_h{'_'.join(map(str, hidden))}",
-            spec.topology,
-            tuple(hidden),
-            spec.wbits,
-            spec.abits,
-            spec.act,
-        )
+        spec = with_hidden(parse_name(name), hidden)
         model = QuantMLP(spec)
     return calibrate_batchnorm(model, calibration_inputs(name, seed) if x is None else x)

@@ -25,6 +25,12 @@ the flatten before the FC layers is PyTorch's (C, H, W) order.
     on input 3x99x99 with channels 8, 16, 24, 24, 16, FC 64, 64 and 10 classes.
     Spatial sizes 99 -> 23 -> 11 -> 11 -> 5 -> 5 -> 2 (every pool exact: (n - 3) even),
     so fc6 has 16*2*2 = 64 inputs and the flatten order matters.
+
+Ternary versions (ternary.py; one TTQ scale pair or TWN alpha per layer):
+``cnv_ttq_a<A>[_relu]``, ``cnv_twn_a<A>[_relu]``: every CNV layer ternary, the first conv
+and the last FC included (where cnv_w1a<A> is binary). ``hwgq_alexnet_ttq``,
+``hwgq_alexnet_twn`` (and ``_tiny``): conv2..conv5, fc6 and fc7 ternary; conv1 and fc8
+keep their 8-bit weights.
 """
 
 from __future__ import annotations
@@ -36,8 +42,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import BN_EPS, BN_MOMENTUM, ModelSpec, _make_act
-from .quantizers import InputQuant, QuantConv2d, QuantLinear
+from .models import BN_EPS, BN_MOMENTUM, ModelSpec, _make_act, make_linear
+from .quantizers import InputQuant, QuantConv2d
+from .ternary import TernaryConv2d
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,22 @@ ARCHITECTURES = {
 }
 
 
+def make_conv(
+    spec: ModelSpec,
+    cin: int,
+    cout: int,
+    kernel: int,
+    stride: int,
+    pad: int,
+    bits: int | None = None,
+) -> QuantConv2d:
+    """The model's convolution: ``bits`` when given (fixed-precision layers such as
+    AlexNet's conv1), else ternary for a ternary model, else W bits."""
+    if bits is None and spec.ternary and spec.wbits:
+        return TernaryConv2d(cin, cout, kernel, stride, pad, spec.ternary)
+    return QuantConv2d(cin, cout, kernel, stride, pad, spec.wbits if bits is None else bits)
+
+
 def _pool(x: torch.Tensor, pool: tuple[int, int]) -> torch.Tensor:
     return F.max_pool2d(x, pool[0], pool[1])
 
@@ -116,16 +139,16 @@ class QuantCNN(nn.Module):
         self.n_classes = arch.classes
         quant = spec.wbits != 0
 
-        def bits(b):
-            return (spec.wbits if b is None else b) if quant else 0
+        def bits(b):  # None: the model's weights (ternary, or W bits)
+            return b if quant else 0
 
         self.inp = InputQuant() if quant else nn.Identity()
         chans, h = arch.input_shape[0], arch.input_shape[1]
         self.convs, self.conv_bns = nn.ModuleList(), nn.ModuleList()
         self.shapes: list[tuple[int, int, int]] = []  # (C, H, W) after each conv block
         for layer in arch.convs:
-            conv = QuantConv2d(
-                chans, layer.out, layer.kernel, layer.stride, layer.pad, bits(layer.wbits)
+            conv = make_conv(
+                spec, chans, layer.out, layer.kernel, layer.stride, layer.pad, bits(layer.wbits)
             )
             self.convs.append(conv)
             self.conv_bns.append(nn.BatchNorm2d(layer.out, eps=BN_EPS, momentum=BN_MOMENTUM))
@@ -141,14 +164,14 @@ class QuantCNN(nn.Module):
         self.flat_features = chans * h * h
         sizes = (self.flat_features, *arch.hidden)
         self.linears = nn.ModuleList(
-            QuantLinear(i, o, bits(None)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
+            make_linear(spec, i, o, bits(None)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.bns = nn.ModuleList(
             nn.BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in arch.hidden
         )
         self.acts = nn.ModuleList(_make_act(spec) for _ in arch.hidden)
-        self.out_linear = QuantLinear(
-            sizes[-1], arch.classes, bits(arch.head_bits), per_channel=arch.head_per_channel
+        self.out_linear = make_linear(
+            spec, sizes[-1], arch.classes, bits(arch.head_bits), arch.head_per_channel
         )
         self.out_scale = nn.Parameter(torch.ones(arch.classes))
         self.out_bias = nn.Parameter(torch.zeros(arch.classes))

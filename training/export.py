@@ -9,6 +9,10 @@ Emitted ops, per model part (float32 initializers; tensors NCHW in convolutional
 - weights:    BipolarQuant(W, alpha) for 1 bit, Quant(W, scale, 0, k; signed 1, narrow 1,
               ROUND) for k bits; W is (MH, MW) with scale (MH, 1) for FC layers, (OC, IC,
               KH, KW) with scale (OC, 1, 1, 1) for convolutions
+- ternary:    Quant(W, S, 0, 2; signed 1, narrow 1, ROUND), W the ternary weights (values
+              +Wp, 0, -Wn exactly); TTQ: S elementwise, the shape of W, Wp where the code
+              is 0 or +1 and Wn where it is -1 (so S * clip(round(W / S), -1, 1) = W; Wp,
+              Wn on one fixed-point grid, Wp/Wn = kp/kn); TWN: S the scalar alpha
 - FC:         Gemm(x, Wq, transB=1)
 - conv:       Conv(x, Wq; kernel_shape [KH, KW], strides [s, s], pads [p, p, p, p]
               (top, left, bottom, right), dilations [1, 1], group 1), no bias
@@ -38,6 +42,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .conv_models import QuantCNN
 from .models import QuantMLP, build_model
 from .quantizers import HWGQ, QuantConv2d, QuantLinear, SignAct, UniformReLU
+from .ternary import TERNARY_LAYERS
 from .train import load_checkpoint
 
 OPSET = 13
@@ -85,7 +90,27 @@ class _Graph:
         return out
 
 
+def _quant_weights(g: _Graph, idx: int, wq: np.ndarray, scale: np.ndarray, bits: int) -> str:
+    w = g.const(f"W{idx}", wq)
+    s = g.const(f"W{idx}_scale", scale)
+    z = g.const(f"W{idx}_zeropt", np.float32(0.0))
+    b = g.const(f"W{idx}_bitwidth", np.float32(bits))
+    return g.node("Quant", [w, s, z, b], wq.shape, signed=1, narrow=1, rounding_mode="ROUND")
+
+
+def _ternary_weights(g: _Graph, lin, idx: int) -> str:
+    w, s = lin.export_arrays()
+    wq = _f32(w, f"layer {idx} ternary weights")
+    scale = _f32(s, f"layer {idx} ternary scales")
+    codes = np.clip(np.round(wq.astype(np.float64) / scale), -1, 1) * scale
+    if not np.array_equal(codes, wq):  # what Quant computes must be the weights
+        raise ExportError(f"layer {idx}: ternary weights are not scale * code")
+    return _quant_weights(g, idx, wq, scale, 2)
+
+
 def _weights(g: _Graph, lin: QuantLinear | QuantConv2d, idx: int) -> str:
+    if isinstance(lin, TERNARY_LAYERS):
+        return _ternary_weights(g, lin, idx)
     with torch.no_grad():
         codes, scale = lin.weight_codes_and_scale()
     codes = codes.double().numpy()
@@ -97,11 +122,7 @@ def _weights(g: _Graph, lin: QuantLinear | QuantConv2d, idx: int) -> str:
         s = g.const(f"W{idx}_scale", scale)
         return g.node("BipolarQuant", [w, s], shape)
     wq = _f32(codes * scale.astype(np.float64), f"layer {idx} quantised weights")
-    w = g.const(f"W{idx}", wq)
-    s = g.const(f"W{idx}_scale", scale)
-    z = g.const(f"W{idx}_zeropt", np.float32(0.0))
-    b = g.const(f"W{idx}_bitwidth", np.float32(lin.bits))
-    return g.node("Quant", [w, s, z, b], shape, signed=1, narrow=1, rounding_mode="ROUND")
+    return _quant_weights(g, idx, wq, scale, lin.bits)
 
 
 def _activation(g: _Graph, act, x: str, width: int | tuple[int, ...], idx: int) -> str:

@@ -10,6 +10,14 @@ uniform, per-channel scale. A = 1: sign activation; A >= 2: HWGQ uniform A-bit, 
 ``_relu`` a uniform unsigned A-bit QuantReLU. The last layer uses a per-tensor weight
 scale and is followed by a per-channel affine (scale and bias).
 
+Ternary weights (ternary.py): ``<topology>_ttq_a<A>[_relu]`` (Trained Ternary
+Quantization: learned Wp, Wn per layer, threshold 0.05 * max|W|) and
+``<topology>_twn_a<A>[_relu]`` (Ternary Weight Networks: alpha per layer, threshold
+0.7 * mean|W|), A = 2..8; ``hwgq_alexnet_ttq``, ``hwgq_alexnet_twn`` and their ``_tiny``
+versions (hwgq_alexnet*'s binary layers become ternary; conv1 and fc8 stay 8-bit). Every
+layer the binary model makes binary is ternary, the first and last FC/conv of tfc/sfc/lfc
+and cnv included (as their binary versions, FINN style).
+
 FC structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d -> act] x 3
 -> QuantLinear -> affine.
 """
@@ -17,13 +25,14 @@ FC structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d ->
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from .quantizers import HWGQ, InputQuant, QuantLinear, SignAct, UniformReLU
+from .ternary import TERNARY_LAYERS, TernaryLinear
 
 TOPOLOGIES = {
     "tfc": (64, 64, 64),
@@ -35,12 +44,15 @@ TOPOLOGIES = {
     "hwgq_alexnet_tiny": (8, 16, 24, 24, 16, 64, 64),
 }
 FC_TOPOLOGIES = ("tfc", "sfc", "lfc")
-FIXED_NAMES = ("hwgq_alexnet", "hwgq_alexnet_tiny")  # always binary weights, 2-bit HWGQ
+ALEXNETS = ("hwgq_alexnet", "hwgq_alexnet_tiny")  # 2-bit HWGQ, binary (or ternary) weights
+FIXED_NAMES = (*ALEXNETS, *(f"{a}_{m}" for a in ALEXNETS for m in ("ttq", "twn")))
 IN_FEATURES = 64
 N_CLASSES = 10
 BN_EPS = float(np.float32(1e-5))  # float32-exact so the exported epsilon equals it
 BN_MOMENTUM = 0.1
-NAME_RE = re.compile(r"^(tfc|sfc|lfc|cnv)_(?:w([1-8])a([1-8])(_relu|_hwgqnu)?|(float))$")
+NAME_RE = re.compile(
+    r"^(tfc|sfc|lfc|cnv)_(?:(?:w([1-8])|(ttq|twn)_)a([1-8])(_relu|_hwgqnu)?|(float))$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,26 +60,34 @@ class ModelSpec:
     name: str
     topology: str
     hidden: tuple[int, ...]
-    wbits: int  # 0: float
+    wbits: int  # 0: float; 2 for ternary weights
     abits: int  # 0: float ReLU
     act: str  # "hwgq" | "hwgq_nonuniform" | "sign" | "relu" | "float"
+    ternary: str = ""  # "ttq" | "twn": ternary weights where W bits would be used
 
 
 def parse_name(name: str) -> ModelSpec:
     if name in FIXED_NAMES:
-        return ModelSpec(name, name, TOPOLOGIES[name], 1, 2, "hwgq")
+        topo = next(a for a in sorted(ALEXNETS, key=len, reverse=True) if name.startswith(a))
+        tern = name[len(topo) + 1 :]
+        return ModelSpec(name, topo, TOPOLOGIES[topo], 2 if tern else 1, 2, "hwgq", tern)
     m = NAME_RE.match(name)
     if not m:
         raise ValueError(
             f"unknown model name {name!r}: expected <tfc|sfc|lfc|cnv>_w<1-8>a<1-8>[_relu], "
-            f"<tfc|sfc|lfc|cnv>_float, hwgq_alexnet or hwgq_alexnet_tiny"
+            f"<tfc|sfc|lfc|cnv>_<ttq|twn>_a<2-8>[_relu], <tfc|sfc|lfc|cnv>_float, "
+            f"hwgq_alexnet[_tiny][_ttq|_twn]"
         )
-    topo, w, a, suffix, flt = m.groups()
+    topo, w, tern, a, suffix, flt = m.groups()
     hidden = TOPOLOGIES[topo]
     if flt:
         return ModelSpec(name, topo, hidden, 0, 0, "float")
-    w, a = int(w), int(a)
+    w, a, tern = (2 if tern else int(w)), int(a), tern or ""
     if a == 1:
+        if tern:
+            raise ValueError(
+                f"model name {name!r}: ternary weights need multi-bit activations (a2..a8)"
+            )
         if suffix:
             raise ValueError(f"model name {name!r}: a1 is the sign activation, no suffix")
         act = "sign"
@@ -77,7 +97,22 @@ def parse_name(name: str) -> ModelSpec:
         act = "hwgq_nonuniform"
     else:
         act = "hwgq"
-    return ModelSpec(name, topo, hidden, w, a, act)
+    return ModelSpec(name, topo, hidden, w, a, act, tern)
+
+
+def with_hidden(spec: ModelSpec, hidden: tuple[int, ...]) -> ModelSpec:
+    """``spec`` with other hidden sizes (FC models), named after them."""
+    return replace(spec, name=f"{spec.name}_h{'_'.join(map(str, hidden))}", hidden=tuple(hidden))
+
+
+def make_linear(
+    spec: ModelSpec, i: int, o: int, bits: int | None = None, per_channel: bool = True
+) -> QuantLinear:
+    """The model's FC weight layer: ``bits`` when given (fixed-precision layers such as
+    AlexNet's fc8), else ternary for a ternary model, else W bits (0: float)."""
+    if bits is None and spec.ternary and spec.wbits:
+        return TernaryLinear(i, o, spec.ternary)
+    return QuantLinear(i, o, spec.wbits if bits is None else bits, per_channel)
 
 
 def _make_act(spec: ModelSpec) -> nn.Module:
@@ -100,13 +135,13 @@ class QuantMLP(nn.Module):
         self.inp = InputQuant() if spec.wbits else nn.Identity()
         sizes = (IN_FEATURES, *spec.hidden)
         self.linears = nn.ModuleList(
-            QuantLinear(i, o, spec.wbits) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
+            make_linear(spec, i, o) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.bns = nn.ModuleList(
             nn.BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in spec.hidden
         )
         self.acts = nn.ModuleList(_make_act(spec) for _ in spec.hidden)
-        self.out_linear = QuantLinear(sizes[-1], N_CLASSES, spec.wbits, per_channel=False)
+        self.out_linear = make_linear(spec, sizes[-1], N_CLASSES, per_channel=False)
         self.out_scale = nn.Parameter(torch.ones(N_CLASSES))
         self.out_bias = nn.Parameter(torch.zeros(N_CLASSES))
 
@@ -160,12 +195,22 @@ def input_shape(name: str) -> tuple[int, ...]:
     return ARCHITECTURES[spec.topology].input_shape
 
 
-def build_model(name: str) -> nn.Module:
+def build_model(name: str, ternary_threshold: float | None = None) -> nn.Module:
     """A freshly initialised model by name (see module docstring): a :class:`QuantMLP`,
-    or a :class:`~halfwave.training.conv_models.QuantCNN` for convolutional names."""
+    or a :class:`~halfwave.training.conv_models.QuantCNN` for convolutional names.
+    ``ternary_threshold`` (ternary models): TTQ's t (default 0.05) or TWN's factor of
+    mean|W| (default 0.7), for every ternary layer; kept in checkpoints."""
     spec = parse_name(name)
     if spec.topology in FC_TOPOLOGIES:
-        return QuantMLP(spec)
-    from .conv_models import QuantCNN
+        model = QuantMLP(spec)
+    else:
+        from .conv_models import QuantCNN
 
-    return QuantCNN(spec)
+        model = QuantCNN(spec)
+    if ternary_threshold is not None:
+        if not spec.ternary:
+            raise ValueError(f"{name}: a ternary threshold needs a ternary model (_ttq/_twn)")
+        for m in model.modules():
+            if isinstance(m, TERNARY_LAYERS):
+                m.set_threshold(ternary_threshold)
+    return model

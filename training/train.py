@@ -4,7 +4,10 @@ Data: FC models take the digits vectors; convolutional models the digits as imag
 their input size (data.digits_images), or the images of an image folder (imagefolder.py)
 resized to it. Recipe (quantised and float models alike): Adam, cosine learning-rate
 decay, batch 64, cross-entropy; latent binary weights are clipped to [-1, 1] after each
-step. Deterministic for a given seed and thread count."""
+step; TTQ's learned scales Wp, Wn train with the learning rate times their initial
+magnitude (their own Adam group per layer) and are kept positive. Deterministic for a
+given seed and thread count. The metrics include the weight memory (size.py) and, for
+ternary models, per layer the snapped scales, their errors and the sparsity."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from torch import nn
 from .data import Split, digits_images, load_digits_split
 from .models import QuantMLP, build_model, is_conv
 from .quantizers import QuantConv2d, QuantLinear
+from .size import model_size
+from .ternary import TERNARY_LAYERS, ternary_report
 
 DEFAULT_EPOCHS = {
     "tfc": 40,
@@ -78,6 +83,21 @@ def training_data(model: nn.Module, data_dir: Path | str | None = None) -> Split
     return data
 
 
+def _param_groups(model: nn.Module, lr: float) -> list[dict]:
+    """One group for every parameter but TTQ's scales; each TTQ layer's Wp and Wn get
+    ``lr`` times their initial magnitude, so that an Adam step moves them by about ``lr``
+    relative (an absolute step of ``lr`` is as large as the scales of wide layers)."""
+    scales, groups = set(), []
+    for m in model.modules():
+        if isinstance(m, TERNARY_LAYERS) and m.method == "ttq":
+            pair = [m.wp, m.wn]
+            size = float(torch.stack([p.detach() for p in pair]).mean())
+            groups.append({"params": pair, "lr": lr * size})
+            scales.update(id(p) for p in pair)
+    rest = [p for p in model.parameters() if id(p) not in scales]
+    return [{"params": rest}, *groups]
+
+
 def train(
     name: str,
     out: Path | str,
@@ -88,32 +108,35 @@ def train(
     progress: bool = True,
     threads: int | None = None,
     data_dir: Path | str | None = None,
+    ternary_threshold: float | None = None,
 ) -> dict:
     """Train model ``name`` on the digits training split (or, for a convolutional model,
     on the image folder ``data_dir``), save ``out`` (checkpoint) and ``<out>.json``
     (metrics), and return the metrics. Runs on ``threads`` intra-op threads; default 1
     for FC models (fastest for their small layers) and torch's default (the cores) for
-    convolutional ones."""
+    convolutional ones. ``ternary_threshold``: see :func:`build_model`."""
     old_threads = torch.get_num_threads()
     if threads is None:
         threads = old_threads if is_conv(name) else 1
     torch.set_num_threads(threads)
     try:
-        return _train(name, Path(out), epochs, seed, lr, batch_size, progress, data_dir)
+        return _train(
+            name, Path(out), epochs, seed, lr, batch_size, progress, data_dir, ternary_threshold
+        )
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir) -> dict:
+def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir, threshold) -> dict:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
-    model = build_model(name)
+    model = build_model(name, threshold)
     epochs = DEFAULT_EPOCHS[model.spec.topology] if epochs is None else epochs
     data = training_data(model, data_dir)
     xtr = data.x_train
     ytr = torch.from_numpy(data.y_train.copy())
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(_param_groups(model, lr), lr=lr)
     steps_per_epoch = math.ceil(len(xtr) / batch_size)
     total = max(1, epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -126,6 +149,7 @@ def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir) -> dict:
         for m in model.modules()
         if isinstance(m, (QuantLinear, QuantConv2d)) and m.bits == 1
     ]
+    ternary = [m for m in model.modules() if isinstance(m, TERNARY_LAYERS)]
     t0, c0 = time.perf_counter(), time.process_time()
     bar = tqdm(range(epochs), desc=name, disable=not progress, unit="epoch")
     for _ in bar:
@@ -144,6 +168,8 @@ def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir) -> dict:
             with torch.no_grad():
                 for w in binary:
                     w.clamp_(-1, 1)
+                for m in ternary:
+                    m.constrain()
             total_loss += float(loss.detach()) * len(idx)
         bar.set_postfix(loss=f"{total_loss / len(xtr):.4f}")
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
@@ -159,7 +185,10 @@ def _train(name, out, epochs, seed, lr, batch_size, progress, data_dir) -> dict:
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),  # all threads; wall seconds vary with load
         "threads": torch.get_num_threads(),
+        "model_size": model_size(model),
     }
+    if ternary:
+        metrics["ternary"] = ternary_report(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": name, "state_dict": model.state_dict()}, out)
     Path(str(out) + ".json").write_text(json.dumps(metrics, indent=2) + "\n")

