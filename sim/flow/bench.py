@@ -23,6 +23,22 @@ MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL fra
 CONV_MODELS = {"cnv_w1a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
 
 
+def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray) -> dict:
+    """The HLS backend's g++ C simulation on the same frames: frames/s (the simulation's
+    own timing, without its g++ build) and frames whose output differs from golden."""
+    from halfwave.sim import hls
+
+    if not hls.available():
+        return {"hls_csim": "skipped: g++ or hls4ml's ap_int.h not found"}
+    res = api.simulate(build, x, "hls")
+    bad = int(np.any(res.values[-1] != golden_out, axis=1).sum())
+    return {
+        "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),
+        "hls_csim_build_s": round(res.stats["build_s"], 2),
+        "hls_mismatched_frames": bad,
+    }
+
+
 def bench_model(name: str, frames: int, root: Path) -> dict:
     from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 
@@ -73,6 +89,7 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
         "latency_cycles": s["latency_cycles"],
         "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
         "nodes": len(df.nodes),
+        **hls_csim_results(build, x_rtl, golden.values[-1][:frames]),
     }
 
 
@@ -129,6 +146,8 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
         "latency_cycles": s["latency_cycles"],
         "frames_per_s_at_100MHz": round(100e6 / s["predicted_cycles_per_frame"], 2),
         "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
+        "rtl_frames_per_s": round(frames / s["wall_s"], 2) if s["wall_s"] else None,
+        **hls_csim_results(build, x, golden.values[-1]),
     }
 
 
