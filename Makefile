@@ -61,12 +61,19 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check compiler training sim hw tests
 
+# bench/results.json: compile, golden/RTL/HLS throughput, cycles (tfc..lfc, cnv, AlexNet);
+# synth.json: pynq-z2 --max designs through Yosys with plots; boards.json: make bitstream
+# stage times and nextpnr Fmax; ternary.json: TTQ/TWN accuracy and size (trains on CPU)
 bench: $(STAMP)
-	$(BIN)/python -m halfwave.flow.bench --out bench/results.json
+	$(BIN)/python -m halfwave.flow.bench --out bench/results.json --root $(BUILD)
+	$(BIN)/python -m halfwave.flow.bench_synth --out bench/synth.json --root $(BUILD)
+	$(BIN)/python -m halfwave.flow.bench_boards --out bench/boards.json
+	$(BIN)/python -m halfwave.flow.bench_ternary --out bench/ternary.json
 
 # boards and system (sim/flow/bitstream.py): exit 0 with a bitstream, 3 when it stopped
-# before Vivado (the command that finishes the job is printed), 4 when the design does not
-# fit the board (weights need DDR streams, not in the IR yet), 1 on a cosim mismatch
+# before Vivado (the command that finishes the job is printed), 4 when the design fits the
+# board only with weights in DDR (checked in RTL with the DDR model; the system wrappers
+# have no weight DMA yet) or not at all, 1 on a cosim or RTL mismatch
 bitstream: $(STAMP)
 	$(BIN)/halfwave bitstream $(MODEL) --board $(BOARD) --root $(BUILD) $(if $(CKPT),--ckpt $(CKPT))
 

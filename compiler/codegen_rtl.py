@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 import halfwave.hw
-from halfwave.hw.memfiles import write_mvu_mem_files, write_swap_file
+from halfwave.hw.cycles import weight_stream_cycles_per_frame
+from halfwave.hw.memfiles import write_mvu_mem_files, write_mvu_weight_stream, write_swap_file
 
 from .datatypes import DataType
 from .fifos import fifo_depths
@@ -125,19 +126,68 @@ def _mvu(n: MVU, i: str, o: str) -> str:
     w_dt = DataType.parse(n.weight_dtype)
     out_w = lane_width(DataType.parse(n.out_dtype)) if n.out_dtype else 1
     bias = 0 if n.out_dtype in (None, "BIPOLAR") else n.out_base
+    if n.external:
+        wfile, source = "", ',\n        .WEIGHT_SOURCE("stream")'
+        w = weight_port(n)
+        wports = f".w_data({w}data), .w_valid({w}valid), .w_ready({w}ready)"
+    else:
+        wfile, source = f"{n.name}_weights.mem", ""
+        wports = f".w_data({n.weight_word_bits}'d0), .w_valid(1'b0), .w_ready()"
     return f"""    hw_mvu #(
         .MW({n.MW}), .MH({n.MH}), .PE({n.PE}), .SIMD({n.SIMD}), .MODE({MODES[n.mode]}),
         .IN_W({lane_width(in_dt)}), .IN_SIGNED({int(in_dt.signed and in_dt.kind != "BIPOLAR")}),
         .W_W({lane_width(w_dt)}), .ACC_W({n.acc_bits}), .N_T({n.n_thresholds}),
         .OUT_W({out_w}), .OUT_BIAS({bias}),
-        .WEIGHT_FILE("{n.name}_weights.mem"), .THRESH_FILE("{n.name}_thresholds.mem"),
-        .ROM_STYLE("{rom_style(n)}"){_ternary_params(n)}
+        .WEIGHT_FILE("{wfile}"), .THRESH_FILE("{n.name}_thresholds.mem"),
+        .ROM_STYLE("{rom_style(n)}"){_ternary_params(n)}{source}
     ) {n.name} (
         .clk(clk), .rst(rst),
         .in_data({i}_data), .in_valid({i}_valid), .in_ready({i}_ready),
-        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready)
+        .out_data({o}_data), .out_valid({o}_valid), .out_ready({o}_ready),
+        {wports}
     );
 """
+
+
+def weight_port(n: MVU) -> str:
+    """Prefix of an external MVU's weight stream ports on the top: w_<node>_tdata, ..."""
+    return f"w_{n.name}_t"
+
+
+def weight_streams(df: Dataflow) -> list[dict]:
+    """rtl/top.json's "weight_streams": per external MVU, in stream order, what a DMA
+    must feed its port from DDR. One pass is the file `<node>_wstream.bin` (the words of
+    the weight memory, address nf*SF + sf, each `word_bytes` little-endian bytes, lane
+    p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W], top bits zero); the MVU reads
+    `passes_per_frame` passes per frame (one per input vector)."""
+    out = []
+    for n in df.mvus():
+        if not n.external:
+            continue
+        words, wbytes = n.NF * n.SF, -(-n.weight_word_bits // 8)
+        out.append(
+            {
+                "node": n.name,
+                "port": weight_port(n),
+                "file": f"{n.name}_wstream.bin",
+                "width": n.weight_word_bits,
+                "word_bytes": wbytes,
+                "words_per_pass": words,
+                "passes_per_frame": n.vectors,
+                "bytes_per_frame": n.vectors * words * wbytes,
+                "layout": "word nf*SF+sf of the weight memory, little-endian, lane "
+                "p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W]",
+            }
+        )
+    return out
+
+
+def ddr_cycles_per_frame(
+    df: Dataflow, bytes_per_cycle: float = 0.0, latency: int = 0, fifo: int = 4
+) -> float:
+    """Cycles per frame the external weight streams allow (0.0 without any), under the
+    harness's DDR model (hw/cycles.py `weight_stream_cycles_per_frame`)."""
+    return weight_stream_cycles_per_frame(weight_streams(df), bytes_per_cycle, latency, fifo)
 
 
 def _ternary_params(n: MVU) -> str:
@@ -224,6 +274,38 @@ def _tap(k: int, n: Node) -> str:
 """
 
 
+FIFO_LEVELS_FILE = "fifo_levels.txt"
+
+
+def _fifo_stall_counter(k: int, i: str) -> str:
+    """Simulation only (+define+HALFWAVE_FIFO_STATS): cycles the producer of FIFO k
+    offered a beat that the full FIFO refused."""
+    return f"""`ifdef HALFWAVE_FIFO_STATS
+    reg [63:0] fifo{k}_full_cycles;
+    always @(posedge clk)
+        if (rst) fifo{k}_full_cycles <= 64'd0;
+        else if ({i}_valid && !{i}_ready) fifo{k}_full_cycles <= fifo{k}_full_cycles + 1'b1;
+`endif
+"""
+
+
+def _fifo_stats(n_fifos: int) -> str:
+    """Simulation only: at the end of the run write every FIFO's high-water mark (its
+    max_level) and full-cycle count to fifo_levels.txt, one line `fifoK MAX FULL`."""
+    lines = "".join(
+        f'        $fwrite(fd, "fifo{k} %0d %0d\\n", fifo{k}.max_level, fifo{k}_full_cycles);\n'
+        for k in range(n_fifos)
+    )
+    return f"""`ifdef HALFWAVE_FIFO_STATS
+    integer fd;
+    final begin
+        fd = $fopen("{FIFO_LEVELS_FILE}", "w");
+{lines}        $fclose(fd);
+    end
+`endif
+"""
+
+
 def _wire(name: str, fmt: StreamFormat) -> str:
     return (
         f"    wire [{fmt.bits - 1}:0] {name}_data;\n"
@@ -264,23 +346,34 @@ def top_verilog(df: Dataflow) -> str:
             prev = f"rp{k}_{j}"
         wires.append(_wire(f"f{k}", fin))
         body.append(_fifo(f"fifo{k}", fin, prev, f"f{k}", depths[k]))
+        body.append(_fifo_stall_counter(k, prev))
         fout = node_out_format(n)
         wires.append(_wire(f"n{k}", fout))
         body.append(_node(n, fin, f"f{k}", f"n{k}"))
         body.append(_tap(k, n))
         prev, prev_fmt = f"n{k}", fout
     body.append(_repack("out_adapter", prev_fmt, obus, prev, "m_out"))
+    body.append(_fifo_stats(len(df.nodes)))
+    wports = "".join(
+        f"    // weight stream of {w['node']} (weights in DDR): {w['words_per_pass']} words a "
+        f"pass, {w['passes_per_frame']} pass(es) a frame\n"
+        f"    input  wire [{w['width'] - 1}:0] {w['port']}data,\n"
+        f"    input  wire {w['port']}valid,\n"
+        f"    output wire {w['port']}ready,\n"
+        for w in weight_streams(df)
+    )
     return f"""// top.v — generated by halfwave for model '{df.model}'; do not edit.
 //
 // Input stream: {ibus.lanes} lanes x {ibus.width} bits per beat, {ibus.beats} beats per frame
 // ({ibus.count} values of the input quantiser, element i in beat i/{ibus.lanes}).
 // Output stream: {obus.lanes} lanes x {obus.width} bits per beat, {obus.beats} beats per frame,
 // out_last on the last beat of every frame. Per-node cycles: see report.md.
+// Weight streams (external MVUs, one w_<node>_t* port each): see top.json "weight_streams".
 `default_nettype none
 module top (
     input  wire clk,
     input  wire rst,
-    // input stream (AXI4-Stream style)
+{wports}    // input stream (AXI4-Stream style)
     input  wire [{ibus.bits - 1}:0] in_data,
     input  wire in_valid,
     output wire in_ready,
@@ -323,9 +416,12 @@ def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:
         sources.append(rtl_dir / name)
     for n in df.mvus():
         w_w = lane_width(DataType.parse(n.weight_dtype))
+        # the .mem file is written for external MVUs too (the HLS C simulation reads it)
         write_mvu_mem_files(
             mvu_memory_values(n), n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl_dir / n.name
         )
+        if n.external:  # one pass of its weight stream, what a DMA reads from DDR
+            write_mvu_weight_stream(mvu_memory_values(n), n.PE, n.SIMD, w_w, rtl_dir / n.name)
         if n.mode == "ternary":
             swap = np.isin(np.arange(n.MH), n.negated_rows)
             write_swap_file(swap, n.PE, rtl_dir / n.name)
@@ -358,7 +454,14 @@ def io_description(df: Dataflow, sources: list[Path]) -> dict:
         "in": {**asdict(input_bus(df)), "dtype": first.in_dtype, "vectors": vectors_in(first)},
         "out": {**asdict(output_bus(df)), "dtype": out_dtype, "vectors": vectors_out(last)},
         "taps": taps,
+        "fifos": [
+            {"name": f"fifo{k}", "node": n.name, "depth": d, "width": node_in_format(n).bits}
+            for k, (n, d) in enumerate(zip(df.nodes, fifo_depths(df), strict=True))
+        ],
+        "fifo_levels_file": FIFO_LEVELS_FILE,
+        # the slowest node or adapter; external weights may need more (ddr_cycles_per_frame)
         "predicted_cycles_per_frame": predicted_cycles_per_frame(df),
+        "weight_streams": weight_streams(df),
     }
 
 

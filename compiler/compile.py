@@ -11,12 +11,13 @@ from . import ir
 from .codegen_hls import write_hls
 from .codegen_rtl import write_rtl
 from .errors import CompileError
+from .fifos import fifo_depths, size_fifos
 from .folding import fold, read_folding_file
 from .lower import lower, make_topk
 from .onnx_graph import load_qonnx
 from .optimize import fold_for_board
 from .report import build_report, write_reports
-from .resources import resources_report
+from .resources import fifo_report, resources_report
 
 
 @dataclass
@@ -28,6 +29,7 @@ class CompileOptions:
     board: str | None = None  # hw/boards/<board>.json: fold for it and check the fit
     target_fps: float | None = None  # with board: reach this at its clock, least resources
     max_fps: bool = False  # with board: the fastest design that fits (also: no target)
+    fifo_depths: dict[str, int] | None = None  # node name -> depth of the FIFO before it
 
 
 def compile_model(
@@ -60,6 +62,10 @@ def compile_model(
     else:
         df, plan = fold(df, opts.target_cycles, folding), None
         t = stage("fold", t)
+    overrides = {k: v["fifo_depth"] for k, v in (folding or {}).items() if "fifo_depth" in v}
+    df = size_fifos(df, {**overrides, **(opts.fifo_depths or {})})
+    depths = fifo_depths(df)
+    t = stage(f"size {len(depths)} FIFOs ({sum(depths)} beats)", t)
     build = Path(build)
     build.mkdir(parents=True, exist_ok=True)
     ir.save(df, build)
@@ -69,6 +75,7 @@ def compile_model(
     t = stage("generate HLS C++", t)
     report = build_report(df, time.perf_counter() - t0)
     report["resources"] = resources_report(df, plan)
+    report["fifos"] = fifo_report(df)
     write_reports(report, build)
     stage("reports", t)
     return df

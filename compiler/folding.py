@@ -56,7 +56,8 @@ def fold(
     `folding` ({node name: {"PE": p, "SIMD": s}}) override the computed values. A
     SlidingWindow takes the SIMD of its MVU (a divisor of the channels); a MaxPool the
     largest divisor of its channels not above the PE of the node before it (more if that
-    misses the target); a TopK the PE of the node before it."""
+    misses the target); a TopK the PE of the node before it. An MVU entry may also say
+    `"external": true` (weights in DDR, streamed: see ir.MVU.external)."""
     target = target_cycles or default_target_cycles(df)
     folding = folding or {}
     unknown = set(folding) - {n.name for n in df.nodes}
@@ -82,6 +83,9 @@ def _fold_mvu(n: MVU, target: int, spec: dict, swg: SlidingWindow | None) -> MVU
     per_vector = max(1, target // n.vectors)
     pe, simd = cheapest_folding(n.MH, n.MW, per_vector, choices)
     pe, simd = int(spec.get("PE", pe)), int(spec.get("SIMD", simd))
+    external = spec.get("external", n.external)
+    if not isinstance(external, bool):
+        raise CompileError(f'"external" must be true or false, got {external!r}', n.name)
     if not (1 <= pe <= n.MH and 1 <= simd <= n.MW):
         raise CompileError(
             f"folding PE={pe}, SIMD={simd} outside 1..MH={n.MH}, 1..MW={n.MW}", n.name
@@ -92,7 +96,7 @@ def _fold_mvu(n: MVU, target: int, spec: dict, swg: SlidingWindow | None) -> MVU
             f"(choose one of {divisors(swg.C)})",
             n.name,
         )
-    return replace(n, PE=pe, SIMD=simd)
+    return replace(n, PE=pe, SIMD=simd, external=external)
 
 
 def _fold_pool(n: MaxPool, lanes_before: int, target: int, spec: dict) -> MaxPool:

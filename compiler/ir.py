@@ -66,6 +66,9 @@ class MVU:
     source: str = ""  # ONNX node the matmul came from
     vectors: int = 1  # input vectors per frame (OH*OW output pixels for a convolution)
     ternary: list[int] | None = None  # [p, n]: weights are p, 0, -n (rows may be negated)
+    # weights in DDR: hw_mvu WEIGHT_SOURCE = "stream", fed by a weight stream port of the
+    # top (w_<name>_tdata/...) instead of an on-chip ROM
+    external: bool = False
     kind: str = "MVU"
 
     @property
@@ -112,6 +115,12 @@ class MVU:
 
     def cycles_per_frame(self) -> int:
         return self.vectors * self.NF * self.SF
+
+    @property
+    def weight_word_bits(self) -> int:
+        """Bits of one weight memory word (PE*SIMD lanes), one weight-stream beat."""
+        w_w = 1 if self.weight_dtype == "BIPOLAR" else DataType.parse(self.weight_dtype).bits
+        return self.PE * self.SIMD * w_w
 
 
 @dataclass
@@ -282,6 +291,9 @@ class Dataflow:
     input: InputQuant
     nodes: list[Node]
     output_tensor: str = ""  # the ONNX graph output the last node reproduces
+    # depth of the FIFO in front of each node, by node name (fifos.size_fifos; a node
+    # missing here gets the analysis's depth)
+    fifo_depth: dict[str, int] = field(default_factory=dict)
 
     def mvus(self) -> list[MVU]:
         return [n for n in self.nodes if isinstance(n, MVU)]
@@ -312,6 +324,8 @@ def save(df: Dataflow, build: Path) -> Path:
         "output_tensor": df.output_tensor,
         "nodes": nodes,
     }
+    if df.fifo_depth:
+        doc["fifo_depth"] = df.fifo_depth
     path = build / "dataflow.json"
     path.write_text(json.dumps(doc, indent=1) + "\n")
     return path
@@ -342,4 +356,10 @@ def load(build: Path) -> Dataflow:
             nodes.append(MaxPool(**d))
         else:
             raise ValueError(f"{path}: unknown node kind '{kind}'")
-    return Dataflow(doc["model"], InputQuant(**doc["input"]), nodes, doc.get("output_tensor", ""))
+    return Dataflow(
+        doc["model"],
+        InputQuant(**doc["input"]),
+        nodes,
+        doc.get("output_tensor", ""),
+        {str(k): int(v) for k, v in doc.get("fifo_depth", {}).items()},
+    )

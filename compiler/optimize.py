@@ -18,6 +18,13 @@ reaches F, or CompileError naming the resource and the shortfall.
 PE need not divide MH and SIMD need not divide MW (only the padding costs); for each
 number of row folds NF only the smallest PE giving it is considered (likewise SIMD for
 SF), which keeps the search to O(sqrt(MH) + sqrt(MW)) candidates per layer.
+
+Weights in DDR: when even the most folded design does not fit, the largest weight
+memories move off chip one by one (``external_candidates``: layers run once per frame
+first, largest weights first; ir.MVU.external) until it fits. Their streams share the
+board's DDR bandwidth (``ddr_bytes_per_cycle``), which bounds the frame rate: a target
+below ``ddr_cycles`` is out of reach, and the plan's cycles per frame are the larger of
+the slowest node and the DDR bound.
 """
 
 from __future__ import annotations
@@ -48,8 +55,29 @@ def _folds(n: int) -> list[int]:
     return out
 
 
+def _byte_aligned_simd(n: MVU, pe: int, simd: int, choices: list[int] | None) -> int | None:
+    """An external MVU's weight word (PE*SIMD*W_W bits, one DDR stream beat) is padded to
+    whole bytes in DDR: the smallest SIMD >= simd whose word is whole bytes (None when
+    there is none within the lane limit), so that no DDR bandwidth carries padding bits."""
+    w_w = n.weight_word_bits // (n.PE * n.SIMD)
+    step = 8 // math.gcd(8, pe * w_w)
+    for s in range(simd, min(n.MW, MAX_LANES) + 1):
+        if s % step == 0 and (choices is None or s in choices):
+            return s
+    return None
+
+
 def node_cycles(n: Node) -> int:
+    if isinstance(n, SlidingWindow):  # a schedule evaluated row by row: cache it
+        return _swg_cycles(tuple(n.geometry().items()))
     return n.cycles_per_frame()
+
+
+@lru_cache(maxsize=100_000)
+def _swg_cycles(geometry: tuple) -> int:
+    from halfwave.hw.cycles import swg_cycles_per_frame
+
+    return swg_cycles_per_frame(**{k.lower(): v for k, v in geometry})
 
 
 @lru_cache(maxsize=200_000)
@@ -123,6 +151,7 @@ class Plan:
     efficiency: float = 0.0
     mode: str = "max"
     board: Board | None = None
+    ddr: dict | None = None  # external weights: ddr_summary
 
     def summary_lines(self, board: Board) -> list[str]:
         util = ", ".join(
@@ -130,12 +159,21 @@ class Plan:
             f"({100 * _ratio(self.estimate.get(k), self.budget[k]):.0f}%)"
             for k in RESOURCES
         )
-        return [
+        lines = [
             f"folding for {board.name} at {board.clock_mhz:g} MHz ({self.mode}): "
             f"{self.cycles} cycles/frame, {self.fps:.0f} frames/s, efficiency "
             f"{100 * self.efficiency:.0f}%",
             f"estimate vs budget ({100 * board.reserve:.0f}% kept for the shell): {util}",
         ]
+        if self.ddr:
+            d = self.ddr
+            lines.append(
+                f"weights in DDR: {', '.join(d['external'])} ({d['bytes_per_frame']} bytes "
+                f"a frame): {d['needed_gb_per_s']:g} GB/s at {self.fps:.0f} frames/s of "
+                f"{d['board_gb_per_s']:g} GB/s; the DDR alone allows {d['ddr_bound_fps']:g} "
+                f"frames/s" + (" (the limit)" if d["limited_by_ddr"] else "")
+            )
+        return lines
 
 
 class Optimiser:
@@ -169,6 +207,8 @@ class Optimiser:
                 continue
             sf_max = per_vector // nf
             simd = next((s for s in simds if -(-n.MW // s) <= sf_max), None)
+            if simd is not None and n.external:
+                simd = _byte_aligned_simd(n, pe, simd, choices)
             if simd is not None:
                 out.append((pe, simd))
         return out
@@ -301,7 +341,7 @@ class Optimiser:
         last = None
         for _ in range(8):
             df = self.fold_for(target, weights)
-            if df is None:
+            if df is None or ddr_cycles(df, self.board) > target:
                 return None
             est = estimate_design(df, data=False).total
             last = (df, est)
@@ -351,10 +391,73 @@ class Optimiser:
         return hi
 
 
+def ddr_bytes_per_cycle(board: Board) -> float:
+    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
+    peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
+    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
+    return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
+
+
+def ddr_cycles(df: Dataflow, board: Board) -> int:
+    """Cycles per frame the external weight streams need at the board's DDR bandwidth
+    (0 without external weights; refused when the board has no DDR figure)."""
+    from .codegen_rtl import ddr_cycles_per_frame, weight_streams
+
+    if not weight_streams(df):
+        return 0
+    bpc = ddr_bytes_per_cycle(board)
+    if bpc <= 0:
+        raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
+    return math.ceil(ddr_cycles_per_frame(df, bpc))
+
+
+def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
+    """The DDR traffic of the external weights and what it implies, or None."""
+    from .codegen_rtl import weight_streams
+
+    streams = weight_streams(df)
+    if not streams:
+        return None
+    per_frame = sum(w["bytes_per_frame"] for w in streams)
+    fps = board.cycles_to_fps(cycles)
+    bpc = ddr_bytes_per_cycle(board)
+    bound = ddr_cycles(df, board)
+    return {
+        "external": [w["node"] for w in streams],
+        "bytes_per_frame": per_frame,
+        "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
+        "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
+        "ddr_cycles_per_frame": bound,
+        "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),
+        "limited_by_ddr": bound >= cycles,
+    }
+
+
+def external_candidates(df: Dataflow) -> list[str]:
+    """MVUs whose weights may move to DDR, in the order they move: fewest passes per
+    frame first (a convolution rereads its weights for every pixel), then the largest
+    weight memory."""
+    from .codegen_rtl import lane_width
+    from .datatypes import DataType
+
+    mvus = [n for n in df.mvus() if not n.external]
+    key = {
+        n.name: (n.vectors, -n.MH * n.MW * lane_width(DataType.parse(n.weight_dtype)), i)
+        for i, n in enumerate(mvus)
+    }
+    return sorted(key, key=key.get)
+
+
+def with_external(df: Dataflow, names: list[str]) -> Dataflow:
+    pick = [isinstance(n, MVU) and n.name in names for n in df.nodes]
+    nodes = [replace(n, external=True) if p else n for n, p in zip(df.nodes, pick, strict=True)]
+    return replace(df, nodes=nodes)
+
+
 def plan_of(df: Dataflow, board: Board, target: int, est: Res, mode: str) -> Plan:
     from .codegen_rtl import predicted_cycles_per_frame
 
-    cycles = predicted_cycles_per_frame(df)
+    cycles = max(predicted_cycles_per_frame(df), ddr_cycles(df, board))
     budget = {k: float(board.budget[k]) for k in RESOURCES}
     return Plan(
         df=df,
@@ -367,6 +470,7 @@ def plan_of(df: Dataflow, board: Board, target: int, est: Res, mode: str) -> Pla
         layers=layer_table(df),
         efficiency=efficiency(df),
         mode=mode,
+        ddr=ddr_summary(df, board, cycles),
     )
 
 
@@ -417,14 +521,86 @@ def optimise(
     log=lambda s: None,
 ) -> Plan:
     """Fold df for `board`: to reach target_fps with the least resources, or (None) the
-    fastest design that fits. Raises CompileError when no design fits."""
+    fastest design that fits. When no design fits with every weight on chip, the largest
+    weight memories move to DDR (external_candidates), as few as make it fit. Raises
+    CompileError when no design fits even with every candidate in DDR."""
+    names = choose_external(df, board)
+    plan = _optimise(with_external(df, names), board, target_fps, log)
+    if names:
+        log(f"optimiser: weights of {', '.join(names)} in DDR (on chip they do not fit)")
+    return plan
+
+
+def _fits_most_folded(df: Dataflow, board: Board) -> tuple[bool, Res]:
+    opt = Optimiser(df, board)
+    got = opt.design(opt.max_target())
+    if got is None:
+        return False, Res()
+    return opt.fits(got[1]), got[1]
+
+
+def choose_external(df: Dataflow, board: Board) -> list[str]:
+    """The MVUs whose weights go to DDR: none when the most folded design fits on chip;
+    otherwise candidates are added in `external_candidates` order (fewest passes per
+    frame, then largest weights: the most block RAM freed per DDR byte) until the next
+    one makes it fit; that last one is replaced by the candidate with the fewest DDR
+    bytes per frame that also makes it fit. Raises CompileError (the on-chip shortfall,
+    and what is still short with every candidate in DDR) when nothing fits."""
+    ok, est0 = _fits_most_folded(df, board)
+    if ok:
+        return []
+    cands = external_candidates(df)
+    chosen: list[str] = []
+    while True:
+        rest = [c for c in cands if c not in chosen]
+        if not rest:
+            budget = {k: float(board.budget[k]) for k in RESOURCES}
+            _, est = _fits_most_folded(with_external(df, chosen), board)
+            raise CompileError(
+                shortfall_message(est0, budget, board, "even the most folded design")
+                + "; with the weights of "
+                + ", ".join(chosen)
+                + " in DDR: "
+                + shortfall_message(est, budget, board, "it").split(": ", 1)[-1]
+            )
+        head = rest[0]
+        if _fits_most_folded(with_external(df, [*chosen, head]), board)[0]:
+            # a candidate with fewer DDR bytes per frame may free enough block RAM too
+            cheaper = [c for c in rest if _dense_bytes(df, c) < _dense_bytes(df, head)]
+            for c in sorted(cheaper, key=lambda c: (_dense_bytes(df, c), c)):
+                if _fits_most_folded(with_external(df, [*chosen, c]), board)[0]:
+                    return [*chosen, c]
+            return [*chosen, head]
+        chosen.append(head)
+
+
+def _dense_bytes(df: Dataflow, name: str) -> float:
+    n = next(n for n in df.mvus() if n.name == name)
+    from .codegen_rtl import lane_width
+    from .datatypes import DataType
+
+    return n.vectors * n.MH * n.MW * lane_width(DataType.parse(n.weight_dtype)) / 8
+
+
+def _optimise(df: Dataflow, board: Board, target_fps: float | None, log) -> Plan:
     opt = Optimiser(df, board)
     lo, hi = opt.min_target(), opt.max_target()
+    # the weight streams cannot go faster than their dense bytes at the DDR bandwidth
+    dense = sum(_dense_bytes(df, n.name) for n in df.mvus() if n.external)
+    if dense:
+        lo = max(lo, math.ceil(dense / ddr_bytes_per_cycle(board)))
+    hi = max(hi, lo)
     clock = board.clock_mhz * 1e6
     if target_fps is not None:
         if target_fps <= 0:
             raise CompileError(f"--target-fps must be positive, got {target_fps:g}")
         target = int(math.floor(clock / target_fps))
+        if target < lo and dense and math.ceil(dense / ddr_bytes_per_cycle(board)) == lo:
+            raise CompileError(
+                f"{target_fps:g} frames/s needs at most {target} cycles per frame; the "
+                f"weights in DDR take {lo} at {board.name}'s DDR bandwidth ({clock / lo:.0f} "
+                "frames/s): the design does not fit on chip at that rate"
+            )
         if target < lo:
             raise CompileError(
                 f"{target_fps:g} frames/s needs at most {target} cycles per frame at "

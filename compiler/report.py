@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .codegen_rtl import input_bus, lane_width, output_bus, predicted_cycles_per_frame
+import numpy as np
+
+from .codegen_rtl import (
+    input_bus,
+    lane_width,
+    output_bus,
+    predicted_cycles_per_frame,
+    weight_streams,
+)
 from .datatypes import DataType
 from .ir import MVU, Dataflow, TopK
 
@@ -36,6 +44,15 @@ def layer_rows(df: Dataflow) -> list[dict]:
                     "threshold_bits": n.MH * n.n_thresholds * n.acc_bits,
                 }
             )
+            row.update(weight_sparsity(n))
+            if n.external:  # weights in DDR: what its stream moves (codegen_rtl)
+                ws = next(w for w in weight_streams(df) if w["node"] == n.name)
+                row["external"] = True
+                row["weight_stream"] = {
+                    k: ws[k]
+                    for k in ("port", "width", "word_bytes", "words_per_pass",
+                              "passes_per_frame", "bytes_per_frame")
+                }  # fmt: skip
         elif isinstance(n, TopK):
             row.update({"shape": [n.N], "K": n.K})
         else:  # SlidingWindow / MaxPool: (H, W, C) in, kernel/stride
@@ -48,6 +65,25 @@ def layer_rows(df: Dataflow) -> list[dict]:
             )
         rows.append(row)
     return rows
+
+
+def weight_sparsity(n: MVU) -> dict:
+    """Zero weights of an MVU whose weights can be 0 (ternary, k-bit): their count and
+    fraction ("sparsity"); ternary layers also give their integer weights [p, n]. Bipolar
+    weights (xnor, signsel) have no zeros and no entry."""
+    if n.weight_dtype == "BIPOLAR" or n.weights is None:
+        return {}
+    zeros = int(np.count_nonzero(n.weights == 0))
+    out = {"zero_weights": zeros, "sparsity": zeros / n.weights.size}
+    if n.ternary is not None:
+        out["ternary_weights"] = list(n.ternary)
+    return out
+
+
+def _sparsity_cell(r: dict) -> str:
+    if "sparsity" not in r:
+        return "-"
+    return f"{100 * r['sparsity']:.1f}%"
 
 
 def build_report(df: Dataflow, compile_seconds: float) -> dict:
@@ -81,17 +117,28 @@ def write_reports(report: dict, build: Path) -> None:
         f"({report['predicted_fps_at_100MHz']:.0f} frames/s at 100 MHz); "
         f"weights {report['total_weight_bits']} bits.",
         "",
-        "| layer | kind | shape | mode | in -> out | PE | SIMD | cycles/frame | weight bits |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| layer | kind | shape | mode | in -> out | PE | SIMD | cycles/frame | weight bits "
+        "| zero weights |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["layers"]:
         lines.append(
             f"| {r['name']} | {r['kind']} | {'x'.join(map(str, r['shape']))} | "
             f"{r.get('mode', '-')} | {r['in_dtype']} -> {r['out_dtype']} | {r['PE']} | "
             f"{r.get('SIMD', '-')} | {r['cycles_per_frame']} | "
-            f"{r.get('weight_bits', 0)} |"
+            f"{r.get('weight_bits', 0)} | {_sparsity_cell(r)} |"
         )
+    ext = [r for r in report["layers"] if r.get("external")]
+    if ext:
+        total = sum(r["weight_stream"]["bytes_per_frame"] for r in ext)
+        lines += [
+            "",
+            f"Weights in DDR (external weight streams): {', '.join(r['name'] for r in ext)}, "
+            f"{total} bytes per frame; the cycles per frame above assume the streams keep up "
+            "(one word a cycle), see the board section for the DDR bound.",
+        ]
     lines += resource_lines(report.get("resources"))
+    lines += fifo_lines(report.get("fifos"))
     (build / "report.md").write_text("\n".join(lines) + "\n")
 
 
@@ -110,6 +157,15 @@ def resource_lines(res: dict | None) -> list[str]:
             f"Utilisation of the budget: {util}.",
             "",
         ]
+        d = b.get("ddr")
+        if d:
+            lines += [
+                f"Weights in DDR: {', '.join(d['external'])}, {d['bytes_per_frame']} bytes a "
+                f"frame: {d['needed_gb_per_s']:g} GB/s at {b['fps']:.0f} frames/s of the "
+                f"board's {d['board_gb_per_s']:g} GB/s; the DDR alone allows "
+                f"{d['ddr_bound_fps']:g} frames/s ({d['ddr_cycles_per_frame']} cycles/frame).",
+                "",
+            ]
     if "efficiency" in res:
         lines += [
             f"Efficiency {100 * res['efficiency']:.1f}% (ideal {res['ideal_cycles_per_frame']} "
@@ -126,5 +182,33 @@ def resource_lines(res: dict | None) -> list[str]:
         lines.append(
             f"| {r['name']} | {cyc} | {r['lut']} | {r['lutram']} | {r['ff']} | "
             f"{r['bram36']:g} | {r['dsp']} |"
+        )
+    return lines
+
+
+def fifo_lines(fifos: dict | None) -> list[str]:
+    """report.md's FIFO table: depth, width, memory and cost of every FIFO, and totals."""
+    if not fifos or not fifos["fifos"]:
+        return []
+    t = fifos["total"]
+    kinds = ", ".join(f"{v} {k}" for k, v in t["by_memory"].items())
+    lines = [
+        "",
+        "## FIFOs (estimate)",
+        "",
+        f"{t['count']} FIFOs ({kinds}), {t['depth_beats']} beats, {t['bits']} bits: "
+        f"{t['bram36']:g} BRAM36, {t['lutram']} LUTRAM, {t['lut']} LUT, {t['ff']} FF. "
+        "Depths from compiler/fifos.py; `halfwave verify` and `halfwave sim --backend rtl` "
+        "report the high-water marks the RTL reaches (BUILD/fifo_levels.json).",
+        "",
+        "| FIFO | in front of | depth | width | bits | memory | BRAM36 | LUTRAM | LUT | FF "
+        "| sized by |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in fifos["fifos"]:
+        lines.append(
+            f"| {r['name']} | {r['node']} | {r['depth']} | {r['width']} | {r['bits']} | "
+            f"{r['memory']} | {r['bram36']:g} | {r['lutram']} | {r['lut']} | {r['ff']} | "
+            f"{r['sized_by']} |"
         )
     return lines

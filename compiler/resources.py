@@ -341,6 +341,7 @@ class MvuShape:
     thr_width: int | None = None  # non-constant threshold word bits (None: all)
     w_width: int | None = None  # non-constant weight word bits (None: all)
     WMAX: int = 1  # MODE 3 (ternary): max(WP, WN), the largest weight magnitude
+    WEIGHT_SOURCE: str = "rom"  # "stream": weights from DDR, no weight memory
 
     @property
     def SF(self) -> int:
@@ -356,7 +357,7 @@ def mvu_memories(s: MvuShape) -> dict[str, MemMap]:
     wword = s.PE * s.SIMD * s.W_W if s.w_width is None else s.w_width
     mems = {}
     style = {"block": "block", "distributed": "logic"}.get(s.ROM_STYLE, "auto")
-    if depth > 1 and wword > 0:
+    if depth > 1 and wword > 0 and s.WEIGHT_SOURCE != "stream":
         mems["weights"] = map_memory(depth, wword, write=False, style=style)
     if s.N_T > 0 and s.NF > 1:
         tword = s.PE * s.N_T * s.ACC_W if s.thr_width is None else s.thr_width
@@ -462,6 +463,8 @@ def estimate_mvu(s: MvuShape) -> Res:
         + pe * _psum_bits(s) + pe * acc  # s2_psum, acc
         + 2 * pe * lw + 3  # output buffer
     )  # fmt: skip
+    if s.WEIGHT_SOURCE == "stream":
+        ff += s.PE * s.SIMD * s.W_W  # the register taking the stream's word
     bram = lutram = 0.0
     notes = []
     for what, m in mems.items():
@@ -483,15 +486,21 @@ def estimate_mvu(s: MvuShape) -> Res:
     return Res(lut=lut, lutram=lutram, ff=ff, bram36=bram, dsp=mvu_dsps(s), notes=notes)
 
 
+def fifo_storage(width: int, depth: int, style: str = "auto") -> MemMap:
+    """Where Yosys puts a hw_fifo's words: an asynchronous read of the read pointer,
+    which Yosys turns into a transparent synchronous read (the pointer register merged
+    into the port)."""
+    st = {"distributed": "distributed", "registers": "logic", "block": "block"}.get(style, "auto")
+    return map_memory(depth, width, write=True, read_sync=True, style=st, transparent=True)
+
+
 def estimate_fifo(width: int, depth: int, style: str = "auto") -> Res:
-    """hw_fifo: an asynchronous read of the read pointer, which Yosys turns into a
-    transparent synchronous read (the pointer register merged into the port)."""
+    """hw_fifo: its storage (fifo_storage), pointers and level counter."""
     c = CAL
     lw = _clog2(depth + 1)
     aw = max(1, _clog2(depth))
     ff = 2 * aw + 2 * lw
-    st = {"distributed": "distributed", "registers": "logic", "block": "block"}.get(style, "auto")
-    m = map_memory(depth, width, write=True, read_sync=True, style=st, transparent=True)
+    m = fifo_storage(width, depth, style)
     lut = c["fifo_base"] + c["fifo_ptr"] * (aw + lw) + m.lutram + c["fifo_mux"] * m.mux_bits
     if m.kind == "logic":
         ff += depth * width
@@ -588,12 +597,13 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
     in_dt = DataType.parse(n.in_dtype)
     p = params or {}
     style = str(p.get("ROM_STYLE", rom_style(n)))
+    source = str(p.get("WEIGHT_SOURCE", "stream" if n.external else "rom"))
     thr_w = w_w = None
     if data and n.thresholds is not None and n.thresholds.size and n.NF > 1:
         from halfwave.hw.memfiles import mvu_threshold_codes
 
         thr_w = _word_width(mvu_threshold_codes(n.thresholds, n.PE, n.acc_bits), n.acc_bits)
-    if data and n.weights is not None and n.NF * n.SF <= 4:
+    if data and n.weights is not None and n.NF * n.SF <= 4 and source == "rom":
         from halfwave.hw.memfiles import mvu_weight_codes
 
         wb = lane_width(DataType.parse(n.weight_dtype))
@@ -604,7 +614,7 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
         IN_W=lane_width(in_dt), IN_SIGNED=int(in_dt.signed and in_dt.kind != "BIPOLAR"),
         W_W=lane_width(DataType.parse(n.weight_dtype)), ACC_W=n.acc_bits,
         N_T=n.n_thresholds, OUT_W=int(p.get("OUT_W", 1)), ROM_STYLE=style,
-        thr_width=thr_w, w_width=w_w,
+        thr_width=thr_w, w_width=w_w, WEIGHT_SOURCE=source,
     )  # fmt: skip
 
 
@@ -619,6 +629,7 @@ def estimate_instance(module: str, params: dict, node=None, data: bool = True) -
                 IN_W=p["IN_W"], IN_SIGNED=p["IN_SIGNED"], W_W=p["W_W"], ACC_W=p["ACC_W"],
                 N_T=p["N_T"], OUT_W=p["OUT_W"], ROM_STYLE=str(p.get("ROM_STYLE", "auto")),
                 WMAX=max(p.get("WP", 1), p.get("WN", 1)),
+                WEIGHT_SOURCE=str(p.get("WEIGHT_SOURCE", "rom")),
             )
         )  # fmt: skip
     if module == "hw_fifo":
@@ -745,6 +756,56 @@ def utilisation(r: Res, budget: dict[str, float]) -> dict[str, float]:
     return {k: (r.get(k) / budget[k] if budget.get(k) else math.inf) for k in budget}
 
 
+FIFO_MEMORY = {"block": "BRAM", "distributed": "LUTRAM", "logic": "FF"}
+
+
+def fifo_report(df: Dataflow, top_v: str | None = None) -> dict:
+    """report.json's "fifos": every FIFO of the top level (in stream order) with its
+    depth, width, the memory Yosys maps its words to (BRAM, LUTRAM or FF: registers)
+    and what it costs, and the totals. `sized_by` says whether the depth is the
+    analysis's (compiler/fifos.py) or an override."""
+    from .fifos import fifo_depth
+
+    order = [n.name for n in df.nodes]
+    nodes = {n.name: n for n in df.nodes}
+    rows = []
+    for module, name, p in instances(df, top_v):
+        m = re.fullmatch(r"fifo(\d+)", name)
+        if module != "hw_fifo" or not m:
+            continue
+        k = int(m.group(1))
+        node = order[k] if k < len(order) else ""
+        width, depth = int(p["WIDTH"]), int(p["DEPTH"])
+        style = str(p.get("RAM_STYLE", "auto"))
+        r = estimate_fifo(width, depth, style)
+        analysis = fifo_depth(nodes[node]) if node else depth
+        rows.append(
+            {
+                "name": name,
+                "node": node,
+                "depth": depth,
+                "width": width,
+                "bits": depth * width,
+                "memory": FIFO_MEMORY[fifo_storage(width, depth, style).kind],
+                "sized_by": "analysis" if depth == analysis else f"override ({analysis})",
+                **{k: v for k, v in r.summary().items() if k != "dsp"},
+            }
+        )
+    total = {
+        "count": len(rows),
+        "depth_beats": sum(r["depth"] for r in rows),
+        "bits": sum(r["bits"] for r in rows),
+        **{k: sum(r[k] for r in rows) for k in ("lut", "lutram", "ff")},
+        "bram36": float(sum(r["bram36"] for r in rows)),
+        "by_memory": {
+            kind: sum(1 for r in rows if r["memory"] == kind)
+            for kind in FIFO_MEMORY.values()
+            if any(r["memory"] == kind for r in rows)
+        },
+    }
+    return {"fifos": rows, "total": total}
+
+
 def resources_report(df: Dataflow, plan=None) -> dict:
     """report.json's "resources": the estimate per layer (node + its FIFO and
     repackers) and in total, with the board budget and the optimiser's figures when
@@ -771,7 +832,9 @@ def resources_report(df: Dataflow, plan=None) -> dict:
         doc["ideal_cycles_per_frame"] = round(ideal, 1)
     board = getattr(plan, "board", None)
     if board is not None:
-        ii = predicted_cycles_per_frame(df)
+        from .optimize import ddr_cycles, ddr_summary
+
+        ii = max(predicted_cycles_per_frame(df), ddr_cycles(df, board))  # DDR weights too
         budget = {
             k: float(v) for k, v in board.budget.items() if k in ("lut", "ff", "bram36", "dsp")
         }
@@ -789,4 +852,7 @@ def resources_report(df: Dataflow, plan=None) -> dict:
             "cycles_per_frame": ii,
             "fps": round(board.clock_mhz * 1e6 / ii, 1),
         }
+        ddr = ddr_summary(df, board, ii)
+        if ddr:
+            doc["board"]["ddr"] = ddr
     return doc

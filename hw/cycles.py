@@ -1,4 +1,5 @@
-"""Cycle models of the convolution blocks (hw/rtl/hw_swg.v, hw/rtl/hw_maxpool.v).
+"""Cycle models of the convolution blocks (hw/rtl/hw_swg.v, hw/rtl/hw_maxpool.v) and of
+the external weight streams (`weight_stream_cycles_per_frame`, at the end).
 
 Pure functions of the Verilog parameters (lower-case keyword names). "Cycles per frame" is
 the steady-state initiation interval: frames back to back, the producer always valid and
@@ -200,3 +201,56 @@ def maxpool_cycles_per_frame(*, c: int, ih: int, iw: int, pe: int = 1, **_untime
 def maxpool_latency(**_params: object) -> int:
     """Cycles from a window's last input beat to its output beat (2 for every geometry)."""
     return _MAXPOOL_LATENCY
+
+
+# --------------------------------------------------------------------------- DDR weights
+
+
+def weight_stream_cycles_per_frame(
+    streams: list[dict],
+    bytes_per_cycle: float = 0.0,
+    latency: int = 0,
+    fifo: int = 4,
+    bound: str = "upper",
+) -> float:
+    """Cycles per frame that the external weight streams (hw_mvu WEIGHT_SOURCE =
+    "stream") allow, under the DDR model of sim/harness/stream_harness.cpp: one reader
+    per stream with a `fifo`-word prefetch FIFO, `latency` cycles from the request of a
+    pass (NF*SF words, requested when the previous pass's last word was fetched) to the
+    start of its transfer, and `bytes_per_cycle` shared by all streams (0: unlimited,
+    one word a cycle per stream).
+
+    `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V}
+    (rtl/top.json's "weight_streams"). With t = max(1, S/B) cycles a word (a reader
+    fetches at most one word a cycle; t = 1 when unlimited) a pass of stream s alone
+    takes the longer of
+      reader  L + N*t
+      MVU     N + max(0, L + t - fifo)   (it eats one word a cycle; after a fast reader
+                                          filled the FIFO it waits out the latency beyond
+                                          what the FIFO holds)
+    so the stream needs V * pass cycles per frame. Streams sharing the bandwidth need at
+    least sum(V*N*S)/B ("lower": the largest of these, reached when one stream's latency
+    overlaps another's transfer) and at most sum(V*N*S)/B + L*max(V) ("upper", the
+    default: every stream waits its latency at the same time). With one stream, or with
+    L = 0, the two coincide and are exact (tests/sim/test_external_weights.py). 0.0
+    without streams; the design's cycles per frame are at least this and at least its
+    slowest node."""
+    worst = 0.0
+    total_bytes = 0.0
+    passes = 0
+    for s in streams:
+        n, size, v = s["words_per_pass"], s["word_bytes"], s["passes_per_frame"]
+        per_word = max(1.0, size / bytes_per_cycle) if bytes_per_cycle > 0 else 1.0
+        reader = latency + n * per_word
+        mvu = n + max(0.0, latency + per_word - fifo)
+        worst = max(worst, v * max(reader, mvu))
+        total_bytes += v * n * size
+        passes = max(passes, v)
+    if bytes_per_cycle <= 0:
+        return worst
+    shared = total_bytes / bytes_per_cycle
+    if bound == "upper":
+        shared += latency * passes
+    elif bound != "lower":
+        raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
+    return max(worst, shared)

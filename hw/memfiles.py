@@ -111,6 +111,31 @@ def write_mvu_mem_files(
     return wfile, tfile
 
 
+def pack_words_bytes(codes: np.ndarray, width: int) -> bytes:
+    """The words of `pack_words` as binary: ceil(lanes*width/8) bytes per word,
+    little-endian (lane l at bits [l*width +: width] of the word), words in address
+    order, unused top bits zero. What a DMA reads from DDR for a weight stream."""
+    codes = np.asarray(codes, dtype=np.uint64)
+    depth, lanes = codes.shape
+    nbits = lanes * width
+    shifts = np.arange(width, dtype=np.uint64)
+    bits = ((codes[:, :, None] >> shifts) & np.uint64(1)).astype(np.uint8).reshape(depth, nbits)
+    return np.packbits(bits, axis=1, bitorder="little").tobytes()
+
+
+def write_mvu_weight_stream(
+    weights: np.ndarray, pe: int, simd: int, w_w: int, path: str | Path
+) -> Path:
+    """``<path>_wstream.bin``: the words of ``<path>_weights.mem`` (same lanes, same
+    order: nf*SF + sf) as `pack_words_bytes` binary, one pass of an external weight
+    stream (hw_mvu WEIGHT_SOURCE = "stream")."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bfile = path.with_name(path.name + "_wstream.bin")
+    bfile.write_bytes(pack_words_bytes(mvu_weight_codes(weights, pe, simd, w_w), w_w))
+    return bfile
+
+
 def mvu_swap_codes(swap: np.ndarray, pe: int) -> np.ndarray:
     """Per-row swap flags (MH,) of a ternary MVU -> (NF, PE) bits, padding rows 0."""
     swap = np.asarray(swap, dtype=np.int64).reshape(-1)

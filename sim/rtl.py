@@ -8,13 +8,18 @@ model of the same shape reuses it (weights are read from rtl/*.mem at start).
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from halfwave.hw.cycles import weight_stream_cycles_per_frame
+
 from . import verilator as vl
+
+DDR_FIFO = 64  # words of prefetch per weight stream in the DDR model
 
 
 @dataclass
@@ -27,6 +32,9 @@ class RtlRun:
     cycles_per_s: float
     wall_s: float
     taps: dict[str, np.ndarray] | None = None  # node name -> (N, values per frame)
+    # per FIFO (stream order): name, node, depth, width, max_level (high-water mark),
+    # full_cycles (cycles its producer was refused); None for a build without the stats
+    fifos: list[dict] | None = None
 
 
 def default_cache_dir() -> Path:
@@ -51,19 +59,41 @@ def simulate(
     cache_dir: Path | None = None,
     threads: int = 1,
     taps: bool = False,
+    ddr_bytes_per_cycle: float | None = None,
+    ddr_latency: int | None = None,
+    ddr_fifo: int = DDR_FIFO,
 ) -> RtlRun:
     """Stream `values` (N, values per frame) through the design; with taps, also return
-    every node's output values (logged by the simulator, +define+HALFWAVE_TAPS)."""
+    every node's output values (logged by the simulator, +define+HALFWAVE_TAPS).
+
+    External weight streams (top.json "weight_streams") are fed by the harness's DDR
+    model from their `rtl/<node>_wstream.bin` files: `ddr_bytes_per_cycle` shared by all
+    streams (0: unlimited, one word a cycle each), `ddr_latency` cycles before each pass,
+    `ddr_fifo` words of prefetch per stream; None takes $HALFWAVE_DDR_BYTES_PER_CYCLE /
+    $HALFWAVE_DDR_LATENCY, else 0. The predicted cycles per frame then include the DDR
+    bound (hw/cycles.py `weight_stream_cycles_per_frame`)."""
     rtl = Path(build) / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     fin, fout = desc["in"], desc["out"]
+    streams = desc.get("weight_streams", [])
+    if ddr_bytes_per_cycle is None:
+        ddr_bytes_per_cycle = float(os.environ.get("HALFWAVE_DDR_BYTES_PER_CYCLE", "0"))
+    if ddr_latency is None:
+        ddr_latency = int(os.environ.get("HALFWAVE_DDR_LATENCY", "0"))
+    predicted = max(
+        desc["predicted_cycles_per_frame"],
+        math.ceil(
+            weight_stream_cycles_per_frame(streams, ddr_bytes_per_cycle, ddr_latency, ddr_fifo)
+        ),
+    )
     binary = vl.build(
         [rtl / s for s in desc["sources"]],
         desc["top"],
         {},
         cache_dir or default_cache_dir(),
         threads=threads,
-        defines=("HALFWAVE_TAPS",) if taps else (),
+        cflags=vl.wstream_cflags([w["port"] for w in streams]),
+        defines=("HALFWAVE_FIFO_STATS", *(("HALFWAVE_TAPS",) if taps else ())),
     )
     values = np.asarray(values, dtype=np.int64)
     n_user = len(values)
@@ -88,11 +118,16 @@ def simulate(
         seed=seed,
         # a deep pipeline may run this long between two transfers at the ports (the
         # first output of a frame comes after every layer has seen the whole frame)
-        max_idle=max(100_000, 4 * len(desc["taps"]) * desc["predicted_cycles_per_frame"]),
+        max_idle=max(100_000, 4 * len(desc["taps"]) * predicted),
+        wstreams=[(rtl / w["file"], w["width"]) for w in streams],
+        ddr_bytes_per_cycle=ddr_bytes_per_cycle,
+        ddr_latency=ddr_latency,
+        ddr_fifo=ddr_fifo,
     )
     out_lanes = vl.unpack_lanes(res.out, fout["lanes"], fout["width"], fout["signed"])
     out = _from_lanes(vl.beats_to_vectors(out_lanes, fout["count"]), fout["dtype"])
     out = out.reshape(n, -1)[:n_user]
+    fifos = read_fifo_levels(rtl, desc)
     ends = res.out_times[out_beats_per_frame - 1 :: out_beats_per_frame].astype(np.int64)
     ii = float(np.diff(ends).mean()) if n > 1 else float("nan")
     latency = int(ends[0] - res.in_times[0])
@@ -101,11 +136,30 @@ def simulate(
         res.cycles,
         ii,
         latency,
-        desc["predicted_cycles_per_frame"],
+        predicted,
         res.cycles_per_s,
         res.wall_s,
         read_taps(rtl, desc["taps"], n_user) if taps else None,
+        fifos,
     )
+
+
+def read_fifo_levels(rtl: Path, desc: dict) -> list[dict] | None:
+    """The simulator's FIFO statistics (+define+HALFWAVE_FIFO_STATS, lines `fifoK MAX
+    FULL` written at the end of the run) joined with top.json's depth and width."""
+    path = rtl / desc.get("fifo_levels_file", "fifo_levels.txt")
+    if "fifos" not in desc or not path.exists():
+        return None
+    seen = {}
+    for line in path.read_text().splitlines():
+        name, high, full = line.split()
+        seen[name] = (int(high), int(full))
+    path.unlink()
+    return [
+        {**f, "max_level": seen[f["name"]][0], "full_cycles": seen[f["name"]][1]}
+        for f in desc["fifos"]
+        if f["name"] in seen
+    ]
 
 
 def read_taps(rtl: Path, taps: list[dict], n: int) -> dict[str, np.ndarray]:

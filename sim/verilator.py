@@ -36,6 +36,7 @@ __all__ = [
     "unpack_lanes",
     "vectors_to_beats",
     "verilator_env",
+    "wstream_cflags",
 ]
 
 HARNESS = Path(__file__).resolve().parent / "harness" / "stream_harness.cpp"
@@ -67,6 +68,7 @@ class RunResult:
     cycles: int  # cycles simulated after reset
     wall_s: float  # wall-clock seconds of the cycle loop
     cycles_per_s: float  # simulated cycles per wall-clock second
+    w_beats: tuple[int, ...] = ()  # words each weight stream transferred
 
 
 # --------------------------------------------------------------------------- toolchain
@@ -135,6 +137,18 @@ def _param_args(params: dict[str, int | str]) -> list[str]:
         else:
             args.append(f"-G{name}={value}")
     return args
+
+
+def wstream_cflags(prefixes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`build` cflags giving the harness the DUT's weight streams, in order: stream k has
+    ports <prefix>data/<prefix>valid/<prefix>ready (e.g. "w_fc6_t" for a top's
+    w_fc6_tdata); `run`'s k-th `wstreams` entry feeds it."""
+    if len(prefixes) > 16:
+        raise ValueError(f"the stream harness takes at most 16 weight streams, got {len(prefixes)}")
+    for p in prefixes:
+        if not p.replace("_", "a").isalnum() or not p[0].isalpha():
+            raise ValueError(f"weight stream port prefix {p!r} is not a Verilog identifier")
+    return tuple(f"-DHALFWAVE_WS{k}={p}" for k, p in enumerate(prefixes))
 
 
 def _first_errors(text: str, limit: int = 12) -> str:
@@ -259,12 +273,24 @@ def run(
     stall_out: float = 0.0,
     seed: int = 0,
     max_idle: int = 100000,
+    wstreams: list[tuple[Path, int]] = (),
+    ddr_bytes_per_cycle: float = 0.0,
+    ddr_latency: int = 0,
+    ddr_fifo: int = 4,
+    stall_w: float = 0.0,
 ) -> RunResult:
     """Run a binary from `build` on `in_beats` ((n, ceil(in_width/8)) uint8) until
     `out_beats` output beats arrive. `workdir` is the simulator's working directory
     (where `$readmemh` finds memory files). stall_in/stall_out: probability per cycle
     that in_valid / out_ready is held low. Raises SimDeadlock when no beat moves for
-    `max_idle` cycles."""
+    `max_idle` cycles.
+
+    Weight streams (a binary built with `wstream_cflags`): `wstreams` gives, per stream in
+    port order, the file of one pass of words (ceil(width/8) bytes each, little-endian)
+    and the word width in bits; the harness repeats the pass through a DDR model:
+    `ddr_bytes_per_cycle` shared by all streams (0: unlimited), `ddr_latency` cycles from
+    a pass's request to its first word, a prefetch FIFO of `ddr_fifo` words per stream,
+    and random stalls of probability `stall_w` on each stream's valid."""
     in_bytes = (in_width + 7) // 8
     out_bytes = (out_width + 7) // 8
     in_beats = np.asarray(in_beats)
@@ -289,6 +315,15 @@ def run(
             "--max-idle", str(int(max_idle)),
             "--times", str(td / "times.bin"),
         ]  # fmt: skip
+        for path, width in wstreams:
+            cmd += ["--wstream", f"{Path(path).resolve()}:{int(width)}"]
+        if wstreams:
+            cmd += [
+                "--ddr-bytes-per-cycle", repr(float(ddr_bytes_per_cycle)),
+                "--ddr-latency", str(int(ddr_latency)),
+                "--ddr-fifo", str(int(ddr_fifo)),
+                "--stall-w", repr(float(stall_w)),
+            ]  # fmt: skip
         proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
         if proc.returncode == 3:
             msg = [ln for ln in proc.stderr.splitlines() if ln.startswith("deadlock")]
@@ -309,6 +344,7 @@ def run(
         cycles=int(stats["cycles"]),
         wall_s=float(stats["wall_s"]),
         cycles_per_s=float(stats["cycles_per_s"]),
+        w_beats=tuple(int(k) for k in stats.get("w_beats", [])),
     )
 
 

@@ -35,6 +35,23 @@
 //     THRESH_FILE: depth NF, word PE*N_T*ACC_W bits, lane p*N_T+t = threshold t
 //                  (ascending, signed) of row nf*PE+p.
 //     SWAP_FILE  : (MODE 3 only) depth NF, word PE bits, bit p = swap flag of row nf*PE+p.
+//
+// Weight source. WEIGHT_SOURCE = "rom": the weights are the WEIGHT_FILE memory above
+// (w_data/w_valid are ignored, w_ready is 0). WEIGHT_SOURCE = "stream" (weights in DDR,
+// streamed by a DMA): there is no weight memory; every pipeline step that reads weight
+// word nf*SF+sf takes it from the weight stream instead, one PE*SIMD*W_W-bit word per
+// beat in exactly the ROM's address order (word nf*SF+sf of vector v is beat
+// v*NF*SF + nf*SF + sf: the stream repeats the NF*SF-word matrix once per vector, the
+// layout of WEIGHT_FILE). A step fires only when its input beat (row fold 0) and its
+// weight word are both there: in_ready needs w_valid during nf = 0 and w_ready needs
+// in_valid then (each ready depends on the other stream's valid, never on a ready), so
+// the MVU stalls, losing nothing, whenever the weights lag. Throughput, latency and
+// backpressure are those of the ROM form while w_valid stays high.
+// Batching (several frames per weight pass) is not implemented: each vector rereads all
+// NF*SF words, so a layer run `vectors` times per frame streams vectors*NF*SF words per
+// frame. Reusing each word for B vectors (order nf, sf, vector) would cut the traffic
+// B-fold at the cost of a B*SF-beat input buffer, B accumulators per PE and a B*NF-beat
+// output buffer to restore the vector order; it is left out.
 `default_nettype none
 module hw_mvu #(
     parameter integer MW        = 16,      // inputs (columns) per row
@@ -54,7 +71,8 @@ module hw_mvu #(
     parameter        SWAP_FILE  = "",      // MODE 3: $readmemh file of per-row swap flags
     parameter        WEIGHT_FILE = "",     // $readmemh file of the weight memory
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
-    parameter [8*11-1:0] ROM_STYLE = "auto" // "block" | "distributed" | "auto": weight ROM
+    parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
+    parameter [8*6-1:0]  WEIGHT_SOURCE = "rom" // "rom": WEIGHT_FILE; "stream": w_* port
 ) (
     input  wire                                       clk,
     input  wire                                       rst,   // synchronous, active high
@@ -65,7 +83,13 @@ module hw_mvu #(
     // output stream: PE lanes of OUT_W (N_T > 0) or ACC_W (N_T == 0) bits
     output wire [PE*((N_T > 0) ? OUT_W : ACC_W)-1:0]  out_data,
     output wire                                       out_valid,
-    input  wire                                       out_ready
+    input  wire                                       out_ready,
+    // weight stream (WEIGHT_SOURCE = "stream"): one PE*SIMD*W_W-bit word per beat
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [PE*SIMD*W_W-1:0]                     w_data,   // unused with "rom"
+    input  wire                                       w_valid,  // unused with "rom"
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire                                       w_ready
 );
     // ---------------------------------------------------------------- derived constants
     localparam integer SF    = (MW + SIMD - 1) / SIMD;     // input beats per vector
@@ -90,6 +114,9 @@ module hw_mvu #(
     localparam [8*11-1:0] STYLE_BLOCK = "block";
     localparam [8*11-1:0] STYLE_DIST  = "distributed";
     localparam [8*11-1:0] STYLE_AUTO  = "auto";
+    localparam [8*6-1:0]  SRC_ROM     = "rom";
+    localparam [8*6-1:0]  SRC_STREAM  = "stream";
+    localparam integer    STREAM      = (WEIGHT_SOURCE == SRC_STREAM) ? 1 : 0;
 
     initial begin
         if (MW < 1)                          $error("hw_mvu: MW must be >= 1");
@@ -111,6 +138,8 @@ module hw_mvu #(
         if (N_T > 0 && OUT_W < 1)            $error("hw_mvu: OUT_W must be >= 1");
         if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO)
             $error("hw_mvu: ROM_STYLE must be \"block\", \"distributed\" or \"auto\"");
+        if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM)
+            $error("hw_mvu: WEIGHT_SOURCE must be \"rom\" or \"stream\"");
     end
 
     // ------------------------------------------------------------- pipeline enable
@@ -123,14 +152,19 @@ module hw_mvu #(
     // ------------------------------------------------------------- stage 0: counters
     reg [SFW-1:0] sf;
     reg [NFW-1:0] nf;
-    reg [AW-1:0]  waddr;  // nf*SF + sf, counted directly
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [AW-1:0]  waddr;  // nf*SF + sf, counted directly (the ROM address; unused "stream")
+    /* verilator lint_on UNUSEDSIGNAL */
     wire take   = (nf == {NFW{1'b0}});               // nf = 0: read from the stream
-    wire s0_v   = take ? in_valid : 1'b1;
+    wire x_ok   = take ? in_valid : 1'b1;            // this step's input beat is there
+    wire w_ok   = (STREAM != 0) ? w_valid : 1'b1;    // this step's weight word is there
+    wire s0_v   = x_ok && w_ok;
     wire fire   = en && s0_v;
     wire sf_end = (sf == SF_LAST);
     wire nf_end = (nf == NF_LAST);
 
-    assign in_ready = en && take;
+    assign in_ready = en && take && w_ok;
+    assign w_ready  = (STREAM != 0) && en && x_ok;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -182,7 +216,7 @@ module hw_mvu #(
             reg [DW-1:0] ibuf [0:SF-1];
             reg [DW-1:0] buf_q;
             always @(posedge clk) begin
-                if (en && take && in_valid) ibuf[sf] <= in_data;
+                if (fire && take) ibuf[sf] <= in_data;
                 if (en) buf_q <= ibuf[sf];
             end
             assign s1_buf = buf_q;
@@ -191,9 +225,14 @@ module hw_mvu #(
         end
     endgenerate
 
-    // weight ROM; rom_style cannot take a parameter in every tool, hence three branches
+    // weight ROM; rom_style cannot take a parameter in every tool, hence three branches.
+    // "stream": the word comes from the weight stream, registered like a ROM read.
     generate
-        if (ROM_STYLE == STYLE_BLOCK) begin : g_rom_block
+        if (STREAM != 0) begin : g_wstream
+            reg [WWORD-1:0] w_q;
+            always @(posedge clk) if (en) w_q <= w_data;
+            assign s1_w = w_q;
+        end else if (ROM_STYLE == STYLE_BLOCK) begin : g_rom_block
             (* rom_style = "block" *) reg [WWORD-1:0] wmem [0:DEPTH-1];
             reg [WWORD-1:0] w_q;
             initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -54,13 +55,16 @@ def compile(
     board: str | None = None,
     target_fps: float | None = None,
     max_fps: bool = False,
+    fifo_depths: dict[str, int] | None = None,
 ) -> ir.Dataflow:
     """Compile a QONNX file into BUILD. With `board` (hw/boards/<name>.json) the folding
     optimiser picks PE/SIMD: `target_fps` at the board clock with the least resources, or
-    the fastest design that fits (`max_fps`, or no target)."""
+    the fastest design that fits (`max_fps`, or no target). `fifo_depths` ({node: depth})
+    overrides the FIFO sizing in front of those nodes."""
     opts = CompileOptions(
-        folding, target_cycles, topk, board=board, target_fps=target_fps, max_fps=max_fps
-    )
+        folding, target_cycles, topk, board=board, target_fps=target_fps, max_fps=max_fps,
+        fifo_depths=fifo_depths,
+    )  # fmt: skip
     df = compile_model(Path(onnx_path), Path(build), opts, log)
     from halfwave.sim import hls
 
@@ -118,6 +122,8 @@ def simulate(
             "cycles_per_s": run.cycles_per_s,
             "wall_s": run.wall_s,
         }
+        if run.fifos is not None:  # high-water mark of every FIFO (sim/rtl.py)
+            stats["fifos"] = run.fifos
         values = [vin, run.values]
         if run.taps is not None:
             values = [vin, *(run.taps[n.name] for n in df.nodes)]
@@ -142,6 +148,7 @@ class VerifyReport:
     comparisons: list[ladder.Comparison]
     rtl_stats: dict
     hls_stats: dict = field(default_factory=dict)
+    fifos: ladder.FifoCheck | None = None  # RTL FIFO high-water marks vs depths
 
 
 def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Path]:
@@ -149,9 +156,7 @@ def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Pat
     return (root / "models" / f"{model}.pt", root / "models" / f"{model}.onnx", root / model)
 
 
-def prepare_model(
-    model: str, root: Path, log: Log, epochs: int | None = None
-) -> tuple[Path, Path]:
+def prepare_model(model: str, root: Path, log: Log, epochs: int | None = None) -> tuple[Path, Path]:
     """Train (or reuse) and export a named model; returns (checkpoint, onnx)."""
     ckpt, onnx_path, _ = model_paths(model, root)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -296,10 +301,23 @@ def verify_onnx(
         ladder.compare(gold, ladder.qonnx_rung(onnx_path, df, x, float64=False), exact=False)
     )
     lines += [c.line("float32, reported only") for c in f32]
+    fifos = None
+    if rtl:
+        fifos = write_fifo_levels(build, rtl_stats, steady=stall == 0)
+        lines += fifos.lines + fifos.warnings
     margins = ", ".join(f"{r.name} {r.margin:.1e}" for r in rungs if r.margin)
     if margins:
         lines.append(f"integer recovery margins (must stay < {ladder.MARGIN_LIMIT}): {margins}")
     ok = all(c.mismatched_frames == 0 for c in comps) and all(
         r.margin < ladder.MARGIN_LIMIT for r in rungs
     )
-    return VerifyReport(lines, ok, comps + f32, rtl_stats, hls_stats)
+    return VerifyReport(lines, ok, comps + f32, rtl_stats, hls_stats, fifos)
+
+
+def write_fifo_levels(build: Path, stats: dict, steady: bool = True) -> ladder.FifoCheck:
+    """Check an RTL run's FIFO high-water marks against their depths (verify.fifo_check)
+    and write them to BUILD/fifo_levels.json."""
+    check = ladder.fifo_check(stats, steady)
+    doc = check.as_dict(stats)
+    (Path(build) / "fifo_levels.json").write_text(json.dumps(doc, indent=1) + "\n")
+    return check

@@ -3,7 +3,9 @@
 Writes machine-readable results (bench/results.json). Nothing here is a test: numbers are
 recorded, never asserted. Models are untrained with BatchNorm statistics calibrated on
 digits (compile and simulation cost do not depend on training); trained checkpoints
-found under build/models add their accuracy figures.
+found under build/models add their accuracy figures. Per model also the FIFOs: count,
+total depth, BRAM36/LUTRAM (report.json), the time the sizing stage takes and the RTL
+run's high-water marks (`fifo_results`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from . import api
 
 MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
-CONV_MODELS = {"cnv_w1a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
+CONV_MODELS = {"cnv_w1a2": 20, "cnv_ttq_a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
 
 
 def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray) -> dict:
@@ -36,6 +38,37 @@ def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray) -> dict
         "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),
         "hls_csim_build_s": round(res.stats["build_s"], 2),
         "hls_mismatched_frames": bad,
+    }
+
+
+def fifo_results(build: Path, stats: dict) -> dict:
+    """The FIFOs of a build: count, total depth, cost (report.json's estimate), the time
+    the compiler's sizing stage takes on this design (compiler/fifos.size_fifos), and
+    what the RTL run reached (largest high-water mark / depth, FIFOs that filled)."""
+    from halfwave.compiler import ir
+    from halfwave.compiler.fifos import size_fifos
+
+    from .verify import fifo_check
+
+    df = ir.load(build)
+    t = time.perf_counter()
+    size_fifos(df)
+    sizing_s = time.perf_counter() - t
+    total = json.loads((build / "report.json").read_text())["fifos"]["total"]
+    fifos = stats.get("fifos") or []
+    check = fifo_check(stats)
+    return {
+        "fifo_count": total["count"],
+        "fifo_depth_beats": total["depth_beats"],
+        "fifo_depth_bits": total["bits"],
+        "fifo_bram36": total["bram36"],
+        "fifo_lutram": total["lutram"],
+        "fifo_memories": total["by_memory"],
+        "fifo_sizing_s": round(sizing_s, 6),
+        "fifo_max_fill_ratio": max((f["max_level"] / f["depth"] for f in fifos), default=0),
+        "fifo_high_water_bits": sum(f["max_level"] * f["width"] for f in fifos),
+        "fifos_filled": check.full,
+        "fifo_levels": {f["node"]: [f["max_level"], f["depth"]] for f in fifos},
     }
 
 
@@ -89,6 +122,7 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
         "latency_cycles": s["latency_cycles"],
         "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
         "nodes": len(df.nodes),
+        **fifo_results(build, s),
         **hls_csim_results(build, x_rtl, golden.values[-1][:frames]),
     }
 
@@ -147,6 +181,7 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
         "frames_per_s_at_100MHz": round(100e6 / s["predicted_cycles_per_frame"], 2),
         "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
         "rtl_frames_per_s": round(frames / s["wall_s"], 2) if s["wall_s"] else None,
+        **fifo_results(build, s),
         **hls_csim_results(build, x, golden.values[-1]),
     }
 
@@ -156,6 +191,14 @@ def training_results(root: Path) -> dict:
     for f in sorted((root / "models").glob("*.pt.json")):
         out[f.name.removesuffix(".pt.json")] = json.loads(f.read_text())
     return out
+
+
+def write_results(out: Path, results: dict) -> int:
+    """Write one bench's JSON (stable key order, trailing newline); the exit status."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results: {out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,10 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
         print(json.dumps(results["models"][name], indent=1), flush=True)
     results["training"] = training_results(a.root)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"results: {a.out}")
-    return 0
+    return write_results(a.out, results)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import api
+from .bench import write_results
 
 # BNN-PYNQ's CNV-W1A2 on the xc7z020 (PYNQ-Z1), the issue's reference figures
 REFERENCE = {
@@ -48,9 +49,11 @@ def bench_board_design(
     rtl: bool = True,
     jobs: int | None = None,
     log=print,
+    plot_dir: Path | None = None,
 ) -> dict:
     """Compile `name` for `board` (--max, or --target-fps), simulate `frames` frames in
-    RTL, synthesise (per block; whole design with `whole`) and plot. Returns the record."""
+    RTL, synthesise (per block; whole design with `whole`) and plot (into `plot_dir`,
+    default the build folder). Returns the record."""
     from halfwave.compiler import ir
     from halfwave.training import calibrated_model, export_qonnx
 
@@ -105,7 +108,8 @@ def bench_board_design(
     rec["fps_per_klut"] = round(rec["fps"] / (ref["lut"] / 1000.0), 1)
     if name in REFERENCE:
         rec["reference"] = REFERENCE[name]
-    rec["plot"] = str(plot_design(build, syn, report, build / f"{name}_{board}.png"))
+    png = (plot_dir or build) / f"{name}_{board}.png"
+    rec["plot"] = str(plot_design(build, syn, report, png))
     return rec
 
 
@@ -154,6 +158,7 @@ def plot_design(build: Path, syn: dict, report: dict, out: Path) -> Path:
     a2.set_xticks(x, names, rotation=60, ha="right")
     a2.legend(fontsize=8, ncol=4)
     fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
@@ -284,13 +289,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.models:
         print(f"bench {name} on {a.board} ...", flush=True)
         results[name] = bench_board_design(
-            name, a.board, a.root, whole=not a.no_whole, rtl=not a.no_rtl, jobs=a.jobs
+            name,
+            a.board,
+            a.root,
+            whole=not a.no_whole,
+            rtl=not a.no_rtl,
+            jobs=a.jobs,
+            plot_dir=a.out.parent / "plots",
         )
         print(json.dumps(results[name], indent=1), flush=True)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"results: {a.out}")
-    return 0
+    return write_results(a.out, results)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@
        on PATH it runs; without, the flow stops there.
 
 Exit status (cli): 0 bitstream built; 3 stopped before Vivado (everything before it
-done, the command that finishes the job printed); 4 the design does not fit the board
-(its weights need the external DDR streams that the IR does not have yet: compiled with
-the default folding, co-simulated, estimated, Vivado project written, then stopped);
+done, the command that finishes the job printed); 4 the design fits the board only with
+weights in DDR (external weight streams, chosen by the optimiser: compiled, its top.v
+checked bit-exact in RTL with the board's DDR bandwidth, then stopped, as the system
+wrappers have no weight DMA yet), or does not fit even so (compiled with the default
+folding, co-simulated, estimated, Vivado project written, then stopped);
 1 co-simulation mismatch; 2 error.
 """
 
@@ -401,11 +403,13 @@ def run_bitstream(
         )
         df = times.run("compile (default folding, no fit check)", log, api.compile,
                        onnx_path, build, log=lambda s: None)  # fmt: skip
+    n = frames or (1 if model.startswith("hwgq_alexnet") else 8)
+    x = api.verification_inputs(df, n)
+    if fits and json.loads((build / "rtl" / "top.json").read_text()).get("weight_streams"):
+        return _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log)
     p = system_params(build)
     report: dict = {"fits": fits, "first_line": first, "model": model, "board": board.name,
                     "build": str(build), "provenance": how, "system": p.to_json()}  # fmt: skip
-    n = frames or (1 if model.startswith("hwgq_alexnet") else 8)
-    x = api.verification_inputs(df, n)
     co = times.run("system co-simulation through the driver", log, cosim_check, build,
                    board.name, x, tm, log)  # fmt: skip
     report["cosim"] = co
@@ -500,6 +504,57 @@ def _utilisation(build: Path, df, mode: str, log: Log) -> dict:
             "yosys": doc.get("sum_of_blocks"), "estimate": doc.get("estimate")}  # fmt: skip
 
 
+def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
+    """The design fits only with some weights in DDR. The system wrappers have no weight
+    DMA yet (the N_EXT_WEIGHTS hook), so instead of the system co-simulation the top is
+    simulated in RTL with the board's DDR bandwidth feeding its weight streams and
+    compared with the golden executor; then the flow stops with EXIT_NO_FIT."""
+    import numpy as np
+
+    from halfwave.compiler.optimize import ddr_bytes_per_cycle
+
+    from . import api
+
+    desc = json.loads((build / "rtl" / "top.json").read_text())
+    streams = desc["weight_streams"]
+    plan = json.loads((build / "report.json").read_text())["resources"].get("board", {})
+    bpc = ddr_bytes_per_cycle(board)
+    old = os.environ.get("HALFWAVE_DDR_BYTES_PER_CYCLE")
+    os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(bpc)
+    try:
+        gold = times.run("golden executor", log, api.simulate, build, x, "golden")
+        run = times.run("RTL with the DDR model", log, api.simulate, build, x, "rtl")
+    finally:
+        if old is None:
+            os.environ.pop("HALFWAVE_DDR_BYTES_PER_CYCLE", None)
+        else:
+            os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = old
+    want, got = gold.values[-1].reshape(len(x), -1), run.values[-1].reshape(len(x), -1)
+    bad = int(np.sum(np.any(want != got, axis=1)))
+    report: dict = {
+        "fits": True, "first_line": first, "model": model, "board": board.name,
+        "build": str(build), "provenance": how,
+        "external_weights": [w["node"] for w in streams], "ddr": plan.get("ddr"),
+        "rtl_ddr": {"frames": len(x), "mismatched_frames_vs_golden": bad,
+                    "ddr_bytes_per_cycle": bpc, **run.stats},
+    }  # fmt: skip
+    log(
+        f"  weights of {', '.join(report['external_weights'])} stream from DDR; RTL with "
+        f"{bpc:g} bytes/cycle of DDR: {len(x)} frames, {bad} mismatches vs golden, "
+        f"{run.stats.get('cycles_per_frame', float('nan')):.0f} cycles/frame"
+    )
+    status = EXIT_MISMATCH if bad else EXIT_NO_FIT
+    if not bad:
+        log(
+            "stopped: the design fits the board with its weights in DDR; the system "
+            "wrappers have no weight DMA yet (N_EXT_WEIGHTS), so no Vivado project"
+        )
+    report["stages_s"] = times.stages
+    report["exit_status"] = status
+    _write_reports(build, board, report)
+    return status, report
+
+
 def _write_reports(build: Path, board: Board, report: dict) -> None:
     out = Path(build) / "system" / board.name
     out.mkdir(parents=True, exist_ok=True)
@@ -507,10 +562,19 @@ def _write_reports(build: Path, board: Board, report: dict) -> None:
     lines = [f"# {report['first_line']}", "", f"board {board.name}, build {build}", ""]
     lines += ["| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["stages_s"].items()]
-    co = report["cosim"]
-    lines += ["", f"co-simulation ({co['link']}): {co['frames']} frames, "
-              f"{co['mismatched_frames_vs_golden']} mismatches vs golden, "
-              f"{co.get('mismatched_frames_vs_torch', 'n/a')} vs PyTorch float64"]  # fmt: skip
+    if "cosim" in report:
+        co = report["cosim"]
+        lines += ["", f"co-simulation ({co['link']}): {co['frames']} frames, "
+                  f"{co['mismatched_frames_vs_golden']} mismatches vs golden, "
+                  f"{co.get('mismatched_frames_vs_torch', 'n/a')} vs PyTorch float64"]  # fmt: skip
+    if "rtl_ddr" in report:  # weights in DDR: top.v in RTL with the board's DDR model
+        r, d = report["rtl_ddr"], report.get("ddr") or {}
+        lines += ["", f"weights in DDR: {', '.join(report['external_weights'])}, "
+                  f"{d.get('bytes_per_frame', '?')} bytes a frame, {d.get('needed_gb_per_s', '?')} "
+                  f"GB/s needed of {d.get('board_gb_per_s', '?')}; RTL with "
+                  f"{r['ddr_bytes_per_cycle']:g} bytes/cycle: {r['frames']} frames, "
+                  f"{r['mismatched_frames_vs_golden']} mismatches vs golden; the system "
+                  "wrappers have no weight DMA yet"]  # fmt: skip
     if "open_flow" in report:
         o = report["open_flow"]
         lines += ["", f"nextpnr Fmax {o['fmax_mhz']} MHz at a {o['clock_mhz']} MHz clock"]

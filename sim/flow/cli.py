@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,12 +50,23 @@ def cmd_compile(a: argparse.Namespace) -> int:
     api.compile(
         a.model, a.out, a.folding, a.target_cycles, a.topk, log=_log,
         board=a.board, target_fps=a.target_fps, max_fps=a.max,
+        fifo_depths=_fifo_depths(a.fifo_depth),
     )  # fmt: skip
     print(
         f"compiled in {time.perf_counter() - t:.2f} s; outputs in {a.out}: dataflow.json, "
         "rtl/, hls/, report.json, report.md"
     )
     return 0
+
+
+def _fifo_depths(items: list[str]) -> dict[str, int] | None:
+    out = {}
+    for item in items:
+        node, _, depth = item.partition("=")
+        if not node or not depth.strip().isdigit():
+            raise CompileError(f"--fifo-depth {item}: expected NODE=DEPTH, e.g. mvu2=8")
+        out[node.strip()] = int(depth)
+    return out or None
 
 
 def cmd_synth(a: argparse.Namespace) -> int:
@@ -81,14 +93,26 @@ def cmd_sim(a: argparse.Namespace) -> int:
     from . import api
 
     x = _load_npy(a.inputs)
+    # external weight streams: the DDR model of the RTL harness (read by halfwave.sim.rtl)
+    if a.ddr_bytes_per_cycle is not None:
+        os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(a.ddr_bytes_per_cycle)
+    if a.ddr_latency is not None:
+        os.environ["HALFWAVE_DDR_LATENCY"] = str(a.ddr_latency)
     res = api.simulate(a.build, x, a.backend, a.stall, a.stall, a.seed, taps=bool(a.raw))
     np.save(a.out, res.output)
     if a.raw:
         a.raw.mkdir(parents=True, exist_ok=True)
         for i, v in enumerate(res.values):
             np.save(a.raw / f"boundary{i}.npy", v)
+    check = None
+    if "fifos" in res.stats:  # RTL: FIFO high-water marks to BUILD/fifo_levels.json
+        check = api.write_fifo_levels(a.build, res.stats, steady=a.stall == 0)
+        res.stats = {k: v for k, v in res.stats.items() if k != "fifos"}
+        res.stats["fifo_levels"] = str(a.build / "fifo_levels.json")
     if res.stats:
         print(json.dumps(res.stats, indent=1))
+    for line in (check.lines + check.warnings) if check else []:
+        print(line)
     print(f"{len(x)} frames through {a.backend}; output: {a.out}")
     return 0
 
@@ -291,6 +315,14 @@ def parser() -> argparse.ArgumentParser:
         help="fold every layer to at most this many cycles per frame",
     )
     c.add_argument("--topk", type=int, default=None, help="append a TopK block with this K")
+    c.add_argument(
+        "--fifo-depth",
+        action="append",
+        default=[],
+        metavar="NODE=DEPTH",
+        help="override the FIFO sizing in front of NODE (repeatable; also a folding "
+        'file\'s "fifo_depth")',
+    )
     # boards, resources and folding (compiler/boards.py, resources.py, optimize.py)
     c.add_argument(
         "--board",
@@ -358,6 +390,20 @@ def parser() -> argparse.ArgumentParser:
         help="rtl: probability of a random stall per cycle on both streams",
     )
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--ddr-bytes-per-cycle",
+        type=float,
+        default=None,
+        help="rtl, external weights: DDR bandwidth in bytes per cycle shared by all weight "
+        "streams (default $HALFWAVE_DDR_BYTES_PER_CYCLE, else 0 = one word a cycle each)",
+    )
+    s.add_argument(
+        "--ddr-latency",
+        type=int,
+        default=None,
+        help="rtl, external weights: cycles from a weight pass's request to its first word "
+        "(default $HALFWAVE_DDR_LATENCY, else 0)",
+    )
     s.set_defaults(func=cmd_sim)
 
     v = sub.add_parser(

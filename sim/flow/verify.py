@@ -298,3 +298,69 @@ def torch_rung(model, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
 
 def golden_rung(df: Dataflow, x: np.ndarray) -> Rung:
     return Rung("golden", golden.execute(df, x))
+
+
+# ---------------------------------------------------------------- FIFO high-water marks
+
+SLOWDOWN_LIMIT = 0.02  # RTL cycles/frame this far above the cycle model is flagged
+
+
+@dataclass
+class FifoCheck:
+    """The FIFO high-water marks of an RTL run against the depths the compiler chose."""
+
+    lines: list[str]
+    full: list[str]  # FIFOs whose high-water mark reached their depth
+    slowdown: float | None  # measured / predicted cycles per frame - 1 (None: not checked)
+    warnings: list[str]
+
+    def as_dict(self, stats: dict) -> dict:
+        """fifo_levels.json: every FIFO's depth, width, high-water mark and full cycles."""
+        keys = ("cycles_per_frame", "predicted_cycles_per_frame", "cycles")
+        return {
+            **{k: stats[k] for k in keys if k in stats},
+            "slowdown_pct": None if self.slowdown is None else round(100 * self.slowdown, 3),
+            "full": self.full,
+            "warnings": self.warnings,
+            "fifos": stats.get("fifos", []),
+        }
+
+
+def fifo_check(stats: dict, steady: bool = True) -> FifoCheck:
+    """Summarise the FIFOs of an RTL run (`stats` of api.simulate). A FIFO that filled
+    up is normal in front of a slower node (its producer just runs ahead); it matters
+    when the run is slower than the cycle model: then the full FIFOs are where the
+    analysis may be too tight. `steady`: the run had no random stalls, so its cycles per
+    frame are held to the prediction."""
+    fifos = stats.get("fifos") or []
+    if not fifos:
+        return FifoCheck(["FIFOs: no high-water marks (a build without FIFO stats)"], [], None, [])
+    full = [f["name"] for f in fifos if f["max_level"] >= f["depth"]]
+    worst = max(fifos, key=lambda f: (f["max_level"] / f["depth"], f["depth"]))
+    beats = sum(f["depth"] for f in fifos)
+    bits = sum(f["depth"] * f["width"] for f in fifos)
+    used = sum(f["max_level"] * f["width"] for f in fifos)
+    lines = [
+        f"FIFOs: {len(fifos)}, {beats} beats ({bits} bits), {len(full)} filled to their "
+        f"depth; max fill {worst['max_level']}/{worst['depth']} ({worst['name']} before "
+        f"{worst['node']}); high-water marks use {100 * used / max(1, bits):.1f}% of the bits",
+        "  high-water/depth: "
+        + ", ".join(f"{f['node']} {f['max_level']}/{f['depth']}" for f in fifos),
+    ]
+    slowdown, warnings = None, []
+    ii, pred = stats.get("cycles_per_frame"), stats.get("predicted_cycles_per_frame")
+    if steady and ii is not None and ii == ii and pred:  # ii is NaN for a single frame
+        slowdown = ii / pred - 1
+        if slowdown > SLOWDOWN_LIMIT:
+            culprits = ", ".join(
+                f"{f['name']} before {f['node']} ({f['depth']} deep, producer refused "
+                f"{f['full_cycles']} cycles)"
+                for f in fifos
+                if f["name"] in full
+            )
+            warnings.append(
+                f"warning: RTL {100 * slowdown:.1f}% slower than the cycle model ({ii:.1f} "
+                f"vs {pred} cycles/frame); FIFOs filled to their depth: {culprits or 'none'}"
+                + ("; their depths may be too tight" if culprits else "")
+            )
+    return FifoCheck(lines, full, slowdown, warnings)

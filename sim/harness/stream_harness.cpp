@@ -9,14 +9,34 @@
 //
 //   Vdut --in in.bin --in-width IW --out out.bin --out-width OW --out-beats N
 //        [--stall-in P] [--stall-out P] [--seed S] [--max-idle C] [--times times.bin]
+//        [--wstream FILE:WIDTH ...] [--ddr-bytes-per-cycle B] [--ddr-latency L]
+//        [--ddr-fifo D] [--stall-w P]
+//
+// Weight streams (hw_mvu WEIGHT_SOURCE = "stream", weights in DDR): compiled with
+// -DHALFWAVE_WS0=<prefix> [-DHALFWAVE_WS1=<prefix> ...] (up to 16), the DUT has ports
+// <prefix>data, <prefix>valid, <prefix>ready (e.g. prefix w_fc6_t for a generated top's
+// w_fc6_tdata, or w_ for hw_mvu's w_data). Stream k is fed from the file of its
+// `--wstream FILE:WIDTH` option (k-th occurrence; ceil(WIDTH/8) bytes a word, the words
+// of one pass), repeated pass after pass. A DDR model sits between the files and the
+// ports: a prefetch FIFO of --ddr-fifo words per stream; --ddr-bytes-per-cycle B (0:
+// unlimited) is the bandwidth shared by all streams (a byte credit accrues B in every
+// cycle where some stream can take a word, capped at the largest word plus B: bandwidth
+// nobody uses is lost; the streams take words round-robin, one word per stream and cycle
+// at most); --ddr-latency L cycles pass between the request of a pass (issued when the
+// previous pass's last word was fetched, or at reset) and the start of its transfer, so
+// one stream alone reads a pass of N words of S bytes in L + N*S/B cycles. --stall-w P
+// holds each stream's valid low with probability P per cycle.
 //
 // Exit codes: 0 done, 1 I/O error, 2 usage error, 3 deadlock (no transfer for
 // max-idle cycles). Prints one JSON line with the cycle count and speed on stdout.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -113,13 +133,56 @@ struct Args {
     double stall_in = 0.0, stall_out = 0.0;
     uint64_t seed = 0;
     long long max_idle = 100000;
+    std::vector<std::string> wstreams;  // FILE:WIDTH, in port order
+    double ddr_bytes_per_cycle = 0.0;   // 0: unlimited
+    long long ddr_latency = 0;
+    long long ddr_fifo = 4;
+    double stall_w = 0.0;
 };
+
+// One weight stream: its port accessors, its words and the DDR reader feeding it.
+struct WStream {
+    std::string name;
+    std::function<void(const uint8_t*, size_t, int)> set_data;  // bytes, nbytes, width
+    std::function<void(bool)> set_valid;
+    std::function<bool()> ready;
+    std::vector<uint8_t> words;  // one pass, wbytes a word
+    size_t wbytes = 0;
+    int width = 0;
+    size_t sig_bytes = 0;        // bytes the port's data signal holds
+    uint64_t n_words = 0;
+    uint64_t fetch = 0;          // next word the reader fetches (index in the pass)
+    long long wait = 0;          // cycles until the requested pass's first word
+    std::deque<uint64_t> fifo;   // fetched words (indices) not yet taken by the DUT
+    uint64_t taken = 0;          // words transferred to the DUT
+    bool valid = false;          // valid driven this cycle
+};
+
+#define HW_CAT_(a, b) a##b
+#define HW_CAT(a, b) HW_CAT_(a, b)
+#define HW_STR_(a) #a
+#define HW_STR(a) HW_STR_(a)
+#define HW_BIND_WS(PFX)                                                        \
+    {                                                                          \
+        ws.emplace_back();                                                     \
+        WStream& w = ws.back();                                                \
+        w.name = HW_STR(PFX);                                                  \
+        auto* dut = top.get();                                                 \
+        w.sig_bytes = sizeof(dut->HW_CAT(PFX, data));                          \
+        w.set_data = [dut](const uint8_t* p, size_t nb, int width) {           \
+            set_sig(dut->HW_CAT(PFX, data), p, nb, width);                     \
+        };                                                                     \
+        w.set_valid = [dut](bool v) { dut->HW_CAT(PFX, valid) = v; };          \
+        w.ready = [dut]() { return dut->HW_CAT(PFX, ready) != 0; };           \
+    }
 
 Args parse(int argc, char** argv) {
     Args a;
     const std::string usage =
         "usage: Vdut --in in.bin --in-width IW --out out.bin --out-width OW --out-beats N "
-        "[--stall-in P] [--stall-out P] [--seed S] [--max-idle C] [--times times.bin]";
+        "[--stall-in P] [--stall-out P] [--seed S] [--max-idle C] [--times times.bin] "
+        "[--wstream FILE:WIDTH ...] [--ddr-bytes-per-cycle B] [--ddr-latency L] "
+        "[--ddr-fifo D] [--stall-w P]";
     for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
         if (i + 1 >= argc) die(2, "error: missing value for " + k + "\n" + usage);
@@ -134,11 +197,19 @@ Args parse(int argc, char** argv) {
         else if (k == "--stall-out") a.stall_out = std::atof(v);
         else if (k == "--seed") a.seed = std::strtoull(v, nullptr, 10);
         else if (k == "--max-idle") a.max_idle = std::atoll(v);
+        else if (k == "--wstream") a.wstreams.push_back(v);
+        else if (k == "--ddr-bytes-per-cycle") a.ddr_bytes_per_cycle = std::atof(v);
+        else if (k == "--ddr-latency") a.ddr_latency = std::atoll(v);
+        else if (k == "--ddr-fifo") a.ddr_fifo = std::atoll(v);
+        else if (k == "--stall-w") a.stall_w = std::atof(v);
         else die(2, "error: unknown option " + k + "\n" + usage);
     }
     if (a.in.empty() || a.out.empty() || a.in_width < 1 || a.out_width < 1 || a.out_beats < 0)
         die(2, usage);
     if (a.max_idle < 1) die(2, "error: --max-idle must be >= 1");
+    if (a.ddr_fifo < 1) die(2, "error: --ddr-fifo must be >= 1");
+    if (a.ddr_latency < 0 || a.ddr_bytes_per_cycle < 0)
+        die(2, "error: --ddr-latency and --ddr-bytes-per-cycle must be >= 0");
     return a;
 }
 
@@ -175,12 +246,119 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(a.seed);
     const uint64_t thr_in = stall_threshold(a.stall_in);
     const uint64_t thr_out = stall_threshold(a.stall_out);
+    const uint64_t thr_w = stall_threshold(a.stall_w);
+
+    // Weight streams: the ports this binary was built with, fed from the files given.
+    std::vector<WStream> ws;
+    ws.reserve(16);
+#ifdef HALFWAVE_WS0
+    HW_BIND_WS(HALFWAVE_WS0)
+#endif
+#ifdef HALFWAVE_WS1
+    HW_BIND_WS(HALFWAVE_WS1)
+#endif
+#ifdef HALFWAVE_WS2
+    HW_BIND_WS(HALFWAVE_WS2)
+#endif
+#ifdef HALFWAVE_WS3
+    HW_BIND_WS(HALFWAVE_WS3)
+#endif
+#ifdef HALFWAVE_WS4
+    HW_BIND_WS(HALFWAVE_WS4)
+#endif
+#ifdef HALFWAVE_WS5
+    HW_BIND_WS(HALFWAVE_WS5)
+#endif
+#ifdef HALFWAVE_WS6
+    HW_BIND_WS(HALFWAVE_WS6)
+#endif
+#ifdef HALFWAVE_WS7
+    HW_BIND_WS(HALFWAVE_WS7)
+#endif
+#ifdef HALFWAVE_WS8
+    HW_BIND_WS(HALFWAVE_WS8)
+#endif
+#ifdef HALFWAVE_WS9
+    HW_BIND_WS(HALFWAVE_WS9)
+#endif
+#ifdef HALFWAVE_WS10
+    HW_BIND_WS(HALFWAVE_WS10)
+#endif
+#ifdef HALFWAVE_WS11
+    HW_BIND_WS(HALFWAVE_WS11)
+#endif
+#ifdef HALFWAVE_WS12
+    HW_BIND_WS(HALFWAVE_WS12)
+#endif
+#ifdef HALFWAVE_WS13
+    HW_BIND_WS(HALFWAVE_WS13)
+#endif
+#ifdef HALFWAVE_WS14
+    HW_BIND_WS(HALFWAVE_WS14)
+#endif
+#ifdef HALFWAVE_WS15
+    HW_BIND_WS(HALFWAVE_WS15)
+#endif
+    if (a.wstreams.size() != ws.size())
+        die(2, "error: the DUT has " + std::to_string(ws.size()) + " weight streams, " +
+                   std::to_string(a.wstreams.size()) + " --wstream given");
+    size_t max_wbytes = 0;
+    for (size_t k = 0; k < ws.size(); ++k) {
+        const std::string& spec = a.wstreams[k];
+        const size_t colon = spec.rfind(':');
+        if (colon == std::string::npos) die(2, "error: --wstream needs FILE:WIDTH, got " + spec);
+        const std::string file = spec.substr(0, colon);
+        const long width = std::atol(spec.c_str() + colon + 1);
+        if (width < 1) die(2, "error: --wstream " + spec + ": bad width");
+        WStream& w = ws[k];
+        w.wbytes = static_cast<size_t>((width + 7) / 8);
+        if (!read_file(file, w.words)) die(1, "error: cannot read " + file);
+        if (w.words.empty() || w.words.size() % w.wbytes != 0)
+            die(1, "error: " + file + " is not a whole number of " + std::to_string(w.wbytes) +
+                       "-byte words");
+        w.n_words = w.words.size() / w.wbytes;
+        w.width = static_cast<int>(width);
+        if (w.wbytes > w.sig_bytes) die(2, "error: --wstream " + spec + " is wider than " + w.name + "data");
+        w.wait = a.ddr_latency;  // the first pass is requested at reset
+        if (w.wbytes > max_wbytes) max_wbytes = w.wbytes;
+    }
+    const double bw = a.ddr_bytes_per_cycle;
+    const double credit_cap = static_cast<double>(max_wbytes) + bw;
+    double credit = 0.0;
+    size_t rr = 0;  // round-robin start of the DDR arbiter
+    const size_t ddr_fifo = static_cast<size_t>(a.ddr_fifo);
+    // One cycle of the DDR model, after the clock edge: latency countdowns, bandwidth
+    // credit, at most one word fetched per stream.
+    auto ddr_step = [&]() {
+        const size_t n = ws.size();
+        bool want = false;  // some stream can take a word now
+        for (auto& w : ws) {
+            if (w.wait > 0) --w.wait;
+            else if (w.fifo.size() < ddr_fifo) want = true;
+        }
+        if (bw > 0 && want) credit = std::min(credit + bw, credit_cap);
+        for (size_t j = 0; j < n; ++j) {
+            WStream& w = ws[(rr + j) % n];
+            if (w.wait > 0 || w.fifo.size() >= ddr_fifo) continue;
+            if (bw > 0) {
+                if (credit < static_cast<double>(w.wbytes)) continue;
+                credit -= static_cast<double>(w.wbytes);
+            }
+            w.fifo.push_back(w.fetch);
+            if (++w.fetch == w.n_words) {  // pass done: request the next one
+                w.fetch = 0;
+                w.wait = a.ddr_latency;
+            }
+        }
+        if (n) rr = (rr + 1) % n;
+    };
 
     // Reset: a few cycles with both streams idle.
     top->clk = 0;
     top->rst = 1;
     top->in_valid = 0;
     top->out_ready = 0;
+    for (auto& w : ws) w.set_valid(false);
     top->eval();
     for (int i = 0; i < 4; ++i) {
         top->clk = 1;
@@ -202,11 +380,27 @@ int main(int argc, char** argv) {
         }
         top->in_valid = iv;
         top->out_ready = !(thr_out && rng() < thr_out);
+        for (auto& w : ws) {
+            w.valid = !w.fifo.empty();
+            if (w.valid) {
+                w.set_data(w.words.data() + w.fifo.front() * w.wbytes, w.wbytes, w.width);
+                if (thr_w && rng() < thr_w) w.valid = false;
+            }
+            w.set_valid(w.valid);
+        }
         top->eval();
 
-        // Sample both handshakes before the edge.
+        // Sample every handshake before the edge.
         const bool in_fire = iv && top->in_ready;
         const bool out_fire = top->out_valid && top->out_ready;
+        bool w_fire = false;
+        for (auto& w : ws) {
+            if (w.valid && w.ready()) {
+                w.fifo.pop_front();
+                ++w.taken;
+                w_fire = true;
+            }
+        }
         if (out_fire) {
             get_sig(top->out_data, out_buf.data() + out_idx * out_bytes, out_bytes);
             if (want_times) out_times[out_idx] = cycle;
@@ -221,10 +415,11 @@ int main(int argc, char** argv) {
         top->eval();
         top->clk = 0;
         ++cycle;
+        ddr_step();
         if (ctx->gotFinish()) die(4, "error: DUT called $finish after " + std::to_string(cycle) +
                                          " cycles");
 
-        if (in_fire || out_fire) {
+        if (in_fire || out_fire || w_fire) {
             idle = 0;
         } else if (++idle >= max_idle) {
             std::fprintf(stderr,
@@ -250,10 +445,13 @@ int main(int argc, char** argv) {
         if (!write_file(a.times, all.data(), all.size() * sizeof(uint64_t)))
             die(1, "error: cannot write " + a.times);
     }
+    std::string wtaken;
+    for (size_t k = 0; k < ws.size(); ++k)
+        wtaken += (k ? "," : "") + std::to_string(ws[k].taken);
     std::printf("{\"cycles\":%llu,\"in_beats\":%llu,\"out_beats\":%llu,\"wall_s\":%.6f,"
-                "\"cycles_per_s\":%.1f}\n",
+                "\"cycles_per_s\":%.1f,\"w_beats\":[%s]}\n",
                 static_cast<unsigned long long>(cycle), static_cast<unsigned long long>(in_idx),
                 static_cast<unsigned long long>(out_idx), wall,
-                wall > 0 ? static_cast<double>(cycle) / wall : 0.0);
+                wall > 0 ? static_cast<double>(cycle) / wall : 0.0, wtaken.c_str());
     return 0;
 }

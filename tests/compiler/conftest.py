@@ -79,6 +79,24 @@ def brevitas_net(kind: str) -> torch.nn.Module:
             qnn.QuantIdentity(**act),
             qnn.QuantLinear(24, 10, bias=False, weight_quant=SignedBinaryWeightPerTensorConst),
         ]
+    elif kind == "ternary_relu":  # symmetric ternary weights (Brevitas' own), uniform ReLUs
+        from brevitas.quant import SignedTernaryWeightPerTensorConst as Ternary
+
+        layers = [
+            qnn.QuantIdentity(bit_width=8, return_quant_tensor=True),
+            qnn.QuantLinear(64, 32, bias=False, weight_quant=Ternary),
+            bn(32),
+            qnn.QuantReLU(bit_width=2, return_quant_tensor=True),
+            qnn.QuantLinear(32, 24, bias=True, weight_quant=Ternary),
+            bn(24),
+            qnn.QuantReLU(bit_width=3, return_quant_tensor=True),
+            qnn.QuantLinear(24, 10, bias=True, weight_quant=Ternary),
+        ]
+        with torch.no_grad():  # Brevitas' constant scale is 0.1: |w| > 0.05 is nonzero
+            for m in layers:
+                if isinstance(m, qnn.QuantLinear):
+                    m.weight.mul_(0.7 * 0.1 / m.weight.abs().mean())
+                    m.weight[1] = 0.0  # an all-zero row
     elif kind == "pow2_ties":  # power-of-two scales, no BN: exact rounding ties happen
         layers = [
             qnn.QuantIdentity(

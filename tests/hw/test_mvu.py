@@ -77,8 +77,9 @@ CASES = [
     Case(MW=64, MH=16, PE=4, SIMD=16, MODE=0, N_T=5, OUT_W=3, OUT_BIAS=1, seed=8),
     # ternary, asymmetric scales 5:3 (ratio not a power of two), rows swapped at random,
     # unsigned 2-bit inputs, thresholds; PE and SIMD divide neither dimension
-    Case(MW=23, MH=11, PE=3, SIMD=5, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
-         seed=9),  # fmt: skip
+    Case(
+        MW=23, MH=11, PE=3, SIMD=5, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3, seed=9
+    ),  # fmt: skip
     # ternary, symmetric (Brevitas 2-bit narrow), signed 4-bit inputs, raw accumulators
     Case(MW=9, MH=4, PE=4, SIMD=9, MODE=3, IN_W=4, IN_SIGNED=1, W_W=2, seed=10),
 ]
@@ -160,10 +161,24 @@ def _case_id(c: Case) -> str:
 def test_mvu_lint(case: Case) -> None:
     """Every tested parameter set is lint-clean under -Wall, not only the defaults."""
     _, _, _, acc_w, _ = _setup(case, np.random.default_rng(1000 + case.seed))
-    gargs = [
-        f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}"
-        for k, v in _params(case, acc_w).items()
-    ]
+    lint_mvu(_params(case, acc_w))
+
+
+def stimulus_and_expected(c: Case, x_codes, acc, acc_w: int, thr):
+    """(output lane width, packed input beats, expected output codes or accumulators)."""
+    lw = c.OUT_W if c.N_T else acc_w
+    in_beats = vl.pack_lanes(vl.vectors_to_beats(x_codes, c.SIMD), c.IN_W)
+    if c.N_T:
+        counts = np.sum(acc[..., None] >= thr[None, : c.MH, :], axis=-1)
+        expected = (counts + c.OUT_BIAS) & ((1 << c.OUT_W) - 1)
+    else:
+        expected = acc
+    return lw, in_beats, expected
+
+
+def lint_mvu(params: dict[str, int | str]) -> None:
+    """verilator --lint-only -Wall on hw_mvu.v with these parameters; fails on any warning."""
+    gargs = [f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in params.items()]
     cmd = ["verilator", "--lint-only", "-Wall", *gargs, str(RTL / "hw_mvu.v")]
     proc = subprocess.run(cmd, env=vl.verilator_env(), capture_output=True, text=True)
     report = "\n".join(ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%"))
@@ -185,13 +200,7 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     if swap is not None:
         write_swap_file(swap, c.PE, tmp_path / "mvu")
     binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
-    lw = c.OUT_W if c.N_T else acc_w
-    in_beats = vl.pack_lanes(vl.vectors_to_beats(x_codes, c.SIMD), c.IN_W)
-    if c.N_T:
-        counts = np.sum(acc[..., None] >= thr[None, : c.MH, :], axis=-1)
-        expected = (counts + c.OUT_BIAS) & ((1 << c.OUT_W) - 1)
-    else:
-        expected = acc
+    lw, in_beats, expected = stimulus_and_expected(c, x_codes, acc, acc_w, thr)
 
     for stall, seed in ((0.0, 1), (0.5, 2 + c.seed)):
         res = vl.run(

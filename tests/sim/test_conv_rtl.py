@@ -30,6 +30,7 @@ def test_random_conv_net_in_rtl(tmp_path, seed):
     gold = api.simulate(tmp_path / "build", x, "golden")
     assert np.array_equal(res.values[-1], gold.values[-1])
     s = res.stats
-    assert abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"]) <= 0.05 * s[
-        "predicted_cycles_per_frame"
-    ], s
+    assert (
+        abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"])
+        <= 0.05 * s["predicted_cycles_per_frame"]
+    ), s
