@@ -154,12 +154,24 @@ def weight_port(n: MVU) -> str:
     return f"w_{n.name}_t"
 
 
+def dma_word_bytes(bits: int) -> int:
+    """Bytes a DMA reads from DDR for one `bits`-bit weight word: AXI DMA streams are
+    8 * 2^k bits wide, up to 1024; wider words take several 1024-bit beats."""
+    if bits > 1024:
+        return 128 * -(-bits // 1024)
+    nb = 1
+    while nb * 8 < bits:
+        nb *= 2
+    return nb
+
+
 def weight_streams(df: Dataflow) -> list[dict]:
     """rtl/top.json's "weight_streams": per external MVU, in stream order, what a DMA
     must feed its port from DDR. One pass is the file `<node>_wstream.bin` (the words of
     the weight memory, address nf*SF + sf, each `word_bytes` little-endian bytes, lane
     p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W], top bits zero); the MVU reads
-    `passes_per_frame` passes per frame (one per input vector)."""
+    `passes_per_frame` passes per frame (one per input vector). A DMA reads each word
+    padded to `ddr_word_bytes` (dma_word_bytes): the DDR traffic is counted in those."""
     out = []
     for n in df.mvus():
         if not n.external:
@@ -172,9 +184,10 @@ def weight_streams(df: Dataflow) -> list[dict]:
                 "file": f"{n.name}_wstream.bin",
                 "width": n.weight_word_bits,
                 "word_bytes": wbytes,
+                "ddr_word_bytes": dma_word_bytes(n.weight_word_bits),
                 "words_per_pass": words,
                 "passes_per_frame": n.vectors,
-                "bytes_per_frame": n.vectors * words * wbytes,
+                "bytes_per_frame": n.vectors * words * dma_word_bytes(n.weight_word_bits),
                 "layout": "word nf*SF+sf of the weight memory, little-endian, lane "
                 "p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W]",
             }

@@ -55,16 +55,20 @@ def _folds(n: int) -> list[int]:
     return out
 
 
-def _byte_aligned_simd(n: MVU, pe: int, simd: int, choices: list[int] | None) -> int | None:
-    """An external MVU's weight word (PE*SIMD*W_W bits, one DDR stream beat) is padded to
-    whole bytes in DDR: the smallest SIMD >= simd whose word is whole bytes (None when
-    there is none within the lane limit), so that no DDR bandwidth carries padding bits."""
+def _dma_aligned_simd(n: MVU, pe: int, simd: int, choices: list[int] | None) -> int | None:
+    """An external MVU's weight word (PE*SIMD*W_W bits) is one beat of its weight DMA,
+    whose stream is 8 * 2^k bits wide (multiples of 1024 beyond): the smallest SIMD >=
+    simd whose word fills its beat exactly, so that no DDR bandwidth carries padding;
+    else the smallest whose word is whole bytes (None when neither is within the lane
+    limit). The DDR traffic is counted padded either way (codegen_rtl.dma_word_bytes)."""
+    from .codegen_rtl import dma_word_bytes
+
     w_w = n.weight_word_bits // (n.PE * n.SIMD)
-    step = 8 // math.gcd(8, pe * w_w)
-    for s in range(simd, min(n.MW, MAX_LANES) + 1):
-        if s % step == 0 and (choices is None or s in choices):
-            return s
-    return None
+    usable = [s for s in range(simd, min(n.MW, MAX_LANES) + 1)
+              if choices is None or s in choices]  # fmt: skip
+    exact = (s for s in usable if 8 * dma_word_bytes(pe * s * w_w) == pe * s * w_w)
+    whole = (s for s in usable if pe * s * w_w % 8 == 0)
+    return next(exact, None) or next(whole, None)
 
 
 def node_cycles(n: Node) -> int:
@@ -208,7 +212,7 @@ class Optimiser:
             sf_max = per_vector // nf
             simd = next((s for s in simds if -(-n.MW // s) <= sf_max), None)
             if simd is not None and n.external:
-                simd = _byte_aligned_simd(n, pe, simd, choices)
+                simd = _dma_aligned_simd(n, pe, simd, choices)
             if simd is not None:
                 out.append((pe, simd))
         return out

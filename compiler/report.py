@@ -50,7 +50,7 @@ def layer_rows(df: Dataflow) -> list[dict]:
                 row["external"] = True
                 row["weight_stream"] = {
                     k: ws[k]
-                    for k in ("port", "width", "word_bytes", "words_per_pass",
+                    for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
                               "passes_per_frame", "bytes_per_frame")
                 }  # fmt: skip
         elif isinstance(n, TopK):

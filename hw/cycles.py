@@ -221,7 +221,8 @@ def weight_stream_cycles_per_frame(
     one word a cycle per stream).
 
     `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V}
-    (rtl/top.json's "weight_streams"). With t = max(1, S/B) cycles a word (a reader
+    (rtl/top.json's "weight_streams"; "ddr_word_bytes", the DMA's padded word, is S
+    where given). With t = max(1, S/B) cycles a word (a reader
     fetches at most one word a cycle; t = 1 when unlimited) a pass of stream s alone
     takes the longer of
       reader  L + N*t
@@ -239,7 +240,8 @@ def weight_stream_cycles_per_frame(
     total_bytes = 0.0
     passes = 0
     for s in streams:
-        n, size, v = s["words_per_pass"], s["word_bytes"], s["passes_per_frame"]
+        n, v = s["words_per_pass"], s["passes_per_frame"]
+        size = s.get("ddr_word_bytes", s["word_bytes"])
         per_word = max(1.0, size / bytes_per_cycle) if bytes_per_cycle > 0 else 1.0
         reader = latency + n * per_word
         mvu = n + max(0.0, latency + per_word - fifo)

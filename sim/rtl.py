@@ -119,7 +119,7 @@ def simulate(
         # a deep pipeline may run this long between two transfers at the ports (the
         # first output of a frame comes after every layer has seen the whole frame)
         max_idle=max(100_000, 4 * len(desc["taps"]) * predicted),
-        wstreams=[(rtl / w["file"], w["width"]) for w in streams],
+        wstreams=[(rtl / w["file"], w["width"], w.get("ddr_word_bytes", 0)) for w in streams],
         ddr_bytes_per_cycle=ddr_bytes_per_cycle,
         ddr_latency=ddr_latency,
         ddr_fifo=ddr_fifo,

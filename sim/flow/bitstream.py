@@ -13,12 +13,15 @@
        accelerator packaged as IP, block design, wrapper, bitstream, .hwh). With `vivado`
        on PATH it runs; without, the flow stops there.
 
+Layers whose weights the optimiser moved to DDR (external weight streams) get one
+MM2S-only AXI DMA each on a Zynq board: the co-simulation feeds them through the DDR
+model at the board's bandwidth, the driver loads their images, the Tcl builds the DMAs.
+
 Exit status (cli): 0 bitstream built; 3 stopped before Vivado (everything before it
-done, the command that finishes the job printed); 4 the design fits the board only with
-weights in DDR (external weight streams, chosen by the optimiser: compiled, its top.v
-checked bit-exact in RTL with the board's DDR bandwidth, then stopped, as the system
-wrappers have no weight DMA yet), or does not fit even so (compiled with the default
-folding, co-simulated, estimated, Vivado project written, then stopped);
+done, the command that finishes the job printed); 4 the design does not fit the board
+(compiled with the default folding, co-simulated, estimated, Vivado project written,
+then stopped), or fits only with weights in DDR on a board without DDR in its system
+(the UART board: top.v checked bit-exact in RTL with the DDR model, then stopped);
 1 co-simulation mismatch; 2 error.
 """
 
@@ -39,7 +42,15 @@ import numpy as np
 from halfwave.compiler.boards import Board, load_board
 from halfwave.compiler.errors import CompileError
 
-from .cosim import DEFAULT_BAUD, SYSTEM_DIR, UART_CLOCK_HZ, UART_FILES, system_params
+from .cosim import (
+    AXI_FILES,
+    DEFAULT_BAUD,
+    SYSTEM_DIR,
+    UART_CLOCK_HZ,
+    UART_FILES,
+    axi_shell,
+    system_params,
+)
 
 EXIT_BITSTREAM, EXIT_MISMATCH, EXIT_ERROR, EXIT_NO_VIVADO, EXIT_NO_FIT = 0, 1, 2, 3, 4
 Log = Callable[[str], None]
@@ -229,7 +240,9 @@ def write_vivado_project(build: Path, board: Board) -> Path:
         shutil.copyfile(rtl / f, src / f)
     for mem in rtl.glob("*.mem"):
         shutil.copyfile(mem, src / mem.name)
-    shutil.copyfile(SYSTEM_DIR / "axis_accel.v", src / "axis_accel.v")
+    for f in AXI_FILES:
+        shutil.copyfile(SYSTEM_DIR / f, src / f)
+    shutil.copyfile(axi_shell(build), src / "axis_accel.v")
     p = system_params(build)
     params = {"IN_BYTES": p.in_bytes, "OUT_BYTES": p.out_bytes, "TDATA_IN": p.tdata_in,
               "TDATA_OUT": p.tdata_out, "IN_BEATS": p.in_beats, "OUT_BEATS": p.out_beats,
@@ -241,7 +254,11 @@ def write_vivado_project(build: Path, board: Board) -> Path:
         "@BOARD_PART@": v.get("board_part", ""),
         "@PS@": v.get("ps", "ps7"),
         "@CLOCK_MHZ@": f"{board.clock_mhz:g}",
-        "@SOURCES@": " ".join(["axis_accel.v", *desc["sources"]]),
+        "@SOURCES@": " ".join(["axis_accel.v", *AXI_FILES, *desc["sources"]]),
+        # {k node tdata}: weight DMA axi_dma_w<k> feeds the IP's s_axis_w<k>
+        "@WEIGHT_STREAMS@": " ".join(
+            f"{{{k} {w.node} {w.tdata}}}" for k, w in enumerate(p.weights)
+        ),  # fmt: skip
         "@MEMS@": " ".join(sorted(m.name for m in rtl.glob("*.mem"))),
         # MODEL_ID is a [31:0] vector: a bit string for IP-XACT, a sized literal for HDL
         "@PARAMS@": " ".join(
@@ -334,7 +351,8 @@ def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
         port = cosim.SimSerial(build, baud=meta["baud"])
         acc = drv.Accelerator(pkg, serial=port)
     else:
-        ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"])
+        ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"],
+                              ddr_bytes_per_cycle=_board_ddr_bytes_per_cycle(board))  # fmt: skip
         acc = drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate)
     try:
         got = acc.predict_values(x)
@@ -354,6 +372,15 @@ def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
         ref = ladder.torch_rung(torch_model, df, x, float64=True).values[-1]
         res["mismatched_frames_vs_torch"] = int((got != ref).any(axis=1).sum())
     return res
+
+
+def _board_ddr_bytes_per_cycle(board: str | None) -> float:
+    """The DDR bandwidth the weight DMAs share in the co-simulation (0: no board)."""
+    if board is None:
+        return 0.0
+    from halfwave.compiler.optimize import ddr_bytes_per_cycle
+
+    return ddr_bytes_per_cycle(load_board(board))
 
 
 def run_bitstream(
@@ -405,11 +432,19 @@ def run_bitstream(
                        onnx_path, build, log=lambda s: None)  # fmt: skip
     n = frames or (1 if model.startswith("hwgq_alexnet") else 8)
     x = api.verification_inputs(df, n)
-    if fits and json.loads((build / "rtl" / "top.json").read_text()).get("weight_streams"):
+    streams = json.loads((build / "rtl" / "top.json").read_text()).get("weight_streams")
+    if fits and streams and uart:  # the UART system has no DDR
         return _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log)
     p = system_params(build)
     report: dict = {"fits": fits, "first_line": first, "model": model, "board": board.name,
                     "build": str(build), "provenance": how, "system": p.to_json()}  # fmt: skip
+    if streams:
+        report["external_weights"] = [w["node"] for w in streams]
+        report["ddr"] = json.loads((build / "report.json").read_text())["resources"].get(
+            "board", {}).get("ddr")  # fmt: skip
+        log(f"  weights of {', '.join(report['external_weights'])} stream from DDR (one "
+            f"AXI DMA each, {_board_ddr_bytes_per_cycle(board.name):g} bytes/cycle shared "
+            "in the co-simulation)")  # fmt: skip
     co = times.run("system co-simulation through the driver", log, cosim_check, build,
                    board.name, x, tm, log)  # fmt: skip
     report["cosim"] = co
@@ -505,10 +540,10 @@ def _utilisation(build: Path, df, mode: str, log: Log) -> dict:
 
 
 def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
-    """The design fits only with some weights in DDR. The system wrappers have no weight
-    DMA yet (the N_EXT_WEIGHTS hook), so instead of the system co-simulation the top is
-    simulated in RTL with the board's DDR bandwidth feeding its weight streams and
-    compared with the golden executor; then the flow stops with EXIT_NO_FIT."""
+    """The design fits only with some weights in DDR, on a board whose system has no DDR
+    path (the UART board). Instead of the system co-simulation the top is simulated in
+    RTL with the board's DDR bandwidth feeding its weight streams and compared with the
+    golden executor; then the flow stops with EXIT_NO_FIT."""
     import numpy as np
 
     from halfwave.compiler.optimize import ddr_bytes_per_cycle
@@ -546,8 +581,8 @@ def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
     status = EXIT_MISMATCH if bad else EXIT_NO_FIT
     if not bad:
         log(
-            "stopped: the design fits the board with its weights in DDR; the system "
-            "wrappers have no weight DMA yet (N_EXT_WEIGHTS), so no Vivado project"
+            "stopped: the design fits the board only with its weights in DDR, and this "
+            "board's system (UART) has no DDR path"
         )
     report["stages_s"] = times.stages
     report["exit_status"] = status
@@ -567,14 +602,20 @@ def _write_reports(build: Path, board: Board, report: dict) -> None:
         lines += ["", f"co-simulation ({co['link']}): {co['frames']} frames, "
                   f"{co['mismatched_frames_vs_golden']} mismatches vs golden, "
                   f"{co.get('mismatched_frames_vs_torch', 'n/a')} vs PyTorch float64"]  # fmt: skip
+    if "external_weights" in report and "rtl_ddr" not in report:
+        d = report.get("ddr") or {}
+        lines += ["", f"weights in DDR: {', '.join(report['external_weights'])} (one MM2S AXI "
+                  f"DMA each), {d.get('bytes_per_frame', '?')} bytes a frame, "
+                  f"{d.get('needed_gb_per_s', '?')} GB/s needed of "
+                  f"{d.get('board_gb_per_s', '?')}"]  # fmt: skip
     if "rtl_ddr" in report:  # weights in DDR: top.v in RTL with the board's DDR model
         r, d = report["rtl_ddr"], report.get("ddr") or {}
         lines += ["", f"weights in DDR: {', '.join(report['external_weights'])}, "
                   f"{d.get('bytes_per_frame', '?')} bytes a frame, {d.get('needed_gb_per_s', '?')} "
                   f"GB/s needed of {d.get('board_gb_per_s', '?')}; RTL with "
                   f"{r['ddr_bytes_per_cycle']:g} bytes/cycle: {r['frames']} frames, "
-                  f"{r['mismatched_frames_vs_golden']} mismatches vs golden; the system "
-                  "wrappers have no weight DMA yet"]  # fmt: skip
+                  f"{r['mismatched_frames_vs_golden']} mismatches vs golden; the board's "
+                  "system has no DDR path"]  # fmt: skip
     if "open_flow" in report:
         o = report["open_flow"]
         lines += ["", f"nextpnr Fmax {o['fmax_mhz']} MHz at a {o['clock_mhz']} MHz clock"]

@@ -1,9 +1,11 @@
 """The deployment package of a BUILD: what a board needs to run the model.
 
 `deploy/` holds `meta.json` (link, clock, stream formats, input quantiser, output scale,
-model id, external weight streams), the driver (`halfwave_driver.py`: Accelerator(path)
-.predict(x)), `validate.py`, test vectors with their expected outputs (the golden
-executor's, proven equal to PyTorch by `halfwave verify`), and the bitstream (+ `.hwh`
+model id, external weight streams), `weights/<node>.bin` per layer whose weights stream
+from DDR (one pass in its DMA's byte layout: cosim.dma_weight_image), the driver
+(`halfwave_driver.py`: Accelerator(path).predict(x)), `validate.py`, test vectors with
+their expected outputs (the golden executor's, proven equal to PyTorch by `halfwave
+verify`), and the bitstream (+ `.hwh`
 on Zynq boards) when one was built. The driver is copied verbatim from
 `sim/flow/driver_template/`, so the code the tests run against the co-simulation is the
 code that runs on the board.
@@ -21,7 +23,7 @@ from halfwave.compiler import ir
 from halfwave.compiler.datatypes import DataType
 from halfwave.sim import golden
 
-from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, system_params
+from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, dma_weight_image, system_params
 
 TEMPLATE = Path(__file__).resolve().parent / "driver_template"
 DRIVER_FILES = ("halfwave_driver.py", "validate.py")
@@ -97,7 +99,7 @@ def write_package(
         "system": p.to_json(),
         "input": input_meta(df),
         "output": output_meta(df),
-        "external_weights": [],  # DDR weight streams: not in the IR yet (the hook)
+        "external_weights": write_weight_images(build, out, p.weights),
     }
     for src in (bitfile, hwh):
         if src is not None and Path(src).is_file():
@@ -115,6 +117,20 @@ def write_package(
             np.save(out / "test_labels.npy", np.asarray(labels))
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     return out
+
+
+def write_weight_images(build: Path, out: Path, weights) -> list[dict]:
+    """deploy/weights/<node>.bin for every external weight stream; their meta entries
+    (the k-th is fed by the DMA axi_dma_w<k>)."""
+    entries = []
+    for k, w in enumerate(weights):
+        f = Path("weights") / f"{w.node}.bin"
+        (out / f).parent.mkdir(parents=True, exist_ok=True)
+        dma_weight_image(build, w).tofile(out / f)
+        entries.append({"node": w.node, "dma": f"axi_dma_w{k}", "file": f.as_posix(),
+                        "bytes_per_pass": w.bytes_per_pass,
+                        "passes_per_frame": w.passes_per_frame})  # fmt: skip
+    return entries
 
 
 def load_driver(package: Path):

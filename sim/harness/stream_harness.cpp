@@ -16,8 +16,9 @@
 // -DHALFWAVE_WS0=<prefix> [-DHALFWAVE_WS1=<prefix> ...] (up to 16), the DUT has ports
 // <prefix>data, <prefix>valid, <prefix>ready (e.g. prefix w_fc6_t for a generated top's
 // w_fc6_tdata, or w_ for hw_mvu's w_data). Stream k is fed from the file of its
-// `--wstream FILE:WIDTH` option (k-th occurrence; ceil(WIDTH/8) bytes a word, the words
-// of one pass), repeated pass after pass. A DDR model sits between the files and the
+// `--wstream FILE:WIDTH[:DDRBYTES]` option (k-th occurrence; ceil(WIDTH/8) bytes a word,
+// the words of one pass), repeated pass after pass; DDRBYTES (default ceil(WIDTH/8)) is
+// what the DDR model charges a word (a DMA reads it padded to its stream width). A DDR model sits between the files and the
 // ports: a prefetch FIFO of --ddr-fifo words per stream; --ddr-bytes-per-cycle B (0:
 // unlimited) is the bandwidth shared by all streams (a byte credit accrues B in every
 // cycle where some stream can take a word, capped at the largest word plus B: bandwidth
@@ -148,6 +149,7 @@ struct WStream {
     std::function<bool()> ready;
     std::vector<uint8_t> words;  // one pass, wbytes a word
     size_t wbytes = 0;
+    size_t ddr_bytes = 0;        // bytes the DDR model charges a word
     int width = 0;
     size_t sig_bytes = 0;        // bytes the port's data signal holds
     uint64_t n_words = 0;
@@ -305,13 +307,20 @@ int main(int argc, char** argv) {
     size_t max_wbytes = 0;
     for (size_t k = 0; k < ws.size(); ++k) {
         const std::string& spec = a.wstreams[k];
-        const size_t colon = spec.rfind(':');
+        size_t colon = spec.rfind(':');
         if (colon == std::string::npos) die(2, "error: --wstream needs FILE:WIDTH, got " + spec);
+        long ddr_bytes = 0;
+        const size_t colon0 = colon == 0 ? std::string::npos : spec.rfind(':', colon - 1);
+        if (colon0 != std::string::npos && spec.find('/', colon0) == std::string::npos) {
+            ddr_bytes = std::atol(spec.c_str() + colon + 1);  // FILE:WIDTH:DDRBYTES
+            colon = colon0;
+        }
         const std::string file = spec.substr(0, colon);
         const long width = std::atol(spec.c_str() + colon + 1);
         if (width < 1) die(2, "error: --wstream " + spec + ": bad width");
         WStream& w = ws[k];
         w.wbytes = static_cast<size_t>((width + 7) / 8);
+        w.ddr_bytes = ddr_bytes > 0 ? static_cast<size_t>(ddr_bytes) : w.wbytes;
         if (!read_file(file, w.words)) die(1, "error: cannot read " + file);
         if (w.words.empty() || w.words.size() % w.wbytes != 0)
             die(1, "error: " + file + " is not a whole number of " + std::to_string(w.wbytes) +
@@ -320,7 +329,7 @@ int main(int argc, char** argv) {
         w.width = static_cast<int>(width);
         if (w.wbytes > w.sig_bytes) die(2, "error: --wstream " + spec + " is wider than " + w.name + "data");
         w.wait = a.ddr_latency;  // the first pass is requested at reset
-        if (w.wbytes > max_wbytes) max_wbytes = w.wbytes;
+        if (w.ddr_bytes > max_wbytes) max_wbytes = w.ddr_bytes;
     }
     const double bw = a.ddr_bytes_per_cycle;
     const double credit_cap = static_cast<double>(max_wbytes) + bw;
@@ -341,8 +350,8 @@ int main(int argc, char** argv) {
             WStream& w = ws[(rr + j) % n];
             if (w.wait > 0 || w.fifo.size() >= ddr_fifo) continue;
             if (bw > 0) {
-                if (credit < static_cast<double>(w.wbytes)) continue;
-                credit -= static_cast<double>(w.wbytes);
+                if (credit < static_cast<double>(w.ddr_bytes)) continue;
+                credit -= static_cast<double>(w.ddr_bytes);
             }
             w.fifo.push_back(w.fetch);
             if (++w.fetch == w.n_words) {  // pass done: request the next one

@@ -19,15 +19,29 @@
 //                        reply "D <hex> <status> <cycle>": status 0 TLAST on the buffer's
 //                        last beat, 1 TLAST early (short transfer), 2 buffer full without
 //                        TLAST (the AXI DMA's S2MM error), 3 timeout
+//   WMM2S <k> <hex>      start a transfer on weight DMA k (MM2S only; "E" if one is
+//                        still running: a simple-mode AXI DMA takes one at a time)
+//   WIDLE <k> <max>      run until weight DMA k is idle or max cycles passed (the time a
+//                        host spends polling its status register); reply "V 1|0"
+//   WWAIT <k> <max>      run until weight DMA k is idle; reply "D - <status> <cycle>"
+// Weight DMAs (built with -DHALFWAVE_WS<k>=s_axis_w<k>_t, k < 16; --wtdata B0,B1,.. bits
+// per beat) read DDR through one model: --ddr-bytes-per-cycle B shared by all weight
+// DMAs (0: unlimited; a byte credit accrues B a cycle while some DMA can fetch, capped at
+// the widest beat plus B), --ddr-latency L cycles from a transfer's start to its first
+// beat, a 64-beat FIFO per DMA (the AXI DMA's MM2S buffer), round-robin, one beat per
+// DMA and cycle at most.
 // Both: "Q" prints "S {json}" (cycles, wall time) and exits. Replies "E <message>" on a bad
 // command. Options: --clks-per-bit N (UART), --tdata-in B --tdata-out B (AXI, bits),
-// --stall P (AXI: probability per cycle that the DMA holds TVALID/TREADY low), --seed S.
+// --stall P (AXI: probability per cycle that a DMA holds TVALID/TREADY low), --seed S,
+// --wtdata, --ddr-bytes-per-cycle, --ddr-latency (AXI weight DMAs, above).
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -83,16 +97,21 @@ std::string to_hex(const uint8_t* p, size_t n) {
     return n ? s : std::string("-");
 }
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 bool from_hex(const std::string& s, std::vector<uint8_t>& out) {
     if (s == "-") return true;
     if (s.size() % 2) return false;
     out.reserve(out.size() + s.size() / 2);
     for (size_t i = 0; i < s.size(); i += 2) {
-        char* end = nullptr;
-        const std::string b = s.substr(i, 2);
-        const long v = std::strtol(b.c_str(), &end, 16);
-        if (*end) return false;
-        out.push_back(static_cast<uint8_t>(v));
+        const int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out.push_back(static_cast<uint8_t>(hi << 4 | lo));
     }
     return true;
 }
@@ -230,9 +249,47 @@ struct Uart {
 using Link = Uart;
 #elif defined(HALFWAVE_SYS_AXI)
 // ------------------------------------------------------------------------------- AXI
+// One MM2S-only weight DMA: its stream port, the running transfer, the DDR reader.
+struct WDma {
+    std::string name;
+    std::function<void(const uint8_t*, size_t)> set_data;
+    std::function<void(bool)> set_valid;
+    std::function<bool()> ready;
+    size_t beat = 8;                 // bytes per beat
+    std::vector<uint8_t> xfer;       // the running transfer (empty: idle)
+    size_t fetched = 0, taken = 0;   // bytes read from DDR / taken by the DUT
+    long long wait = 0;              // latency cycles left before the first beat
+    std::deque<size_t> fifo;         // offsets of fetched beats not yet taken
+    uint64_t transfers = 0, beats = 0;
+    bool busy() const { return !xfer.empty(); }
+    bool can_fetch(size_t depth) const {
+        return busy() && wait == 0 && fetched < xfer.size() && fifo.size() < depth;
+    }
+};
+
+#define HW_CAT_(a, b) a##b
+#define HW_CAT(a, b) HW_CAT_(a, b)
+#define HW_STR_(a) #a
+#define HW_STR(a) HW_STR_(a)
+#define HW_BIND_WDMA(PFX)                                                              \
+    {                                                                                  \
+        auto* dut = s.top.get();                                                       \
+        WDma w;                                                                        \
+        w.name = HW_STR(PFX);                                                          \
+        w.set_data = [dut](const uint8_t* p, size_t n) { set_sig(dut->HW_CAT(PFX, data), p, n); }; \
+        w.set_valid = [dut](bool v) { dut->HW_CAT(PFX, valid) = v; };                 \
+        w.ready = [dut]() { return dut->HW_CAT(PFX, ready) != 0; };                   \
+        wd.push_back(std::move(w));                                                    \
+    }
+
 struct Axi {
     Sim& s;
     size_t in_b, out_b;
+    std::vector<WDma> wd;
+    double ddr_bpc = 0.0, credit = 0.0, credit_cap = 0.0;
+    long long ddr_latency = 0;
+    size_t rr = 0;
+    static constexpr size_t kWFifo = 64;
     std::deque<std::vector<uint8_t>> mm2s;  // queued transfers
     size_t mm2s_pos = 0;
     bool s2mm_armed = false;
@@ -241,13 +298,119 @@ struct Axi {
     int s2mm_status = -1;  // -1 running
     uint64_t beats_in = 0, beats_out = 0;
 
-    Axi(Sim& sim, long tin, long tout) : s(sim), in_b(size_t(tin / 8)), out_b(size_t(tout / 8)) {
+    Axi(Sim& sim, long tin, long tout, const std::vector<long>& wtdata, double bpc, long long lat)
+        : s(sim), in_b(size_t(tin / 8)), out_b(size_t(tout / 8)), ddr_bpc(bpc), ddr_latency(lat) {
+        bind_weight_dmas();
+        if (wtdata.size() != wd.size()) {
+            std::fprintf(stderr, "error: the DUT has %zu weight streams, --wtdata gives %zu\n",
+                         wd.size(), wtdata.size());
+            std::exit(2);
+        }
+        size_t widest = 0;
+        for (size_t k = 0; k < wd.size(); ++k) {
+            wd[k].beat = size_t(wtdata[k] / 8);
+            widest = std::max(widest, wd[k].beat);
+            wd[k].set_valid(false);
+        }
+        credit_cap = double(widest) + ddr_bpc;
         s.top->ap_rst_n = 0;
         idle_lite();
         s.top->s_axis_tvalid = 0;
         s.top->m_axis_tready = 0;
         for (int i = 0; i < 4; ++i) clock();
         s.top->ap_rst_n = 1;
+    }
+    void bind_weight_dmas() {
+#ifdef HALFWAVE_WS0
+        HW_BIND_WDMA(HALFWAVE_WS0)
+#endif
+#ifdef HALFWAVE_WS1
+        HW_BIND_WDMA(HALFWAVE_WS1)
+#endif
+#ifdef HALFWAVE_WS2
+        HW_BIND_WDMA(HALFWAVE_WS2)
+#endif
+#ifdef HALFWAVE_WS3
+        HW_BIND_WDMA(HALFWAVE_WS3)
+#endif
+#ifdef HALFWAVE_WS4
+        HW_BIND_WDMA(HALFWAVE_WS4)
+#endif
+#ifdef HALFWAVE_WS5
+        HW_BIND_WDMA(HALFWAVE_WS5)
+#endif
+#ifdef HALFWAVE_WS6
+        HW_BIND_WDMA(HALFWAVE_WS6)
+#endif
+#ifdef HALFWAVE_WS7
+        HW_BIND_WDMA(HALFWAVE_WS7)
+#endif
+#ifdef HALFWAVE_WS8
+        HW_BIND_WDMA(HALFWAVE_WS8)
+#endif
+#ifdef HALFWAVE_WS9
+        HW_BIND_WDMA(HALFWAVE_WS9)
+#endif
+#ifdef HALFWAVE_WS10
+        HW_BIND_WDMA(HALFWAVE_WS10)
+#endif
+#ifdef HALFWAVE_WS11
+        HW_BIND_WDMA(HALFWAVE_WS11)
+#endif
+#ifdef HALFWAVE_WS12
+        HW_BIND_WDMA(HALFWAVE_WS12)
+#endif
+#ifdef HALFWAVE_WS13
+        HW_BIND_WDMA(HALFWAVE_WS13)
+#endif
+#ifdef HALFWAVE_WS14
+        HW_BIND_WDMA(HALFWAVE_WS14)
+#endif
+#ifdef HALFWAVE_WS15
+        HW_BIND_WDMA(HALFWAVE_WS15)
+#endif
+    }
+    // weight DMAs' stream side, before the edge: valid when a fetched beat is waiting
+    void drive_weights(std::vector<bool>& fire) {
+        for (size_t k = 0; k < wd.size(); ++k) {
+            WDma& w = wd[k];
+            const bool v = !w.fifo.empty() && !s.stall();
+            if (v) w.set_data(w.xfer.data() + w.fifo.front(), w.beat);
+            w.set_valid(v);
+            fire[k] = v;
+        }
+    }
+    // after the edge: beats taken, transfers ended, then one cycle of the DDR reader
+    void advance_weights(const std::vector<bool>& fire) {
+        for (size_t k = 0; k < wd.size(); ++k) {
+            WDma& w = wd[k];
+            if (!fire[k]) continue;
+            w.fifo.pop_front();
+            w.taken += w.beat;
+            ++w.beats;
+            if (w.taken >= w.xfer.size()) {
+                w.xfer.clear();
+                w.fetched = w.taken = 0;
+            }
+        }
+        const size_t n = wd.size();
+        bool want = false;
+        for (auto& w : wd) {
+            if (w.busy() && w.wait > 0) --w.wait;
+            else if (w.can_fetch(kWFifo)) want = true;
+        }
+        if (ddr_bpc > 0 && want) credit = std::min(credit + ddr_bpc, credit_cap);
+        for (size_t j = 0; j < n; ++j) {
+            WDma& w = wd[(rr + j) % n];
+            if (!w.can_fetch(kWFifo)) continue;
+            if (ddr_bpc > 0) {
+                if (credit < double(w.beat)) continue;
+                credit -= double(w.beat);
+            }
+            w.fifo.push_back(w.fetched);
+            w.fetched += w.beat;
+        }
+        if (n) rr = (rr + 1) % n;
     }
     void idle_lite() {
         s.top->s_axi_ctrl_awvalid = 0;
@@ -273,11 +436,15 @@ struct Axi {
             iv = true;
         }
         s.top->s_axis_tvalid = iv;
-        const bool rr = s2mm_armed && s2mm_status < 0 && !s.stall();
-        s.top->m_axis_tready = rr;
+        const bool rdy = s2mm_armed && s2mm_status < 0 && !s.stall();
+        s.top->m_axis_tready = rdy;
+        std::vector<bool> wvalid(wd.size());
+        drive_weights(wvalid);
         s.top->eval();
         const bool in_fire = iv && s.top->s_axis_tready;
-        const bool out_fire = rr && s.top->m_axis_tvalid;
+        const bool out_fire = rdy && s.top->m_axis_tvalid;
+        std::vector<bool> wfire(wd.size());
+        for (size_t k = 0; k < wd.size(); ++k) wfire[k] = wvalid[k] && wd[k].ready();
         if (out_fire) {
             std::vector<uint8_t> beat(out_b);
             get_sig(s.top->m_axis_tdata, beat.data(), out_b);
@@ -289,6 +456,7 @@ struct Axi {
             else if (full) s2mm_status = 2;
         }
         clock();
+        advance_weights(wfire);
         if (in_fire) {
             ++beats_in;
             mm2s_pos += in_b;
@@ -392,11 +560,41 @@ struct Axi {
             return "D " + to_hex(s2mm_buf.data(), s2mm_buf.size()) + " " + std::to_string(st) +
                    " " + std::to_string(s.cycle);
         }
+        if (op == "WMM2S" || op == "WIDLE" || op == "WWAIT") return weight_command(op, in);
         return "E unknown command " + op;
     }
+    std::string weight_command(const std::string& op, std::istringstream& in) {
+        size_t k = 0;
+        in >> k;
+        if (k >= wd.size()) return "E no weight DMA " + std::to_string(k);
+        WDma& w = wd[k];
+        if (op == "WMM2S") {
+            std::string hex;
+            in >> hex;
+            if (w.busy()) return "E weight DMA " + std::to_string(k) + " is not idle";
+            std::vector<uint8_t> b;
+            if (!from_hex(hex, b) || b.empty() || b.size() % w.beat)
+                return "E WMM2S length must be a positive multiple of " + std::to_string(w.beat);
+            w.xfer = std::move(b);
+            w.fetched = w.taken = 0;
+            w.wait = ddr_latency;
+            ++w.transfers;
+            return "OK";
+        }
+        uint64_t max_cycles = 0;
+        in >> max_cycles;
+        const bool ok = run_until([&] { return !w.busy(); }, max_cycles);
+        if (op == "WIDLE") return std::string("V ") + (ok ? "1" : "0");
+        return "D - " + std::to_string(ok ? 0 : 3) + " " + std::to_string(s.cycle);
+    }
     std::string stats() const {
+        std::string ws;
+        for (const auto& w : wd)
+            ws += std::string(ws.empty() ? "" : ",") + "{\"port\":\"" + w.name +
+                  "\",\"transfers\":" + std::to_string(w.transfers) +
+                  ",\"beats\":" + std::to_string(w.beats) + "}";
         return "\"beats_in\":" + std::to_string(beats_in) +
-               ",\"beats_out\":" + std::to_string(beats_out);
+               ",\"beats_out\":" + std::to_string(beats_out) + ",\"weight_dmas\":[" + ws + "]";
     }
 };
 using Link = Axi;
@@ -408,7 +606,9 @@ using Link = Axi;
 
 int main(int argc, char** argv) {
     long clks = 25, tdata_in = 64, tdata_out = 64;
-    double stall = 0.0;
+    double stall = 0.0, ddr_bpc = 0.0;
+    long long ddr_latency = 0;
+    std::vector<long> wtdata;
     uint64_t seed = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
@@ -418,6 +618,13 @@ int main(int argc, char** argv) {
         else if (k == "--tdata-out") tdata_out = std::atol(v);
         else if (k == "--stall") stall = std::atof(v);
         else if (k == "--seed") seed = std::strtoull(v, nullptr, 10);
+        else if (k == "--ddr-bytes-per-cycle") ddr_bpc = std::atof(v);
+        else if (k == "--ddr-latency") ddr_latency = std::atoll(v);
+        else if (k == "--wtdata") {
+            std::stringstream ss(v);
+            std::string item;
+            while (std::getline(ss, item, ',')) wtdata.push_back(std::atol(item.c_str()));
+        }
         else {
             std::fprintf(stderr, "error: unknown option %s\n", k.c_str());
             return 2;
@@ -428,8 +635,14 @@ int main(int argc, char** argv) {
     Link link(sim, clks);
     (void)tdata_in;
     (void)tdata_out;
+    (void)ddr_bpc;
+    (void)ddr_latency;
+    if (!wtdata.empty()) {
+        std::fprintf(stderr, "error: the UART system has no weight DMAs\n");
+        return 2;
+    }
 #else
-    Link link(sim, tdata_in, tdata_out);
+    Link link(sim, tdata_in, tdata_out, wtdata, ddr_bpc, ddr_latency);
     (void)clks;
 #endif
     std::ios::sync_with_stdio(false);

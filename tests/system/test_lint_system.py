@@ -12,8 +12,8 @@ import pytest
 from halfwave.sim.verilator import verilator_env
 
 SYSTEM = Path(__file__).resolve().parents[2] / "hw" / "system"
-BLOCKS = ("uart_rx", "uart_tx", "bytes_to_beats", "beats_to_bytes", "uart_frame")
-TOPS = ("uart_system", "axis_accel", "ulx3s_top")
+BLOCKS = ("uart_rx", "uart_tx", "bytes_to_beats", "beats_to_bytes", "uart_frame", "axis_upsize")
+TOPS = ("uart_system", "axis_ctrl", "ulx3s_top")
 
 
 def _lint(top: str, files: list[Path]) -> str:
@@ -34,3 +34,17 @@ def test_wrapper_lint_clean(top, tfc_build):
     rtl = tfc_build / "rtl"
     lib = [rtl / s for s in json.loads((rtl / "top.json").read_text())["sources"]]
     assert not _lint(top, [*lib, *sorted(SYSTEM.glob("*.v"))])
+
+
+def test_generated_axi_shell_lint_clean(tfc_build):
+    """BUILD/system/axis_accel.v (cosim.axi_shell) around top.v, no weight streams; with
+    them: tests/system/test_weight_dma.py."""
+    from halfwave.flow import cosim
+
+    files = cosim.build_sources(tfc_build, "axi")
+    cmd = ["verilator", "--lint-only", "-Wall", "-Wno-PINCONNECTEMPTY", "--top-module",
+           "axis_accel", *map(str, files)]  # fmt: skip
+    proc = subprocess.run(cmd, env=verilator_env(), capture_output=True, text=True)
+    bad = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+           if ln.startswith("%") and "system" in ln]  # fmt: skip
+    assert not bad, "\n".join(bad)

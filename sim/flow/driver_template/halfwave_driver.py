@@ -6,8 +6,9 @@
     print(acc.last_timing)                # frames/s on the link and on the accelerator
 
 Needs numpy, and on the board either pynq (Zynq boards: the .bit/.hwh of this package,
-an AXI DMA and the accelerator's AXI4-Lite registers) or pyserial (the open ULX3S board:
-the UART framing of hw/system/uart_frame.v). Both are imported only when used; tests
+an AXI DMA for frames, one MM2S AXI DMA per layer whose weights stream from DDR, and the
+accelerator's AXI4-Lite registers) or pyserial (the open ULX3S board: the UART framing
+of hw/system/uart_frame.v). Both are imported only when used; tests
 pass a simulated overlay or serial port (`overlay=`, `serial=`), so the code below is
 what runs on the board. This file is copied verbatim into every deploy package.
 """
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-# AXI4-Lite registers of hw/system/axis_accel.v
+# AXI4-Lite registers of hw/system/axis_ctrl.v
 REG_CTRL, REG_STATUS, REG_FRAMES, REG_CYCLES = 0x00, 0x04, 0x08, 0x0C
 REG_MAGIC, REG_MODEL_ID, REG_FRAMES_DONE, REG_N_EXT = 0x10, 0x14, 0x20, 0x24
 MAGIC = int.from_bytes(b"HWV1", "little")
+MAX_DMA_BYTES = (1 << 26) - 1  # simple-mode AXI DMA, c_sg_length_width = 26
+WEIGHT_BUFFER_BYTES = 16 << 20  # DDR per external weight stream, its pass repeated
 # UART framing of hw/system/uart_frame.v
 SYNC_REQ, SYNC_REP, CMD_INFO, CMD_INFER = 0xA5, 0x5A, 0x01, 0x02
 STATUS_BITS = ("request checksum wrong", "RX overrun (bytes lost)", "UART framing error",
@@ -114,7 +117,8 @@ class UartLink:
 
 
 class PynqLink:
-    """AXI DMA (simple mode) in and out, the batch length in the FRAMES register."""
+    """AXI DMA (simple mode) in and out, the batch length in the FRAMES register; one
+    MM2S DMA per external weight stream, fed its layer's weights once per frame."""
 
     def __init__(self, meta: dict, overlay=None, allocate=None, bitfile: Path | None = None):
         s = meta["system"]
@@ -129,15 +133,48 @@ class PynqLink:
         self.in_beat, self.out_beat = s["in_bytes"], s["out_bytes"]
         self.in_beats, self.out_beats = s["in_beats"], s["out_beats"]
         self.clock_hz = meta["clock_hz"]
+        self.weights: list[tuple] = []  # (channel, DDR buffer, bytes a pass, passes a frame)
 
     def info(self) -> dict:
         if self.ip.read(REG_MAGIC) != MAGIC:
             raise DriverError("no halfwave accelerator at halfwave_0 (magic register)")
         return {"model_id": self.ip.read(REG_MODEL_ID), "n_ext": self.ip.read(REG_N_EXT)}
 
-    def load_weights(self, streams: list[np.ndarray]) -> None:
-        if streams:  # the hook: DDR weight streams are not in the IR yet
-            raise DriverError("this bitstream has no external weight streams")
+    def load_weights(self, streams: list[tuple[str, np.ndarray, int]], batch: int) -> None:
+        """streams: (DMA name, one pass of its words as bytes, passes per frame). Each
+        goes to DDR once, its pass repeated (up to WEIGHT_BUFFER_BYTES, and for at most
+        a batch) so that one DMA transfer covers many passes: an MVU re-reads its weights
+        for every input vector (a convolution: every pixel) and every frame."""
+        n_ext = self.ip.read(REG_N_EXT)
+        if n_ext != len(streams):
+            raise DriverError(f"the bitstream has {n_ext} external weight streams, "
+                              f"this package {len(streams)}")  # fmt: skip
+        for name, image, passes in streams:
+            if image.size > MAX_DMA_BYTES:
+                raise DriverError(f"{name}: {image.size} bytes a pass exceed one DMA transfer")
+            reps = max(1, min(passes * batch, WEIGHT_BUFFER_BYTES // image.size))
+            buf = self.allocate((reps * image.size,), dtype=np.uint8)
+            buf[:] = np.tile(image, reps)
+            buf.flush()
+            self.weights.append((getattr(self.ov, name).sendchannel, buf, image.size, passes))
+
+    def _feed_weights(self, frames: int) -> None:
+        """Every weight DMA gets the passes of `frames` frames, in transfers of as many
+        passes as its buffer holds, each started as soon as the DMA's previous one ended
+        (simple mode: one at a time); the streams run side by side, the accelerator's
+        back-pressure paces them."""
+        todo = []
+        for _, buf, size, passes in self.weights:
+            total, reps = passes * frames, buf.size // size
+            todo.append(
+                [reps * size] * (total // reps) + ([total % reps * size] if total % reps else [])
+            )
+        while any(todo):
+            for (chan, buf, _, _), left in zip(self.weights, todo, strict=True):
+                if left and chan.idle:
+                    chan.transfer(buf, 0, left.pop())
+        for chan, _, _, _ in self.weights:
+            chan.wait()
 
     def run(self, beats: np.ndarray, n: int) -> tuple[np.ndarray, int]:
         inbuf = self.allocate((n * self.in_beats, self.tin), dtype=np.uint8)
@@ -149,6 +186,7 @@ class PynqLink:
             self.ip.write(REG_FRAMES, n)
             self.dma.recvchannel.transfer(outbuf)
             self.dma.sendchannel.transfer(inbuf)
+            self._feed_weights(n)
             self.dma.sendchannel.wait()
             self.dma.recvchannel.wait()
             outbuf.invalidate()
@@ -160,7 +198,9 @@ class PynqLink:
         return out, cycles
 
     def close(self) -> None:
-        pass
+        for _, buf, _, _ in self.weights:
+            buf.freebuffer()
+        self.weights = []
 
 
 # ----------------------------------------------------------------------------- driver
@@ -197,13 +237,17 @@ class Accelerator:
                                   f"{m['system']['model_id']:#010x}")  # fmt: skip
         self.load_external_weights()
 
-    # the hook for layers whose weights stream from DDR (none in the IR yet)
     def load_external_weights(self) -> None:
+        """Layers whose weights stream from DDR: their images (deploy/weights/*.bin, the
+        DMA's byte layout) go into DDR buffers once, here."""
         ext = self.meta.get("external_weights", [])
-        if ext and isinstance(self.link, PynqLink):
-            self.link.load_weights([np.load(self.path / e["file"]) for e in ext])
-        elif ext:
-            raise DriverError("external weights need the AXI system")
+        if ext and not isinstance(self.link, PynqLink):
+            raise DriverError("external weights need the AXI system of a Zynq board")
+        if isinstance(self.link, PynqLink):
+            self.link.load_weights([
+                (e["dma"], np.fromfile(self.path / e["file"], dtype=np.uint8),
+                 e["passes_per_frame"]) for e in ext
+            ], self.batch)  # fmt: skip
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """Float input -> integer values (N, values per frame), as the model's quantiser."""

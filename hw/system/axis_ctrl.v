@@ -1,4 +1,7 @@
-// axis_accel.v — the accelerator (rtl/top.v) as an AXI IP for a Zynq with an AXI DMA.
+// axis_ctrl.v — the AXI side of the accelerator IP on a Zynq with AXI DMAs: AXI4-Lite
+// control registers, the input and output AXI4-Streams, batch and cycle counters.
+// The generated shell BUILD/system/axis_accel.v (sim/flow/cosim.py `axi_shell`) joins it
+// to rtl/top.v and to one AXI4-Stream per external weight stream (weights in DDR).
 //
 // s_axis (from the DMA's MM2S): TDATA_IN bits per beat, one beat of top's input per
 // AXI beat (top's IN_BYTES in the low bytes, the rest padding), TLAST ignored.
@@ -14,10 +17,11 @@
 //   0x14 MODEL_ID    R: identifies the compiled model (the driver checks it)
 //   0x18 IN_FRAME_BYTES / 0x1C OUT_FRAME_BYTES   R: DMA bytes per frame each way
 //   0x20 FRAMES_DONE R: frames out since the FRAMES write
-//   0x24 N_EXT_WEIGHTS R: external weight streams (0: the hook for DDR weights)
+//   0x24 N_EXT_WEIGHTS R: external weight streams (their own DMAs feed them)
+// Latency: none added (the streams pass straight through to the accelerator ports).
 // Throughput: one beat per cycle each way; the accelerator is the limit.
 `default_nettype none
-module axis_accel #(
+module axis_ctrl #(
     parameter integer IN_BYTES        = 8,   // bytes per input beat of top
     parameter integer OUT_BYTES       = 8,   // bytes per output beat of top
     parameter integer TDATA_IN        = 64,  // s_axis TDATA bits: 8 * 2^k >= 8*IN_BYTES
@@ -25,15 +29,15 @@ module axis_accel #(
     parameter integer IN_BEATS        = 8,   // input beats per frame
     parameter integer OUT_BEATS       = 2,   // output beats per frame
     parameter [31:0]  MODEL_ID        = 0,
-    parameter integer N_EXT_WEIGHTS   = 0    // external weight streams (none yet)
+    parameter integer N_EXT_WEIGHTS   = 0    // external weight streams (read back only)
 ) (
     input  wire                   ap_clk,
     input  wire                   ap_rst_n,    // active low
     // AXI4-Stream in
-    input  wire [TDATA_IN-1:0]    s_axis_tdata,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [TDATA_IN-1:0]    s_axis_tdata,   // bits above 8*IN_BYTES: padding
     input  wire                   s_axis_tvalid,
     output wire                   s_axis_tready,
-    /* verilator lint_off UNUSEDSIGNAL */
     input  wire                   s_axis_tlast,   // frames are counted, not delimited
     // AXI4-Stream out
     output wire [TDATA_OUT-1:0]   m_axis_tdata,
@@ -61,12 +65,20 @@ module axis_accel #(
     output reg  [31:0]            s_axi_ctrl_rdata,
     output wire [1:0]             s_axi_ctrl_rresp,
     output reg                    s_axi_ctrl_rvalid,
-    input  wire                   s_axi_ctrl_rready
+    input  wire                   s_axi_ctrl_rready,
+    // accelerator side (rtl/top.v)
+    output wire                   acc_rst,     // synchronous, active high
+    output wire [8*IN_BYTES-1:0]  acc_in_data,
+    output wire                   acc_in_valid,
+    input  wire                   acc_in_ready,
+    input  wire [8*OUT_BYTES-1:0] acc_out_data,
+    input  wire                   acc_out_valid,
+    output wire                   acc_out_ready
 );
     initial begin
         if (TDATA_IN < 8 * IN_BYTES || TDATA_OUT < 8 * OUT_BYTES)
-            $error("axis_accel: TDATA narrower than top's bus");
-        if (N_EXT_WEIGHTS != 0) $error("axis_accel: external weight streams: not yet");
+            $error("axis_ctrl: TDATA narrower than top's bus");
+        if (N_EXT_WEIGHTS < 0) $error("axis_ctrl: N_EXT_WEIGHTS must be >= 0");
     end
     wire clk = ap_clk;
     reg soft_rst;
@@ -173,15 +185,13 @@ module axis_accel #(
     end
 
     // the accelerator ------------------------------------------------------------------
-    wire [8*OUT_BYTES-1:0] out_data;
-    top u_top (
-        .clk(clk), .rst(rst),
-        .in_data(s_axis_tdata[8*IN_BYTES-1:0]), .in_valid(s_axis_tvalid),
-        .in_ready(s_axis_tready),
-        .out_data(out_data), .out_valid(m_axis_tvalid), .out_ready(m_axis_tready),
-        .out_last()
-    );
-    assign m_axis_tdata = TDATA_OUT'(out_data);
+    assign acc_rst = rst;
+    assign acc_in_data = s_axis_tdata[8*IN_BYTES-1:0];
+    assign acc_in_valid = s_axis_tvalid;
+    assign s_axis_tready = acc_in_ready;
+    assign m_axis_tdata = TDATA_OUT'(acc_out_data);
+    assign m_axis_tvalid = acc_out_valid;
+    assign acc_out_ready = m_axis_tready;
     assign m_axis_tkeep = {(TDATA_OUT/8){1'b1}};
     assign m_axis_tlast = batch_last;
 endmodule
