@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .boards import RESOURCES, Board
+from .codegen_rtl import dma_word_bytes
 from .errors import CompileError
 from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
 from .resources import MvuShape, Res, estimate_design, estimate_mvu, mvu_shape
@@ -61,8 +62,6 @@ def _dma_aligned_simd(n: MVU, pe: int, simd: int, choices: list[int] | None) -> 
     simd whose word fills its beat exactly, so that no DDR bandwidth carries padding;
     else the smallest whose word is whole bytes (None when neither is within the lane
     limit). The DDR traffic is counted padded either way (codegen_rtl.dma_word_bytes)."""
-    from .codegen_rtl import dma_word_bytes
-
     w_w = n.weight_word_bits // (n.PE * n.SIMD)
     usable = [s for s in range(simd, min(n.MW, MAX_LANES) + 1)
               if choices is None or s in choices]  # fmt: skip
@@ -215,6 +214,10 @@ class Optimiser:
                 simd = _dma_aligned_simd(n, pe, simd, choices)
             if simd is not None:
                 out.append((pe, simd))
+        if n.external:  # words that fill their DMA beat, where any PE allows one
+            w_w = n.weight_word_bits // (n.PE * n.SIMD)
+            exact = [(p, s) for p, s in out if 8 * dma_word_bytes(p * s * w_w) == p * s * w_w]
+            out = exact or out
         return out
 
     def _shape(self, n: MVU, pe: int, simd: int) -> MvuShape:

@@ -168,9 +168,19 @@ def system_params(build: Path) -> SystemParams:
         out_lanes=fo["lanes"], out_width=fo["width"], out_count=fo["count"],
         out_vectors=fo.get("vectors", 1), out_signed=bool(fo["signed"]),
         in_dtype=fi["dtype"], out_dtype=fo["dtype"],
-        cycles_per_frame=int(desc["predicted_cycles_per_frame"]),
+        cycles_per_frame=max(int(desc["predicted_cycles_per_frame"]), _ddr_cycles(build)),
         weights=tuple(weight_dma(w) for w in desc.get("weight_streams", [])),
     )  # fmt: skip
+
+
+def _ddr_cycles(build: Path) -> int:
+    """Cycles per frame the board's DDR allows the external weights (report.json of a
+    `compile --board`), 0 when there are none: top.json's prediction leaves it out."""
+    rep = Path(build) / "report.json"
+    if not rep.is_file():
+        return 0
+    board = json.loads(rep.read_text()).get("resources", {}).get("board") or {}
+    return int((board.get("ddr") or {}).get("ddr_cycles_per_frame", 0))
 
 
 def uart_verilog_params(p: SystemParams, clks_per_bit: int) -> dict[str, int]:
