@@ -2,14 +2,18 @@
 
 ``bench_board_design("cnv_w1a2", "pynq-z2")``: export the (untrained, BatchNorm
 calibrated) model, compile it with ``--board pynq-z2 --max``, count cycles per frame in
-the RTL (Verilator), run Yosys per block and on the whole design, and return frames/s at
-the board clock, Yosys LUT/FF/BRAM36/DSP next to the estimate, the efficiency and frames/s
-per kLUT (with BNN-PYNQ's CNV-W1A2 on the same part as the reference). A PNG per design
-shows cycles/frame per layer and resources per layer.
+the RTL (Verilator) and compare its output with the golden executor, run Yosys per block
+and on the whole design, and return frames/s at the board clock (cycle model and RTL),
+Yosys LUT/FF/BRAM36/DSP next to the estimate, the efficiency and frames/s per kLUT (with a
+published design on the same part as the reference). Where the optimiser keeps weights in
+DDR (rtl/top.json "weight_streams"), the RTL run feeds them from the harness's DDR model
+at the board's bandwidth and the record gives the external layers and the DDR traffic. A
+PNG per design shows cycles/frame per layer and resources per layer.
 
-``python -m halfwave.flow.bench_synth [--models ...] [--out bench/synth.json]`` runs it
-stand-alone; ``--calibrate`` re-runs the Yosys sweep the resource model's constants were
-fitted on (compiler/resources.py, CAL) and prints estimate vs Yosys per block. Numbers are
+``python -m halfwave.flow.bench_synth [--models ...] [--out bench/synth.json] [--merge]``
+runs it stand-alone (``--merge`` keeps the other records of --out); ``--calibrate``
+re-runs the Yosys sweep the resource model's constants were fitted on
+(compiler/resources.py, CAL) and prints estimate vs Yosys per block. Numbers are
 recorded, never asserted.
 """
 
@@ -17,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +33,17 @@ import numpy as np
 from . import api
 from .bench import write_results
 
-# BNN-PYNQ's CNV-W1A2 on the xc7z020 (PYNQ-Z1), the issue's reference figures
+Log = Callable[[str], None]
+
+MODELS = ["cnv_w1a2", "hwgq_alexnet_tiny", "hwgq_alexnet"]
+WEIGHTS = "random, BatchNorm calibrated on generated images (training.calibrated_model)"
+# RTL frames per model (else 3). AlexNet's pipeline is about 3 frames deep and its DDR
+# weight streams share the bandwidth, so the frame-to-frame interval of a short run is
+# below the steady state (2 frames: 1.18 M cycles on pynq-z2, steady 1.41 M): 12 frames
+# and a second run of 6 give the steady state (_steady_cycles; a few minutes).
+FRAMES = {"hwgq_alexnet": 12}
+
+# published designs on the xc7z020 (PYNQ-Z1/Z2, ZedBoard), the issue's reference figures
 REFERENCE = {
     "cnv_w1a2": {
         "source": "BNN-PYNQ CNV-W1A2 on xc7z020 (Vivado): 40,321 LUT, 131.5 BRAM36, "
@@ -35,7 +52,11 @@ REFERENCE = {
         "bram36": 131.5,
         "fps_at_100MHz": 9150,
         "fps_per_klut": round(9150 / 40.321, 1),
-    }
+    },
+    "hwgq_alexnet": {
+        "source": "Jiao et al., FPL 2017: W1A2 AlexNet on xc7z020, 106 frames/s",
+        "fps": 106,
+    },
 }
 
 
@@ -44,73 +65,209 @@ def bench_board_design(
     board: str = "pynq-z2",
     root: Path = Path("build"),
     target_fps: float | None = None,
-    frames: int = 3,
+    frames: int | None = None,
     whole: bool = True,
     rtl: bool = True,
     jobs: int | None = None,
-    log=print,
+    log: Log = print,
     plot_dir: Path | None = None,
+    per_block: bool = True,
 ) -> dict:
     """Compile `name` for `board` (--max, or --target-fps), simulate `frames` frames in
-    RTL, synthesise (per block; whole design with `whole`) and plot (into `plot_dir`,
-    default the build folder). Returns the record."""
+    RTL (default FRAMES, else 3; with the DDR model where weights are external), compare
+    with the golden executor, synthesise (per block with `per_block`; whole design with
+    `whole`) and plot (into `plot_dir`, default the build folder). Returns the
+    record."""
     from halfwave.compiler import ir
+
+    onnx_path = _export(name, root)
+    build = root / "bench" / f"{name}_{board}"
+    t = time.perf_counter()
+    api.compile(
+        onnx_path, build, log=log, board=board, target_fps=target_fps, max_fps=target_fps is None
+    )
+    report = json.loads((build / "report.json").read_text())
+    rec = _design_record(report, target_fps, time.perf_counter() - t)
+    clock = report["resources"]["board"]["clock_mhz"] * 1e6
+    if rtl:
+        n = frames or FRAMES.get(name, 3)
+        rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log)
+        cycles = rec["rtl"]["cycles_per_frame"]
+    else:
+        cycles = rec["predicted_cycles_per_frame"]
+    rec["fps"] = round(clock / cycles, 1)
+    rec["fps_source"] = "RTL cycle count" if rtl else "cycle model"
+    if rtl and "steady_state" in rec["rtl"]:
+        rec["fps_source"] = "RTL cycle count, steady state (see rtl.steady_state)"
+    if rec["ddr"]:
+        rec["ddr"]["needed_gb_per_s_at_fps"] = round(
+            rec["ddr"]["bytes_per_frame"] * rec["fps"] / 1e9, 3
+        )
+    syn = _synth_record(rec, build, per_block, whole, jobs, log)
+    if name in REFERENCE:
+        rec["reference"] = REFERENCE[name]
+    png = (plot_dir or build) / f"{name}_{board}.png"
+    rec["plot"] = str(plot_design(build, syn, report, png))
+    return rec
+
+
+def _export(name: str, root: Path) -> Path:
+    """The untrained model with BatchNorm calibrated on images, as QONNX (reused)."""
     from halfwave.training import calibrated_model, export_qonnx
 
     onnx_path = root / "models" / f"{name}_calibrated.onnx"
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     if not onnx_path.is_file():
         export_qonnx(calibrated_model(name), None, onnx_path)
-    build = root / "bench" / f"{name}_{board}"
-    t = time.perf_counter()
-    api.compile(
-        onnx_path, build, log=log, board=board, target_fps=target_fps, max_fps=target_fps is None
-    )
-    compile_s = time.perf_counter() - t
-    report = json.loads((build / "report.json").read_text())
+    return onnx_path
+
+
+def _design_record(report: dict, target_fps: float | None, compile_s: float) -> dict:
+    """What the compiler decided: folding, cycle model, estimate vs budget, DDR weights."""
     res = report["resources"]
-    df = ir.load(build)
-    rec: dict = {
-        "board": board,
+    plan = res["board"]
+    clock = plan["clock_mhz"] * 1e6
+    return {
+        "board": plan["name"],
         "mode": "max" if target_fps is None else f"target {target_fps:g} fps",
+        "weights": WEIGHTS,
         "compile_s": round(compile_s, 2),
-        "predicted_cycles_per_frame": res["board"]["cycles_per_frame"],
+        "predicted_cycles_per_frame": plan["cycles_per_frame"],
+        "fps_cycle_model": round(clock / plan["cycles_per_frame"], 1),
         "efficiency": res.get("efficiency"),
         "estimate": res["estimate"],
-        "budget": res["board"]["budget"],
+        "budget": plan["budget"],
+        "estimate_pct_of_budget": plan.get("utilisation_pct"),
+        "external_weights": (plan.get("ddr") or {}).get("external", []),
+        "ddr": plan.get("ddr"),
         "layers": [
             {k: v for k, v in r.items() if k in ("name", "kind", "PE", "SIMD", "cycles_per_frame")}
             for r in report["layers"]
         ],
     }
-    clock = res["board"]["clock_mhz"] * 1e6
-    if rtl:
-        x = _random_inputs(df, frames)
-        t = time.perf_counter()
-        run = api.simulate(build, x, "rtl")
-        rec["rtl"] = {
-            "frames": frames,
-            "cycles_per_frame": run.stats["cycles_per_frame"],
-            "wall_s_including_build": round(time.perf_counter() - t, 1),
-        }
-        cycles = run.stats["cycles_per_frame"]
-    else:
-        cycles = rec["predicted_cycles_per_frame"]
-    rec["fps"] = round(clock / cycles, 1)
-    rec["fps_source"] = "RTL cycle count" if rtl else "cycle model"
+
+
+@contextmanager
+def _env(var: str, value: str | None) -> Iterator[None]:
+    """Set (or, with None, leave alone) one environment variable for the block."""
+    old = os.environ.get(var)
+    if value is not None:
+        os.environ[var] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = old
+
+
+def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log) -> dict:
+    """Run `frames` random frames through the RTL (external weight streams fed by the DDR
+    model at the board's bandwidth) and through the golden executor; cycles, frames/s and
+    mismatched frames (integer values of the last boundary). With DDR weights a second
+    run of the first frames//2 frames gives the steady state (_steady_cycles)."""
+    bpc = _ddr_model(build, board)
+    counts = [frames, frames // 2] if bpc and frames >= 4 else [frames]
+    x = _random_inputs(df, frames)
     t = time.perf_counter()
-    syn = api.synth(build, per_layer=True, whole=whole, jobs=jobs, log=log, progress=True)
+    with _env("HALFWAVE_DDR_BYTES_PER_CYCLE", None if bpc is None else repr(bpc)):
+        runs = [api.simulate(build, x[:n], "rtl") for n in counts]
+    wall = time.perf_counter() - t
+    t = time.perf_counter()
+    want = api.simulate(build, x, "golden").values[-1].reshape(frames, -1)
+    bad = sum(int(np.any(want[:n] != r.values[-1].reshape(n, -1), axis=1).sum())
+              for n, r in zip(counts, runs, strict=True))  # fmt: skip
+    s = runs[0].stats
+    cycles = _steady_cycles(runs, counts) if len(runs) == 2 else s["cycles_per_frame"]
+    ddr = f" with the DDR model at {bpc:g} bytes/cycle" if bpc else ""
+    log(f"  RTL{ddr}: {' + '.join(map(str, counts))} frames, {cycles:.0f} cycles/frame, "
+        f"{bad} mismatched vs golden ({wall:.0f} s with the build)")  # fmt: skip
+    rec = {
+        "frames": frames,
+        "cycles_per_frame": cycles,
+        "fps": round(clock / cycles, 1),
+        "vs_cycle_model_pct": round(100 * (cycles / s["predicted_cycles_per_frame"] - 1), 1),
+        "mean_frame_interval_cycles": s["cycles_per_frame"],
+        "latency_cycles": s["latency_cycles"],
+        "predicted_cycles_per_frame": s["predicted_cycles_per_frame"],
+        "ddr_model_bytes_per_cycle": bpc,
+        "frames_compared_with_golden": sum(counts),
+        "mismatched_frames_vs_golden": bad,
+        "sim_wall_s": round(sum(r.stats["wall_s"] for r in runs), 1),
+        "wall_s_including_build": round(wall, 1),
+        "golden_wall_s": round(time.perf_counter() - t, 1),
+    }
+    if len(runs) == 2:
+        rec["steady_state"] = STEADY.format(n=counts[0], m=counts[1])
+    return rec
+
+
+STEADY = (
+    "cycles_per_frame = (end of frame {n} of a {n}-frame run - end of frame {m} of a "
+    "{m}-frame run) / ({n} - {m}): the DDR streams of the frames behind a frame share the "
+    "bandwidth with it, so within one run the first frames pass faster than the steady "
+    "state (mean_frame_interval_cycles)"
+)
+
+
+def _steady_cycles(runs: list, counts: list[int]) -> float:
+    """Cycles per frame in steady state from an N- and an M-frame run of the same inputs:
+    the difference of their last frames' ends over N - M (both last frames see the same
+    empty pipeline behind them)."""
+    ends = [
+        r.stats["latency_cycles"] + (n - 1) * (r.stats["cycles_per_frame"] if n > 1 else 0)
+        for n, r in zip(counts, runs, strict=True)
+    ]
+    return (ends[0] - ends[1]) / (counts[0] - counts[1])
+
+
+def _ddr_model(build: Path, board: str) -> float | None:
+    """The board's DDR bytes per cycle where the design streams weights, else None."""
+    from halfwave.compiler.boards import load_board
+    from halfwave.compiler.optimize import ddr_bytes_per_cycle
+
+    desc = json.loads((build / "rtl" / "top.json").read_text())
+    return ddr_bytes_per_cycle(load_board(board)) if desc.get("weight_streams") else None
+
+
+def _synth_record(
+    rec: dict, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log
+) -> dict:
+    """Yosys per block and/or whole (into `rec`, with frames/s per kLUT of Yosys, else of
+    the estimate); returns the synth document (for the plot)."""
+    if not (per_block or whole):
+        rec["fps_per_klut"] = round(rec["fps"] / (rec["estimate"]["lut"] / 1000.0), 1)
+        rec["fps_per_klut_of"] = "estimate"
+        return {}
+    t = time.perf_counter()
+    syn = api.synth(build, per_layer=per_block, whole=whole, jobs=jobs, log=log, progress=True)
     rec["synth_s"] = round(time.perf_counter() - t, 1)
+    rec["yosys_run_s"] = _yosys_run_seconds(build, per_block, whole)
     rec["yosys_sum_of_blocks"] = syn.get("sum_of_blocks")
     rec["yosys_whole"] = {k: v for k, v in syn.get("whole", {}).items() if k != "cells"} or None
     ref = syn.get("whole") or syn.get("sum_of_blocks")
     rec["estimate_error_pct"] = syn.get("estimate_error_pct")
     rec["fps_per_klut"] = round(rec["fps"] / (ref["lut"] / 1000.0), 1)
-    if name in REFERENCE:
-        rec["reference"] = REFERENCE[name]
-    png = (plot_dir or build) / f"{name}_{board}.png"
-    rec["plot"] = str(plot_design(build, syn, report, png))
-    return rec
+    rec["fps_per_klut_of"] = "Yosys whole design" if syn.get("whole") else "Yosys sum of blocks"
+    return syn
+
+
+def _yosys_run_seconds(build: Path, per_block: bool, whole: bool) -> dict:
+    """How long the (cached) Yosys runs took when they ran: the sum over the distinct
+    blocks (run `jobs` at a time) and the whole design."""
+    from .synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
+
+    rtl_dir, cache = build / "rtl", default_cache_dir(build)
+    out = {}
+    if per_block:
+        insts = parse_instances((rtl_dir / "top.v").read_text())
+        utils = synth_blocks(insts, rtl_dir, cache, 1, False).values()
+        runs = {id(u): u.seconds for u in utils}  # equal instances share one run
+        out["blocks_total"] = round(sum(runs.values()), 1)
+    if whole:
+        out["whole"] = round(synth_whole(rtl_dir, cache).seconds, 1)
+    return out
 
 
 def _random_inputs(df, n: int) -> np.ndarray:
@@ -123,45 +280,65 @@ def _random_inputs(df, n: int) -> np.ndarray:
 
 
 def plot_design(build: Path, syn: dict, report: dict, out: Path) -> Path:
-    """Two panels: cycles/frame per layer; LUT, FF (thousands), BRAM36 and DSP per layer
-    (estimate, and Yosys per block when synthesised)."""
+    """Two panels: cycles/frame per layer (layers with weights in DDR in orange, the DDR
+    bound dotted); LUT, FF (thousands), BRAM36 and DSP per layer (estimate, and Yosys per
+    block when synthesised)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    layers = [r for r in report["layers"]]
-    names = [r["name"] for r in layers]
-    cycles = [r["cycles_per_frame"] for r in layers]
-    est = {r["name"]: r for r in report["resources"]["layers"]}
-    ys: dict[str, dict] = {}
-    for b in syn.get("blocks", []):
-        acc = ys.setdefault(b["layer"], dict.fromkeys(("lut", "ff", "bram36", "dsp"), 0.0))
-        for k in acc:
-            acc[k] += b["yosys"][k]
+    ddr = report["resources"].get("board", {}).get("ddr") or {}
+    ext = set(ddr.get("external", []))
+    names = [r["name"] for r in report["layers"]]
+    labels = [f"{n} (DDR)" if n in ext else n for n in names]
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(max(8, 0.6 * len(names)), 8), sharex=True)
     x = np.arange(len(names))
-    a1.bar(x, cycles, color="tab:blue")
-    a1.axhline(max(cycles), color="k", lw=0.8, ls="--")
-    a1.set_ylabel("cycles / frame")
-    a1.set_title(f"{report['model']}: cycles per frame per layer")
-    keys = [("lut", 1e-3, "LUT (k)"), ("ff", 1e-3, "FF (k)"), ("bram36", 1, "BRAM36"),
-            ("dsp", 1, "DSP")]  # fmt: skip
-    w = 0.2
-    for i, (k, scale, label) in enumerate(keys):
-        e = [est.get(n, {}).get(k, 0) * scale for n in names]
-        a2.bar(x + (i - 1.5) * w, e, w, label=f"{label} est.", alpha=0.5)
-        if ys:
-            y = [ys.get(n, {}).get(k, 0) * scale for n in names]
-            a2.scatter(x + (i - 1.5) * w, y, marker="_", s=120, color="k")
-    a2.set_ylabel("resources (bars: estimate, ticks: Yosys)")
-    a2.set_xticks(x, names, rotation=60, ha="right")
-    a2.legend(fontsize=8, ncol=4)
+    _plot_cycles(a1, x, report, ext, ddr.get("ddr_cycles_per_frame"))
+    _plot_resources(a2, x, names, report, _yosys_per_layer(syn))
+    a2.set_xticks(x, labels, rotation=60, ha="right")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def _yosys_per_layer(syn: dict) -> dict[str, dict[str, float]]:
+    ys: dict[str, dict[str, float]] = {}
+    for b in syn.get("blocks", []):
+        acc = ys.setdefault(b["layer"], dict.fromkeys(("lut", "ff", "bram36", "dsp"), 0.0))
+        for k in acc:
+            acc[k] += b["yosys"][k]
+    return ys
+
+
+def _plot_cycles(ax, x: np.ndarray, report: dict, ext: set[str], ddr_cycles: int | None) -> None:
+    cycles = [r["cycles_per_frame"] for r in report["layers"]]
+    colors = ["tab:orange" if r["name"] in ext else "tab:blue" for r in report["layers"]]
+    ax.bar(x, cycles, color=colors)
+    ax.axhline(max(cycles), color="k", lw=0.8, ls="--")
+    if ddr_cycles:
+        ax.axhline(ddr_cycles, color="tab:orange", lw=1.0, ls=":",
+                   label=f"DDR weight streams: {ddr_cycles} cycles/frame")  # fmt: skip
+        ax.legend(fontsize=8)
+    ax.set_ylabel("cycles / frame")
+    ax.set_title(f"{report['model']}: cycles per frame per layer")
+
+
+def _plot_resources(ax, x: np.ndarray, names: list[str], report: dict, ys: dict) -> None:
+    est = {r["name"]: r for r in report["resources"]["layers"]}
+    keys = [("lut", 1e-3, "LUT (k)"), ("ff", 1e-3, "FF (k)"), ("bram36", 1, "BRAM36"),
+            ("dsp", 1, "DSP")]  # fmt: skip
+    w = 0.2
+    for i, (k, scale, label) in enumerate(keys):
+        e = [est.get(n, {}).get(k, 0) * scale for n in names]
+        ax.bar(x + (i - 1.5) * w, e, w, label=f"{label} est.", alpha=0.5)
+        if ys:
+            y = [ys.get(n, {}).get(k, 0) * scale for n in names]
+            ax.scatter(x + (i - 1.5) * w, y, marker="_", s=120, color="k")
+    ax.set_ylabel("resources (bars: estimate, ticks: Yosys)")
+    ax.legend(fontsize=8, ncol=4)
 
 
 # ---------------------------------------------------------------- calibration sweep
@@ -271,11 +448,14 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="*", default=["cnv_w1a2", "hwgq_alexnet_tiny"])
+    p.add_argument("--models", nargs="*", default=MODELS)
     p.add_argument("--board", default="pynq-z2")
     p.add_argument("--root", type=Path, default=Path("build"))
     p.add_argument("--out", type=Path, default=Path("bench/synth.json"))
+    p.add_argument("--merge", action="store_true", help="keep the other records of --out")
+    p.add_argument("--frames", type=int, default=None, help="RTL frames (default per model)")
     p.add_argument("--no-whole", action="store_true", help="per-block synthesis only")
+    p.add_argument("--no-synth", action="store_true", help="no Yosys (the estimate only)")
     p.add_argument("--no-rtl", action="store_true", help="cycle model instead of Verilator")
     p.add_argument("--jobs", type=int, default=None)
     p.add_argument("--calibrate", action="store_true", help="re-run the calibration sweep")
@@ -285,14 +465,16 @@ def main(argv: list[str] | None = None) -> int:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.with_name("calibration.json").write_text(json.dumps(rows, indent=1) + "\n")
         return 0
-    results = {}
+    results = json.loads(a.out.read_text()) if a.merge and a.out.is_file() else {}
     for name in a.models:
         print(f"bench {name} on {a.board} ...", flush=True)
         results[name] = bench_board_design(
             name,
             a.board,
             a.root,
-            whole=not a.no_whole,
+            frames=a.frames,
+            whole=not (a.no_whole or a.no_synth),
+            per_block=not a.no_synth,
             rtl=not a.no_rtl,
             jobs=a.jobs,
             plot_dir=a.out.parent / "plots",
