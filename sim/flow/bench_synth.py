@@ -187,7 +187,7 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
         "frames": frames,
         "cycles_per_frame": cycles,
         "fps": round(clock / cycles, 1),
-        "vs_cycle_model_pct": round(100 * (cycles / s["predicted_cycles_per_frame"] - 1), 1),
+        "vs_cycle_model_pct": _pct(cycles, s["predicted_cycles_per_frame"]),
         "mean_frame_interval_cycles": s["cycles_per_frame"],
         "latency_cycles": s["latency_cycles"],
         "predicted_cycles_per_frame": s["predicted_cycles_per_frame"],
@@ -201,6 +201,11 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
     if len(runs) == 2:
         rec["steady_state"] = STEADY.format(n=counts[0], m=counts[1])
     return rec
+
+
+def _pct(value: float, ref: float) -> float:
+    """How far `value` is from `ref`, in percent (one decimal, never -0.0)."""
+    return round(100 * (value / ref - 1), 1) + 0.0
 
 
 STEADY = (
