@@ -544,16 +544,12 @@ def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
     path (the UART board). Instead of the system co-simulation the top is simulated in
     RTL with the board's DDR bandwidth feeding its weight streams and compared with the
     golden executor; then the flow stops with EXIT_NO_FIT."""
-    import numpy as np
-
-    from halfwave.compiler.optimize import ddr_bytes_per_cycle
-
     from . import api
 
     desc = json.loads((build / "rtl" / "top.json").read_text())
     streams = desc["weight_streams"]
     plan = json.loads((build / "report.json").read_text())["resources"].get("board", {})
-    bpc = ddr_bytes_per_cycle(board)
+    bpc = _board_ddr_bytes_per_cycle(board.name)
     old = os.environ.get("HALFWAVE_DDR_BYTES_PER_CYCLE")
     os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(bpc)
     try:
