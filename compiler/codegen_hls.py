@@ -1,11 +1,12 @@
 """HLS back end: BUILD/hls/, Vitis HLS C++ computing exactly what the RTL top computes.
 
-From the same folded IR as codegen_rtl, with the same streams: the generated top
+From the same netlist as codegen_rtl (compiler/netlist.py), with the same streams: the
+generated top
 (`halfwave_top`, #pragma HLS DATAFLOW, AXI-stream ports) chains the input adapter (bus
 lanes -> first node's lanes), per node a lane repacker where the lanes differ, the node,
 and the output adapter (last node -> bus lanes, TLAST on the last beat of a frame); every
 stream between processes is an hls::stream with the RTL FIFO depth. Stream formats, bus
-widths, accumulator widths and the parameter packing (hw/memfiles.py: weight lanes,
+widths, accumulator widths and the parameter packing (compiler/blocks: weight lanes,
 threshold lanes, padding) are imported, never rewritten, so both back ends read one
 source of truth. Weights and thresholds become C++ arrays in <node>_params.h.
 
@@ -22,33 +23,27 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 import halfwave.hw
-from halfwave.hw.memfiles import (
-    mvu_swap_codes,
-    mvu_threshold_codes,
-    mvu_weight_codes,
-    pack_words,
-)
 
-from .codegen_rtl import (
-    StreamFormat,
-    input_bus,
-    lane_width,
-    link_stages,
-    mvu_memory_values,
-    node_in_format,
-    node_out_format,
-    output_bus,
-    rom_style,
-    vectors_in,
-    vectors_out,
+from . import netlist as nl
+from .blocks.maxpool import maxpool_params_header
+from .blocks.mvu import (
+    MVU,
+    mvu_params_header,
+    mvu_swap_flags,
+    mvu_threshold_values,
+    mvu_values_header,
+    mvu_weight_lanes,
 )
-from .datatypes import DataType
 from .errors import CompileError
-from .fifos import fifo_depths
-from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
+from .ir import Dataflow, Node
+from .streams import StreamFormat, input_bus, output_bus
+
+__all__ = [  # the parameter helpers moved to compiler/blocks, re-exported
+    "TOP", "build_top", "maxpool_params_header", "mvu_params_header", "mvu_swap_flags",
+    "mvu_threshold_values", "mvu_values_header", "mvu_weight_lanes", "ternary_scales",
+    "write_hls",
+]  # fmt: skip
 
 HLS_LIB = Path(halfwave.hw.__file__).resolve().parent / "hls"
 LIBRARY = (
@@ -62,7 +57,6 @@ LIBRARY = (
     "csim_main.cpp",
 )
 TOP = "halfwave_top"
-MODES = {"xnor": 0, "signsel": 1, "mac": 2, "ternary": 3}
 DEFAULT_PART = "xc7z020clg400-1"  # pynq-z1 / pynq-z2
 DEFAULT_CLOCK_NS = 10.0
 IP_VLNV = ("halfwave.org", "hls", TOP, "1.0")
@@ -70,249 +64,16 @@ AP_INT_DEFAULT_MAX = 1024  # ap_int.h's default AP_INT_MAX_W
 LINK_DEPTH = 2  # streams that are plain wires in rtl/top.v (repacker and node outputs)
 
 
-# ---------------------------------------------------------------- stream formats
-
-
-def _signed(dt: DataType) -> bool:
-    return dt.signed and dt.kind != "BIPOLAR"
-
-
 def out_dtype_name(n: Node) -> str:
-    if isinstance(n, TopK):
-        return "INDEX"
-    return n.out_type.name
+    return n.out_dtype_name()
+
+
+def ternary_scales(n: MVU) -> tuple[int, int]:
+    return n.ternary_scales()
 
 
 def _beat_type(fmt: StreamFormat) -> str:
     return f"ap_uint<{fmt.bits}>"
-
-
-# ---------------------------------------------------------------- parameters
-
-
-def mvu_weight_lanes(n: MVU) -> np.ndarray:
-    """(PE, NF*SF, SIMD) weight lane codes: the memfiles layout (of what the RTL weight
-    memory holds: codes for a ternary layer) with the PE lanes of each word split out
-    (weights[p][addr] holds lanes p*SIMD .. p*SIMD+SIMD-1)."""
-    w_w = lane_width(DataType.parse(n.weight_dtype))
-    codes = mvu_weight_codes(mvu_memory_values(n), n.PE, n.SIMD, w_w)
-    return codes.reshape(n.NF * n.SF, n.PE, n.SIMD).transpose(1, 0, 2)
-
-
-def mvu_threshold_values(n: MVU) -> np.ndarray:
-    """(PE, NF, N_T) signed thresholds in the memfiles lane order (row nf*PE+p; padding
-    rows hold 0)."""
-    codes = mvu_threshold_codes(n.thresholds, n.PE, n.acc_bits).astype(np.int64)
-    codes = codes.reshape(n.NF, n.PE, n.n_thresholds).transpose(1, 0, 2)
-    half = 1 << (n.acc_bits - 1)
-    return np.where(codes >= half, codes - (1 << n.acc_bits), codes)
-
-
-def mvu_swap_flags(n: MVU) -> np.ndarray:
-    """(PE, NF) ternary swap flags (negated rows; all 0 in the other modes), memfiles'
-    order."""
-    swap = np.isin(np.arange(n.MH), n.negated_rows) if n.mode == "ternary" else np.zeros(n.MH)
-    return mvu_swap_codes(swap, n.PE).T
-
-
-def _word_literals(codes: np.ndarray, width: int) -> list[str]:
-    """C++ initialisers of packed words: codes (..., lanes) -> one literal per word."""
-    lanes = codes.shape[-1]
-    bits = lanes * width
-    hexes = pack_words(codes.reshape(-1, lanes), width).split()
-    if bits <= 32:
-        return [f"0x{h}" for h in hexes]
-    if bits <= 64:
-        return [f"0x{h}ULL" for h in hexes]
-    return [f'ap_uint<{bits}>("0x{h}", 16)' for h in hexes]
-
-
-def _c_list(items: list[str], indent: str, per_line: int) -> str:
-    rows = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
-    return (",\n" + indent).join(rows)
-
-
-def _nt1(n: MVU) -> int:
-    return max(1, n.n_thresholds)
-
-
-def mvu_params_header(n: MVU) -> str:
-    """<node>_params.h: the parameter arrays of an MVU. Vitis HLS (and halfwave's check of
-    the literals) includes params/<node>.h, the values as constants; halfwave's g++ C
-    simulation (HALFWAVE_PARAMS_FROM_MEM) reads the same words from the RTL memory files
-    at start instead, so a large layer compiles in seconds and a retrained network of
-    the same shapes reuses the simulator binary."""
-    w_w = lane_width(DataType.parse(n.weight_dtype))
-    guard = f"HALFWAVE_{n.name.upper()}_PARAMS_H"
-    w_decl = f"ap_uint<{n.SIMD * w_w}> {n.name}_weights[{n.PE}][{n.NF * n.SF}]"
-    t_decl = f"ap_int<{n.acc_bits}> {n.name}_thresholds[{n.PE}][{n.NF}][{_nt1(n)}]"
-    t_file = f'"{n.name}_thresholds.mem"' if n.n_thresholds else "0"
-    s_file = f'"{n.name}_swap.mem"' if n.mode == "ternary" else "0"
-    s_decl = f"bool {n.name}_swap[{n.PE}][{n.NF}]"
-    bits = {1: " (bit 1 = +1, 0 = -1)"}.get(w_w, " (two's complement)")
-    if n.mode == "ternary":
-        wp, wn = ternary_scales(n)
-        bits = f" (code +1, 0, -1; weight +{wp}, 0, -{wn}: WP={wp}, WN={wn})"
-    return f"""// {n.name}_params.h — generated by halfwave; do not edit.
-// Node '{n.name}' ({n.source or "MVU"}): {n.MH} x {n.MW}, mode {n.mode}, PE={n.PE}, \
-SIMD={n.SIMD}, {n.vectors} vector(s) per frame.
-// {n.name}_weights[p][nf*SF + sf] (NF={n.NF}, SF={n.SF}): {n.SIMD} lanes of {w_w} bit(s),
-// lane s = weight of row nf*{n.PE}+p, column sf*{n.SIMD}+s{bits}.
-// {n.name}_thresholds[p][nf][t]: threshold t (ascending) of row nf*{n.PE}+p, signed
-// accumulator domain{"" if n.n_thresholds else " (raw accumulators leave the node: unused)"}.
-// {n.name}_swap[p][nf]: ternary layers: row nf*{n.PE}+p takes (WN, WP) for codes (+1, -1).
-#ifndef {guard}
-#define {guard}
-
-#include "hw_stream.h"
-
-#ifdef HALFWAVE_PARAMS_FROM_MEM
-#include "hw_csim_io.h"
-static {w_decl};
-static {t_decl};
-static {s_decl};
-static const bool {n.name}_loaded = halfwave::load_mvu_mem("{n.name}_weights.mem", {t_file},
-    {s_file}, {n.name}_weights, {n.name}_thresholds, {n.name}_swap);
-#else
-#include "params/{n.name}.h"
-#endif
-
-#endif  // {guard}
-"""
-
-
-def mvu_values_header(n: MVU) -> str:
-    """params/<node>.h: the weights and thresholds of an MVU as C++ constants."""
-    w_w = lane_width(DataType.parse(n.weight_dtype))
-    lanes = mvu_weight_lanes(n)
-    per_line = max(1, 96 // (len(_word_literals(lanes[:1, :1], w_w)[0]) + 2))
-    rows = []
-    for p in range(n.PE):
-        lits = _word_literals(lanes[p], w_w)
-        rows.append(f"    {{  // p = {p}: rows {p}, {p + n.PE}, ...\n        "
-                    + _c_list(lits, "        ", per_line) + "\n    }")  # fmt: skip
-    text = [
-        f"// params/{n.name}.h — generated by halfwave; do not edit. Layout: ../{n.name}_params.h",
-        f"static const ap_uint<{n.SIMD * w_w}> {n.name}_weights[{n.PE}][{n.NF * n.SF}] = {{",
-        ",\n".join(rows),
-        "};",
-    ]
-    if n.n_thresholds:
-        thr = mvu_threshold_values(n)
-        trows = []
-        for p in range(n.PE):
-            body = ",\n        ".join(
-                "{" + ", ".join(str(int(v)) for v in thr[p, nf]) + "}" for nf in range(n.NF)
-            )
-            trows.append(f"    {{  // p = {p}\n        {body}\n    }}")
-        text += [
-            f"static const ap_int<{n.acc_bits}> {n.name}_thresholds[{n.PE}][{n.NF}]"
-            f"[{n.n_thresholds}] = {{",
-            ",\n".join(trows),
-            "};",
-        ]
-    else:
-        text.append(
-            f"static const ap_int<{n.acc_bits}> {n.name}_thresholds[{n.PE}][{n.NF}][1] = {{}};"
-        )
-    flags = mvu_swap_flags(n)
-    rows = ",\n".join("    {" + ", ".join(str(int(v)) for v in flags[p]) + "}" for p in range(n.PE))
-    text += [f"static const bool {n.name}_swap[{n.PE}][{n.NF}] = {{", rows, "};"]
-    return "\n".join(text) + "\n"
-
-
-def maxpool_params_header(n: MaxPool) -> str:
-    guard = f"HALFWAVE_{n.name.upper()}_PARAMS_H"
-    mins = set(n.min_channels)
-    flags = [("1" if c in mins else "0") for c in range(n.C)]
-    return "\n".join(
-        [
-            f"// {n.name}_params.h — generated by halfwave; do not edit.",
-            f"// Node '{n.name}': {n.KH}x{n.KW} max-pool, stride {n.SH}x{n.SW}, {n.C} channels; "
-            "1 = the channel pools with min.",
-            f"#ifndef {guard}",
-            f"#define {guard}",
-            "",
-            f"static const bool {n.name}_min_channels[{n.C}] = {{",
-            "    " + _c_list(flags, "    ", 32),
-            "};",
-            "",
-            f"#endif  // {guard}",
-            "",
-        ]
-    )
-
-
-# ---------------------------------------------------------------- the top
-
-
-def _mvu_call(n: MVU, i: str, o: str) -> str:
-    if n.mode not in MODES:
-        raise CompileError(f"HLS back end: unknown MVU mode '{n.mode}'", n.name)
-    in_dt = DataType.parse(n.in_dtype)
-    w_dt = DataType.parse(n.weight_dtype)
-    out_w = lane_width(DataType.parse(n.out_dtype)) if n.out_dtype else 1
-    bias = 0 if n.out_dtype in (None, "BIPOLAR") else n.out_base
-    extra = ""
-    if n.mode == "ternary":
-        wp, wn = ternary_scales(n)
-        extra = f", {wp}, {wn}"
-    return (
-        f"    hw_mvu<{n.MW}, {n.MH}, {n.PE}, {n.SIMD}, {MODES[n.mode]}, {lane_width(in_dt)}, "
-        f"{int(_signed(in_dt))}, {lane_width(w_dt)}, {n.acc_bits}, {n.n_thresholds}, {out_w}, "
-        f"{bias}, {n.vectors}{extra}>(\n"
-        f"        {i}, {o}, {n.name}_weights, {n.name}_thresholds, {n.name}_swap);\n"
-    )
-
-
-def ternary_scales(n: MVU) -> tuple[int, int]:
-    """Integer scales (p, n) of a ternary MVU: acc = p*sum(x | w=+1) - n*sum(x | w=-1)."""
-    if not n.ternary:
-        raise CompileError("HLS back end: ternary MVU without integer scales", n.name)
-    return int(n.ternary[0]), int(n.ternary[1])
-
-
-def _node_call(n: Node, fin: StreamFormat, i: str, o: str) -> str:
-    if isinstance(n, MVU):
-        return _mvu_call(n, i, o)
-    if isinstance(n, TopK):
-        return f"    hw_topk<{n.N}, {n.PE}, {fin.width}, {n.K}, {n.out_type.bits}>({i}, {o});\n"
-    if isinstance(n, SlidingWindow):
-        dt = DataType.parse(n.dtype)
-        lw = lane_width(dt)
-        if dt.kind == "BIPOLAR":
-            pad = 1 if n.pad_value > 0 else 0
-        else:
-            pad = n.pad_value & ((1 << lw) - 1)
-        pads = ", ".join(str(p) for p in n.pads)  # top, left, bottom, right
-        return (
-            f"    hw_swg<{n.C}, {n.IH}, {n.IW}, {n.KH}, {n.KW}, {n.SH}, {n.SW}, {pads}, "
-            f"{n.SIMD}, {lw}, {pad}>({i}, {o});\n"
-        )
-    if isinstance(n, MaxPool):
-        dt = DataType.parse(n.dtype)
-        return (
-            f"    hw_maxpool<{n.C}, {n.IH}, {n.IW}, {n.KH}, {n.KW}, {n.SH}, {n.SW}, {n.PE}, "
-            f"{lane_width(dt)}, {int(_signed(dt))}>({i}, {o}, {n.name}_min_channels);\n"
-        )
-    raise CompileError(f"HLS back end: unsupported node kind {type(n).__name__}", n.name)
-
-
-def _repack_call(
-    src: StreamFormat, dst: StreamFormat, count: int, vectors: int, i: str, o: str
-) -> str:
-    """A width converter for `vectors` vectors of `count` elements per frame (the COUNT of
-    the matching hw_lane_repack in rtl/top.v)."""
-    return (
-        f"    hw_lane_repack<{src.lanes}, {src.width}, {dst.lanes}, {dst.width}, {count}, "
-        f"{int(src.signed)}, {vectors}>({i}, {o});\n"
-    )
-
-
-def _repack_bits(src: StreamFormat, dst: StreamFormat) -> int:
-    if src.lanes == dst.lanes:
-        return 0
-    return (src.lanes + dst.lanes - 1) * min(src.width, dst.width)
 
 
 class _Top:
@@ -340,13 +101,15 @@ class _Top:
 
 
 def build_top(df: Dataflow) -> tuple[str, str, dict]:
-    """(top.h, top.cpp, top.json description) of a folded dataflow."""
+    """(top.h, top.cpp, top.json description) of a folded dataflow: the netlist with
+    every FIFO realised as the depth of the stream in front of its layer."""
     if not df.nodes:
         raise CompileError("HLS back end: the dataflow has no nodes")
-    ibus, obus = input_bus(df), output_bus(df)
+    net = nl.build(df)
+    ibus, obus = net.in_bus, net.out_bus
     first, last = df.nodes[0], df.nodes[-1]
-    in_beats = ibus.beats * vectors_in(first)
-    out_beats = obus.beats * vectors_out(last)
+    in_beats = ibus.beats * first.vectors_in()
+    out_beats = obus.beats * last.vectors_out()
     top = _Top()
     top.max_bits = max(ibus.bits, obus.bits)
     taps: list[dict] = []
@@ -358,46 +121,25 @@ def build_top(df: Dataflow) -> tuple[str, str, dict]:
         taps.append({**asdict(fmt), "boundary": b, "vectors": vectors, "dtype": dtype})
         top.body.append(f"    HALFWAVE_TAP({b}, {stream}, {beats});\n")
 
-    # the stream feeding the next process, its format and its elements per frame
-    prev, prev_fmt = top.stream("s_in", ibus), ibus
-    elems = ibus.count * vectors_in(first)
+    stream = {"s_in": top.stream("s_in", ibus)}  # netlist wire -> HLS stream
     top.body.append(f"    axis_to_stream<{ibus.bits}, {in_beats}>(in_stream, s_in);\n")
-    depths = fifo_depths(df)
-    for k, n in enumerate(df.nodes):
-        fin = node_in_format(n)
-        for j, (src, dst, count) in enumerate(link_stages(prev_fmt, fin)):  # as in top.v
-            rp = top.stream(f"rp{k}_{j}", dst)
-            top.max_bits = max(top.max_bits, _repack_bits(src, dst))
-            top.body.append(_repack_call(src, dst, count, elems // count, prev, rp))
-            prev = rp
-        top.set_depth(prev, depths[k])  # the FIFO in front of node k in rtl/top.v
-        if k == 0:
-            tap(prev, fin, vectors_in(n), n.in_dtype)
-        fout = node_out_format(n)
-        o = top.stream(f"n{k}", fout)
-        top.body.append(f"    // {n.kind} '{n.name}'\n" + _node_call(n, fin, prev, o))
-        tap(o, fout, vectors_out(n), out_dtype_name(n))
-        prev, prev_fmt, elems = o, fout, fout.count * vectors_out(n)
-        if isinstance(n, MVU):
-            top.max_bits = max(top.max_bits, n.SIMD * lane_width(DataType.parse(n.weight_dtype)))
-            style = "lutram" if rom_style(n) == "distributed" else "bram"
-            pragmas += [
-                f"#pragma HLS ARRAY_PARTITION variable={n.name}_weights complete dim=1\n",
-                f"#pragma HLS BIND_STORAGE variable={n.name}_weights type=rom_1p impl={style}\n",
-                f"#pragma HLS ARRAY_PARTITION variable={n.name}_thresholds complete dim=1\n",
-                f"#pragma HLS ARRAY_PARTITION variable={n.name}_thresholds complete dim=3\n",
-                f"#pragma HLS ARRAY_PARTITION variable={n.name}_swap complete dim=1\n",
-            ]
-        elif isinstance(n, MaxPool):
-            pragmas.append(
-                f"#pragma HLS ARRAY_PARTITION variable={n.name}_min_channels cyclic "
-                f"factor={n.PE} dim=1\n"
-            )
-    m_out = top.stream("m_out", obus)
-    top.max_bits = max(top.max_bits, _repack_bits(prev_fmt, obus))
-    top.body.append(
-        _repack_call(prev_fmt, obus, prev_fmt.count, elems // prev_fmt.count, prev, m_out)
-    )
+    for p in net.placed:
+        b, i = p.block, stream[p.i]
+        if p.role == "fifo":  # the FIFO in front of a layer: the depth of its stream
+            top.set_depth(i, b.depth)
+            stream[p.o] = i
+            if p.index == 0:
+                tap(i, p.fmt, first.vectors_in(), first.in_dtype.name)
+            continue
+        o = top.stream(p.o, p.fmt)
+        stream[p.o] = o
+        top.max_bits = max(top.max_bits, b.hls_max_bits())
+        if p.role == "layer":
+            top.body.append(f"    // {b.kind} '{b.name}'\n" + b.hls(i, o))
+            tap(o, p.fmt, b.vectors_out(), b.out_dtype_name())
+            pragmas += b.hls_pragmas()
+        else:
+            top.body.append(b.hls(i, o))
     top.body.append(f"    stream_to_axis<{obus.bits}, {out_beats}>(m_out, out_stream);\n")
 
     max_w = ""
@@ -433,13 +175,10 @@ void {TOP}(hls::stream<halfwave_in_t>& in_stream, hls::stream<halfwave_out_t>& o
 
 #endif  // HALFWAVE_TOP_H
 """
-    kinds = {type(n) for n in df.nodes}
+    used = {n.hls_header for n in df.nodes}
     includes = ['#include "top.h"', '#include "hw_lane_repack.h"']
-    for kind, lib in ((MVU, "hw_mvu.h"), (TopK, "hw_topk.h"), (SlidingWindow, "hw_swg.h"),
-                      (MaxPool, "hw_maxpool.h")):  # fmt: skip
-        if kind in kinds:
-            includes.append(f'#include "{lib}"')
-    includes += [f'#include "{n.name}_params.h"' for n in df.nodes if isinstance(n, (MVU, MaxPool))]
+    includes += [f'#include "{lib}"' for lib in LIBRARY if lib in used]
+    includes += [f'#include "{h}"' for n in df.nodes for h in n.hls_includes()]
     source = f"""// top.cpp — generated by halfwave for model '{df.model}'; do not edit.
 //
 // Dataflow of {len(df.nodes)} nodes (see ../report.md). The stream in front of each node
@@ -466,8 +205,8 @@ void {TOP}(hls::stream<halfwave_in_t>& in_stream, hls::stream<halfwave_out_t>& o
 """
     desc = {
         "top": TOP,
-        "in": {**asdict(ibus), "dtype": first.in_dtype, "vectors": vectors_in(first)},
-        "out": {**asdict(obus), "dtype": out_dtype_name(last), "vectors": vectors_out(last)},
+        "in": {**asdict(ibus), "dtype": first.in_dtype.name, "vectors": first.vectors_in()},
+        "out": {**asdict(obus), "dtype": last.out_dtype_name(), "vectors": last.vectors_out()},
         "taps": taps,
     }
     return header, source, desc
@@ -618,13 +357,9 @@ def write_hls(df: Dataflow, hls_dir: Path, board: str | None = None) -> list[Pat
     shutil.rmtree(hls_dir / "params", ignore_errors=True)
     (hls_dir / "params").mkdir()
     for n in df.nodes:
-        if isinstance(n, MVU):
-            (hls_dir / f"{n.name}_params.h").write_text(mvu_params_header(n))
-            (hls_dir / "params" / f"{n.name}.h").write_text(mvu_values_header(n))
-            params += [f"{n.name}_params.h", f"params/{n.name}.h"]
-        elif isinstance(n, MaxPool):
-            (hls_dir / f"{n.name}_params.h").write_text(maxpool_params_header(n))
-            params.append(f"{n.name}_params.h")
+        for rel, text in n.hls_headers().items():
+            (hls_dir / rel).write_text(text)
+            params.append(rel)
     header, source, desc = build_top(df)
     (hls_dir / "top.h").write_text(header)
     (hls_dir / "top.cpp").write_text(source)

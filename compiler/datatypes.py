@@ -6,13 +6,30 @@ import re
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataType:
-    """BIPOLAR (-1/+1 as one bit), UINTk or INTk (two's complement, optionally narrow)."""
+    """BIPOLAR (-1/+1 as one bit), UINTk or INTk (two's complement, optionally narrow).
+
+    The IR holds these objects; files (dataflow.json, top.json, reports) hold their
+    names. A DataType equals its name (`UINT2 == "UINT2"`), so code reading either
+    compares the same way."""
 
     kind: str  # "BIPOLAR" | "UINT" | "INT"
     bits: int
     narrow: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DataType):
+            return self.name == other.name
+        if isinstance(other, str):
+            return self.name == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __str__(self) -> str:
+        return self.name
 
     @property
     def name(self) -> str:
@@ -51,10 +68,13 @@ class DataType:
         return self.min <= value <= self.max
 
     @staticmethod
-    def parse(name: str) -> DataType:
+    def parse(name: str | DataType) -> DataType:
+        """The datatype named `name` (a DataType is returned as it is)."""
+        if isinstance(name, DataType):
+            return name
         if name == "BIPOLAR":
             return BIPOLAR
-        m = re.fullmatch(r"(UINT|INT)(\d+)(N?)", name)
+        m = re.fullmatch(r"(UINT|INT)(\d+)(N?)", name) if isinstance(name, str) else None
         if not m:
             raise ValueError(f"unknown datatype '{name}'")
         return DataType(m.group(1), int(m.group(2)), m.group(3) == "N")

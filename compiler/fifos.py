@@ -1,14 +1,13 @@
 """FIFO sizing: the depth of the FIFO in front of every node, from the blocks' production
 and consumption patterns (no simulation).
 
-- In front of a SlidingWindow: the line buffer holds KH+SH rows, so at a frame boundary
-  the producer is held back until the last windows are read, and the next frame's first
-  output row then waits for KH-SH rows to arrive while the consumer idles. A FIFO of
-  (KH - SH + 1) input rows lets the producer run that far ahead, which hides the bubble.
-- In front of an MVU: the MVU reads its SF input beats only during row fold 0 and then
-  computes NF-1 more folds; a FIFO of SF beats (+2) lets the producer prepare the next
-  vector meanwhile, so neither side waits for the other.
-- Elsewhere: 4 beats (decoupling only).
+Each block kind states its rule (`Block.fifo_depth`, in its compiler/blocks module):
+- In front of a SlidingWindow: (KH - SH + 1) input rows, which hides the bubble at a
+  frame boundary (blocks/swg.py).
+- In front of an MVU: SF beats (+2), so the producer prepares the next vector while the
+  MVU computes its other row folds (blocks/mvu.py).
+- Elsewhere: MIN_DEPTH = 4 beats (decoupling only).
+This module clamps the rule to MIN_DEPTH..MAX_DEPTH and records the depths.
 
 `size_fifos` records the depths in the IR (`Dataflow.fifo_depth`, by node name), with
 explicit overrides (a folding file's `"fifo_depth"`, `CompileOptions.fifo_depths`);
@@ -19,24 +18,21 @@ simulation confirms them: every FIFO's high-water mark is reported (`sim/rtl.py`
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from .blocks.base import MIN_FIFO_DEPTH
 from .errors import CompileError
-from .ir import MVU, Dataflow, Node, SlidingWindow
 
-MIN_DEPTH = 4
+if TYPE_CHECKING:
+    from .ir import Dataflow, Node
+
+MIN_DEPTH = MIN_FIFO_DEPTH
 MAX_DEPTH = 1 << 15  # beyond this, a FIFO costs more block RAM than it saves
 
 
 def fifo_depth(n: Node) -> int:
     """The analysis's depth of the FIFO in front of n, in n's input beats."""
-    if isinstance(n, SlidingWindow):
-        rows = max(0, n.KH - n.SH) + 1
-        depth = rows * n.IW * (n.C // n.SIMD)
-    elif isinstance(n, MVU):
-        depth = n.SF + 2
-    else:
-        depth = MIN_DEPTH
-    return int(min(MAX_DEPTH, max(MIN_DEPTH, depth)))
+    return int(min(MAX_DEPTH, max(MIN_DEPTH, n.fifo_depth())))
 
 
 def fifo_depths(df: Dataflow) -> list[int]:

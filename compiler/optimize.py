@@ -33,59 +33,36 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from .blocks.base import MAX_LANES, divisors
+from .blocks.fifo import estimate_fifo
+from .blocks.mvu import MVU, MvuShape, estimate_mvu, mvu_shape
+from .blocks.mvu import fold_lanes as _folds
+from .blocks.repack import estimate_repack
+from .blocks.weight_port import dma_word_bytes
 from .boards import RESOURCES, Board
-from .codegen_rtl import dma_word_bytes
 from .errors import CompileError
-from .ir import MVU, Dataflow, MaxPool, Node, SlidingWindow, TopK
-from .resources import MvuShape, Res, estimate_design, estimate_mvu, mvu_shape
+from .fifos import fifo_depth
+from .ir import Dataflow, Node
+from .memmap import Res
+from .resources import estimate_design
+from .streams import (
+    ddr_bytes_per_cycle,
+    ddr_cycles,
+    ddr_summary,
+    input_bus,
+    link_stages,
+    output_bus,
+    predicted_cycles_per_frame,
+)
 
-MAX_LANES = 64  # hw_lane_repack takes 1..64 lanes a side: the cap on every PE and SIMD
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _folds(n: int) -> list[int]:
-    """Smallest lane count for every distinct fold count ceil(n/lanes), ascending lanes."""
-    out, lanes = [], 1
-    while lanes <= n:
-        folds = -(-n // lanes)
-        out.append(lanes)
-        lanes = -(-n // (folds - 1)) if folds > 1 else n + 1
-    return out
-
-
-def _dma_aligned_simd(n: MVU, pe: int, simd: int, choices: list[int] | None) -> int | None:
-    """An external MVU's weight word (PE*SIMD*W_W bits) is one beat of its weight DMA,
-    whose stream is 8 * 2^k bits wide (multiples of 1024 beyond): the smallest SIMD >=
-    simd whose word fills its beat exactly, so that no DDR bandwidth carries padding;
-    else the smallest whose word is whole bytes (None when neither is within the lane
-    limit). The DDR traffic is counted padded either way (codegen_rtl.dma_word_bytes)."""
-    w_w = n.weight_word_bits // (n.PE * n.SIMD)
-    usable = [s for s in range(simd, min(n.MW, MAX_LANES) + 1)
-              if choices is None or s in choices]  # fmt: skip
-    exact = (s for s in usable if 8 * dma_word_bytes(pe * s * w_w) == pe * s * w_w)
-    whole = (s for s in usable if pe * s * w_w % 8 == 0)
-    return next(exact, None) or next(whole, None)
+__all__ = [  # ddr_* moved to compiler/streams.py; re-exported for their users
+    "MAX_LANES", "Optimiser", "_folds", "Plan", "ddr_bytes_per_cycle", "ddr_cycles", "ddr_summary",
+    "dma_word_bytes", "divisors", "optimise",
+]  # fmt: skip
 
 
 def node_cycles(n: Node) -> int:
-    if isinstance(n, SlidingWindow):  # a schedule evaluated row by row: cache it
-        return _swg_cycles(tuple(n.geometry().items()))
     return n.cycles_per_frame()
-
-
-@lru_cache(maxsize=100_000)
-def _swg_cycles(geometry: tuple) -> int:
-    from halfwave.hw.cycles import swg_cycles_per_frame
-
-    return swg_cycles_per_frame(**{k.lower(): v for k, v in geometry})
-
-
-@lru_cache(maxsize=200_000)
-def _mvu_cost(shape: MvuShape) -> Res:
-    return estimate_mvu(shape)
 
 
 def _fmt(f, lanes: int):
@@ -93,11 +70,13 @@ def _fmt(f, lanes: int):
 
 
 @lru_cache(maxsize=200_000)
+def _mvu_cost(shape: MvuShape) -> Res:
+    return estimate_mvu(shape)
+
+
+@lru_cache(maxsize=200_000)
 def _link_cost(src, dst) -> Res:
     """Lane repackers codegen puts between two streams (none when the lanes agree)."""
-    from .codegen_rtl import link_stages
-    from .resources import estimate_repack
-
     r = Res()
     for a, b, count in link_stages(src, dst):
         r = r + estimate_repack(a.lanes, a.width, b.lanes, b.width, count)
@@ -106,15 +85,7 @@ def _link_cost(src, dst) -> Res:
 
 @lru_cache(maxsize=100_000)
 def _fifo_cost(bits: int, depth: int) -> Res:
-    from .resources import estimate_fifo
-
     return estimate_fifo(bits, depth)
-
-
-def _instance_cost(n: Node) -> Res:
-    from .resources import node_estimate
-
-    return node_estimate(n)
 
 
 def _ratio(used: float, available: float) -> float:
@@ -185,47 +156,21 @@ class Optimiser:
         self.board = board
         self.budget = {k: float(board.budget[k]) for k in RESOURCES}
         self.data = data
-        # the SIMD of a convolution's MVU must divide the channels of its SlidingWindow
+        # lanes a block may take, set by the block before it (the SIMD of a convolution's
+        # MVU must divide the channels of its SlidingWindow)
         self.simd_choices: dict[str, list[int] | None] = {}
         for i, n in enumerate(df.nodes):
-            if isinstance(n, MVU):
-                prev = df.nodes[i - 1] if i > 0 else None
-                self.simd_choices[n.name] = (
-                    divisors(prev.C) if isinstance(prev, SlidingWindow) else None
-                )
+            prev = df.nodes[i - 1] if i > 0 else None
+            self.simd_choices[n.name] = prev.consumer_lane_choices() if prev else None
 
     # ------------------------------------------------------------ per-node choices
-
-    def _mvu_candidates(self, n: MVU, target: int) -> list[tuple[int, int]]:
-        per_vector = target // max(1, n.vectors)
-        if per_vector < 1:
-            return []
-        choices = self.simd_choices.get(n.name)
-        simds = sorted(choices) if choices else _folds(n.MW)
-        simds = [s for s in simds if s <= MAX_LANES]
-        out = []
-        for pe in (p for p in _folds(n.MH) if p <= MAX_LANES):
-            nf = -(-n.MH // pe)
-            if nf > per_vector:
-                continue
-            sf_max = per_vector // nf
-            simd = next((s for s in simds if -(-n.MW // s) <= sf_max), None)
-            if simd is not None and n.external:
-                simd = _dma_aligned_simd(n, pe, simd, choices)
-            if simd is not None:
-                out.append((pe, simd))
-        if n.external:  # words that fill their DMA beat, where any PE allows one
-            w_w = n.weight_word_bits // (n.PE * n.SIMD)
-            exact = [(p, s) for p, s in out if 8 * dma_word_bytes(p * s * w_w) == p * s * w_w]
-            out = exact or out
-        return out
 
     def _shape(self, n: MVU, pe: int, simd: int) -> MvuShape:
         return mvu_shape(replace(n, PE=pe, SIMD=simd), None, data=False)
 
     def _best_mvu(self, n: MVU, target: int, weights: dict[str, float]) -> Choice | None:
         best = None
-        for pe, simd in self._mvu_candidates(n, target):
+        for pe, simd in n.fold_candidates(target, self.simd_choices.get(n.name)):
             r = _mvu_cost(self._shape(n, pe, simd))
             key = (_weighted(r, weights), pe * simd)
             if best is None or key < best[0]:
@@ -235,46 +180,30 @@ class Optimiser:
         return Choice(replace(n, PE=best[1], SIMD=best[2]), best[3])
 
     def _units(self, target: int) -> list[list[tuple]] | None:
-        """Per stage of the chain (an MVU with the SlidingWindow before it, a MaxPool, a
-        TopK): the choices that meet `target`, each (in lanes, out lanes, nodes, Res)."""
+        """Per stage of the chain (a block, with the lane-following block before it, e.g.
+        an MVU with its SlidingWindow): the choices that meet `target`, each (in lanes,
+        out lanes, blocks, Res); in lanes None: the block takes the lanes before it."""
         nodes = self.df.nodes
         units: list[list[tuple]] = []
         i = 0
         while i < len(nodes):
-            n = nodes[i]
-            if (
-                isinstance(n, SlidingWindow)
-                and i + 1 < len(nodes)
-                and isinstance(nodes[i + 1], MVU)
-            ):
-                swg, mvu_node, span = n, nodes[i + 1], 2
-            elif isinstance(n, MVU):
-                swg, mvu_node, span = None, n, 1
-            else:
-                swg = mvu_node = None
-                span = 1
+            n, follower, span = nodes[i], None, 1
+            if n.lanes_from_consumer and i + 1 < len(nodes):
+                follower, n, span = n, nodes[i + 1], 2
             choices = []
-            if mvu_node is not None:
-                for pe, simd in self._mvu_candidates(mvu_node, target):
-                    m = replace(mvu_node, PE=pe, SIMD=simd)
-                    r = _mvu_cost(self._shape(mvu_node, pe, simd)) + self._fifo(m)
-                    picked = [m]
-                    if swg is not None:
-                        sw = replace(swg, SIMD=simd)
-                        if node_cycles(sw) > target:
-                            continue
-                        r = r + _instance_cost(sw) + self._fifo(sw)
-                        picked = [sw, m]
-                    choices.append((simd, pe, picked, r))
-            elif isinstance(n, MaxPool):
-                for d in divisors(n.C):
-                    mp = replace(n, PE=d)
-                    if d <= MAX_LANES and node_cycles(mp) <= target:
-                        choices.append((d, d, [mp], _instance_cost(mp) + self._fifo(mp)))
-            elif isinstance(n, TopK):
+            if n.lanes_from_producer:
                 choices.append((None, 1, [n], Res()))  # takes the lanes before it
             else:
-                choices.append((n.in_lanes, n.out_lanes, [n], Res()))
+                for lanes_in, lanes_out, b in n.fold_options(target, self.simd_choices[n.name]):
+                    r = b.fold_estimate() + self._fifo(b)
+                    picked = [b]
+                    if follower is not None:
+                        sw = follower.with_lanes(lanes_in)
+                        if node_cycles(sw) > target:
+                            continue
+                        r = r + sw.fold_estimate() + self._fifo(sw)
+                        picked = [sw, b]
+                    choices.append((lanes_in, lanes_out, picked, r))
             if not choices:
                 return None
             units.append(choices)
@@ -283,23 +212,13 @@ class Optimiser:
 
     def _fifo(self, n: Node) -> Res:
         """The FIFO codegen puts in front of n (its depth from compiler/fifos.py)."""
-        from .codegen_rtl import node_in_format
-
-        try:
-            from .fifos import fifo_depth
-
-            depth = fifo_depth(n)
-        except ImportError:  # before FIFO sizing: codegen's fixed depth
-            from .codegen_rtl import FIFO_DEPTH as depth
-        return _fifo_cost(node_in_format(n).bits, depth)
+        return _fifo_cost(n.in_format().bits, fifo_depth(n))
 
     def fold_for(self, target: int, weights: dict[str, float]) -> Dataflow | None:
         """The cheapest folding with every node at most `target` cycles per frame (None
         when some node cannot reach it): a shortest path along the chain whose states are
         the stream's lanes between stages, so the lane repackers a choice implies (and
         the FIFOs) are paid for where they arise."""
-        from .codegen_rtl import input_bus, node_in_format, node_out_format, output_bus
-
         units = self._units(target)
         if units is None:
             return None
@@ -308,17 +227,17 @@ class Optimiser:
         src_fmt = input_bus(self.df)
         for choices in units:
             proto = choices[0][2][0]
-            dst = node_in_format(proto)
+            dst = proto.in_format()
             new: dict[int, tuple[float, list]] = {}
             for lanes_prev, (cost_prev, picked_prev) in states.items():
                 src = _fmt(src_fmt, lanes_prev)
                 for lanes_in, lanes_out, picked, r in choices:
                     if lanes_in is None:  # TopK: PE = the lanes before it
-                        tk = replace(picked[0], PE=lanes_prev)
+                        tk = picked[0].with_lanes(lanes_prev)
                         if node_cycles(tk) > target:
                             continue
                         picked = [tk]
-                        r = _instance_cost(tk) + self._fifo(tk)
+                        r = tk.fold_estimate() + self._fifo(tk)
                         lanes_in = lanes_prev
                     link = _link_cost(src, _fmt(dst, lanes_in))
                     c = cost_prev + _weighted(r + link, weights)
@@ -327,7 +246,7 @@ class Optimiser:
             if not new:
                 return None
             states = new
-            src_fmt = node_out_format(choices[0][2][-1])
+            src_fmt = choices[0][2][-1].out_format()
         obus = output_bus(self.df)
         best = None
         for lanes, (c, picked) in states.items():
@@ -366,92 +285,19 @@ class Optimiser:
 
     def min_target(self) -> int:
         """Fewest cycles/frame any folding reaches (every lane count at its largest)."""
-        lo = 1
-        for n in self.df.nodes:
-            if isinstance(n, MVU):
-                choices = self.simd_choices.get(n.name) or range(1, n.MW + 1)
-                simd = max(s for s in choices if s <= MAX_LANES)
-                pe = min(n.MH, MAX_LANES)
-                lo = max(lo, n.vectors * -(-n.MH // pe) * -(-n.MW // simd))
-            elif isinstance(n, SlidingWindow):
-                simd = max(d for d in divisors(n.C) if d <= MAX_LANES)
-                lo = max(lo, node_cycles(replace(n, SIMD=simd)))
-            elif isinstance(n, MaxPool):
-                pe = max(d for d in divisors(n.C) if d <= MAX_LANES)
-                lo = max(lo, node_cycles(replace(n, PE=pe)))
-            elif isinstance(n, TopK):
-                lo = max(lo, node_cycles(n))
-        return lo
+        return max(1, *(n.fastest_cycles(self.simd_choices[n.name]) for n in self.df.nodes))
 
     def max_target(self) -> int:
         """Cycles/frame of the most folded design (PE = SIMD = 1)."""
-        hi = 1
-        for n in self.df.nodes:
-            if isinstance(n, MVU):
-                hi = max(hi, n.vectors * n.MH * n.MW)
-            elif isinstance(n, SlidingWindow):
-                hi = max(hi, node_cycles(replace(n, SIMD=1)))
-            elif isinstance(n, MaxPool):
-                hi = max(hi, node_cycles(replace(n, PE=1)))
-            elif isinstance(n, TopK):
-                hi = max(hi, node_cycles(n))
-        return hi
-
-
-def ddr_bytes_per_cycle(board: Board) -> float:
-    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
-    peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
-    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
-    return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
-
-
-def ddr_cycles(df: Dataflow, board: Board) -> int:
-    """Cycles per frame the external weight streams need at the board's DDR bandwidth
-    (0 without external weights; refused when the board has no DDR figure)."""
-    from .codegen_rtl import ddr_cycles_per_frame, weight_streams
-
-    if not weight_streams(df):
-        return 0
-    bpc = ddr_bytes_per_cycle(board)
-    if bpc <= 0:
-        raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
-    return math.ceil(ddr_cycles_per_frame(df, bpc))
-
-
-def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
-    """The DDR traffic of the external weights and what it implies, or None."""
-    from .codegen_rtl import weight_streams
-
-    streams = weight_streams(df)
-    if not streams:
-        return None
-    per_frame = sum(w["bytes_per_frame"] for w in streams)
-    fps = board.cycles_to_fps(cycles)
-    bpc = ddr_bytes_per_cycle(board)
-    bound = ddr_cycles(df, board)
-    return {
-        "external": [w["node"] for w in streams],
-        "bytes_per_frame": per_frame,
-        "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
-        "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
-        "ddr_cycles_per_frame": bound,
-        "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),
-        "limited_by_ddr": bound >= cycles,
-    }
+        return max(1, *(n.slowest_cycles() for n in self.df.nodes))
 
 
 def external_candidates(df: Dataflow) -> list[str]:
     """MVUs whose weights may move to DDR, in the order they move: fewest passes per
     frame first (a convolution rereads its weights for every pixel), then the largest
     weight memory."""
-    from .codegen_rtl import lane_width
-    from .datatypes import DataType
-
     mvus = [n for n in df.mvus() if not n.external]
-    key = {
-        n.name: (n.vectors, -n.MH * n.MW * lane_width(DataType.parse(n.weight_dtype)), i)
-        for i, n in enumerate(mvus)
-    }
+    key = {n.name: (n.vectors, -n.MH * n.MW * n.w_bits, i) for i, n in enumerate(mvus)}
     return sorted(key, key=key.get)
 
 
@@ -462,8 +308,6 @@ def with_external(df: Dataflow, names: list[str]) -> Dataflow:
 
 
 def plan_of(df: Dataflow, board: Board, target: int, est: Res, mode: str) -> Plan:
-    from .codegen_rtl import predicted_cycles_per_frame
-
     cycles = max(predicted_cycles_per_frame(df), ddr_cycles(df, board))
     budget = {k: float(board.budget[k]) for k in RESOURCES}
     return Plan(
@@ -485,12 +329,7 @@ def layer_table(df: Dataflow) -> list[dict]:
     rows = []
     for n in df.nodes:
         row = {"name": n.name, "kind": n.kind, "cycles_per_frame": node_cycles(n)}
-        if isinstance(n, MVU):
-            row.update(PE=n.PE, SIMD=n.SIMD, macs=n.MH * n.MW * n.vectors)
-        elif isinstance(n, SlidingWindow):
-            row.update(SIMD=n.SIMD)
-        elif isinstance(n, MaxPool | TopK):
-            row.update(PE=n.PE)
+        row.update(n.fold_row())
         rows.append(row)
     return rows
 
@@ -583,10 +422,7 @@ def choose_external(df: Dataflow, board: Board) -> list[str]:
 
 def _dense_bytes(df: Dataflow, name: str) -> float:
     n = next(n for n in df.mvus() if n.name == name)
-    from .codegen_rtl import lane_width
-    from .datatypes import DataType
-
-    return n.vectors * n.MH * n.MW * lane_width(DataType.parse(n.weight_dtype)) / 8
+    return n.vectors * n.MH * n.MW * n.w_bits / 8
 
 
 def _optimise(df: Dataflow, board: Board, target_fps: float | None, log) -> Plan:

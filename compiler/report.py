@@ -7,64 +7,66 @@ from pathlib import Path
 
 import numpy as np
 
-from .codegen_rtl import (
+from . import netlist as nl
+from .ir import MVU, Dataflow
+from .streams import (
+    ddr_cycles,
+    ddr_summary,
     input_bus,
-    lane_width,
     output_bus,
     predicted_cycles_per_frame,
     weight_streams,
 )
-from .datatypes import DataType
-from .ir import MVU, Dataflow, TopK
 
 
 def layer_rows(df: Dataflow) -> list[dict]:
-    rows = []
-    for n in df.nodes:
-        row = {
-            "name": n.name,
-            "kind": n.kind,
-            "in_dtype": n.in_dtype,
-            "out_dtype": n.out_type.name,
-            "PE": n.out_lanes if n.kind == "MVU" else n.in_lanes,
-            "cycles_per_frame": n.cycles_per_frame(),
-        }
-        if isinstance(n, MVU):
-            w_bits = lane_width(DataType.parse(n.weight_dtype))
-            row.update(
-                {
-                    "shape": [n.MH, n.MW],
-                    "mode": n.mode,
-                    "weight_dtype": n.weight_dtype,
-                    "SIMD": n.SIMD,
-                    "acc_bits": n.acc_bits,
-                    "thresholds_per_row": n.n_thresholds,
-                    "negated_rows": len(n.negated_rows),
-                    "weight_bits": n.MH * n.MW * w_bits,
-                    "threshold_bits": n.MH * n.n_thresholds * n.acc_bits,
-                }
-            )
-            row.update(weight_sparsity(n))
-            if n.external:  # weights in DDR: what its stream moves (codegen_rtl)
-                ws = next(w for w in weight_streams(df) if w["node"] == n.name)
-                row["external"] = True
-                row["weight_stream"] = {
-                    k: ws[k]
-                    for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
-                              "passes_per_frame", "bytes_per_frame")
-                }  # fmt: skip
-        elif isinstance(n, TopK):
-            row.update({"shape": [n.N], "K": n.K})
-        else:  # SlidingWindow / MaxPool: (H, W, C) in, kernel/stride
-            row.update(
-                {
-                    "shape": [n.IH, n.IW, n.C],
-                    "window": [n.KH, n.KW, n.SH, n.SW],
-                    "out_shape": [n.OH, n.OW, n.n_out],
-                }
-            )
-        rows.append(row)
-    return rows
+    return [layer_row(df, n) for n in df.nodes]
+
+
+def layer_row(df: Dataflow, n) -> dict:
+    """report.json's row of one layer: the common columns, then the block's own."""
+    row = {
+        "name": n.name,
+        "kind": n.kind,
+        "in_dtype": n.in_dtype.name,
+        "out_dtype": n.out_type.name,
+        "PE": n.out_lanes if n.kind == "MVU" else n.in_lanes,
+        "cycles_per_frame": n.cycles_per_frame(),
+    }
+    if isinstance(n, MVU):
+        row.update(
+            {
+                "shape": [n.MH, n.MW],
+                "mode": n.mode.value,
+                "weight_dtype": n.weight_dtype.name,
+                "SIMD": n.SIMD,
+                "acc_bits": n.acc_bits,
+                "thresholds_per_row": n.n_thresholds,
+                "negated_rows": len(n.negated_rows),
+                "weight_bits": n.MH * n.MW * n.w_bits,
+                "threshold_bits": n.MH * n.n_thresholds * n.acc_bits,
+            }
+        )
+        row.update(weight_sparsity(n))
+        if n.external:  # weights in DDR: what its stream moves (blocks/weight_port.py)
+            ws = next(w for w in weight_streams(df) if w["node"] == n.name)
+            row["external"] = True
+            row["weight_stream"] = {
+                k: ws[k]
+                for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
+                          "passes_per_frame", "bytes_per_frame")
+            }  # fmt: skip
+    elif n.kind == "TopK":
+        row.update({"shape": [n.N], "K": n.K})
+    else:  # SlidingWindow / MaxPool: (H, W, C) in, kernel/stride
+        row.update(
+            {
+                "shape": [n.IH, n.IW, n.C],
+                "window": [n.KH, n.KW, n.SH, n.SW],
+                "out_shape": [n.OH, n.OW, n.n_out],
+            }
+        )
+    return row
 
 
 def weight_sparsity(n: MVU) -> dict:
@@ -94,7 +96,7 @@ def build_report(df: Dataflow, compile_seconds: float) -> dict:
         "model": df.model,
         "layers": rows,
         "input": {
-            "dtype": df.input.dtype,
+            "dtype": df.input.dtype.name,
             "scale": df.input.scale,
             "bus_lanes": ibus.lanes,
             "bus_lane_bits": ibus.width,
@@ -212,3 +214,96 @@ def fifo_lines(fifos: dict | None) -> list[str]:
             f"{r['sized_by']} |"
         )
     return lines
+
+
+FIFO_MEMORY = {"block": "BRAM", "distributed": "LUTRAM", "logic": "FF"}
+
+
+def fifo_report(df: Dataflow) -> dict:
+    """report.json's "fifos": every FIFO of the netlist (in stream order) with its
+    depth, width, the memory Yosys maps its words to (BRAM, LUTRAM or FF: registers)
+    and what it costs, and the totals. `sized_by` says whether the depth is the
+    analysis's (compiler/fifos.py) or an override."""
+    from .fifos import fifo_depth
+
+    nodes = {n.name: n for n in df.nodes}
+    rows = []
+    for p in nl.build(df).fifos():
+        f = p.block
+        r = f.estimate()
+        analysis = fifo_depth(nodes[p.layer])
+        rows.append(
+            {
+                "name": f.name,
+                "node": p.layer,
+                "depth": f.depth,
+                "width": f.width,
+                "bits": f.depth * f.width,
+                "memory": FIFO_MEMORY[f.storage().kind],
+                "sized_by": "analysis" if f.depth == analysis else f"override ({analysis})",
+                **{k: v for k, v in r.summary().items() if k != "dsp"},
+            }
+        )
+    total = {
+        "count": len(rows),
+        "depth_beats": sum(r["depth"] for r in rows),
+        "bits": sum(r["bits"] for r in rows),
+        **{k: sum(r[k] for r in rows) for k in ("lut", "lutram", "ff")},
+        "bram36": float(sum(r["bram36"] for r in rows)),
+        "by_memory": {
+            kind: sum(1 for r in rows if r["memory"] == kind)
+            for kind in FIFO_MEMORY.values()
+            if any(r["memory"] == kind for r in rows)
+        },
+    }
+    return {"fifos": rows, "total": total}
+
+
+def resources_report(df: Dataflow, plan=None) -> dict:
+    """report.json's "resources": the estimate per layer (node + its FIFO and
+    repackers) and in total, with the board budget and the optimiser's figures when
+    compiled for a board (plan: optimize.Plan)."""
+    from .resources import estimate_design
+
+    est = estimate_design(df)
+    per_layer = est.per_layer()
+    cycles = {n.name: n.cycles_per_frame() for n in df.nodes}
+    layers = []
+    for name, r in per_layer.items():
+        layers.append({"name": name, "cycles_per_frame": cycles.get(name), **r.summary()})
+    doc: dict = {
+        "model": "yosys synth_xilinx -family xc7 (see halfwave.flow.synth)",
+        "estimate": est.total.summary(),
+        "layers": layers,
+        "memories": {name: r.notes for name, r in est.blocks.items() if r.notes},
+    }
+    mvus = df.mvus()
+    if mvus:
+        slowest = max(cycles.values())
+        ideal = sum(n.MH * n.MW * n.vectors for n in mvus) / sum(n.PE * n.SIMD for n in mvus)
+        doc["efficiency"] = round(ideal / slowest, 4)
+        doc["ideal_cycles_per_frame"] = round(ideal, 1)
+    board = getattr(plan, "board", None)
+    if board is not None:
+        ii = max(predicted_cycles_per_frame(df), ddr_cycles(df, board))  # DDR weights too
+        budget = {
+            k: float(v) for k, v in board.budget.items() if k in ("lut", "ff", "bram36", "dsp")
+        }
+        doc["board"] = {
+            "name": board.name,
+            "part": board.part,
+            "clock_mhz": board.clock_mhz,
+            "reserve": board.reserve,
+            "budget": budget,
+            "utilisation_pct": {
+                k: round(100 * est.total.get(k) / v, 1) for k, v in budget.items() if v
+            },
+            "mode": plan.mode,
+            "target_cycles_per_frame": plan.target_cycles or None,
+            "cycles_per_frame": ii,
+            "fps": round(board.clock_mhz * 1e6 / ii, 1),
+        }
+        ddr = ddr_summary(df, board, ii)
+        if ddr:
+            doc["board"]["ddr"] = ddr
+    return doc

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from halfwave.hw.cycles import weight_stream_cycles_per_frame
+from halfwave.compiler.blocks.weight_port import DDR_PREFETCH_WORDS, weight_stream_cycles_per_frame
 
 from . import verilator as vl
 
-DDR_FIFO = 64  # words of prefetch per weight stream in the DDR model
+DDR_FIFO = DDR_PREFETCH_WORDS  # words of prefetch per weight stream in the DDR model
 
 
 @dataclass
@@ -71,7 +71,7 @@ def simulate(
     streams (0: unlimited, one word a cycle each), `ddr_latency` cycles before each pass,
     `ddr_fifo` words of prefetch per stream; None takes $HALFWAVE_DDR_BYTES_PER_CYCLE /
     $HALFWAVE_DDR_LATENCY, else 0. The predicted cycles per frame then include the DDR
-    bound (hw/cycles.py `weight_stream_cycles_per_frame`)."""
+    bound (compiler/blocks/weight_port.py `weight_stream_cycles_per_frame`)."""
     rtl = Path(build) / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     fin, fout = desc["in"], desc["out"]

@@ -404,8 +404,8 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
     import shutil
 
     from halfwave.compiler import codegen_rtl as cg
+    from halfwave.compiler.blocks.mvu import write_mvu_mem_files
     from halfwave.compiler.resources import estimate_mvu, mvu_shape
-    from halfwave.hw.memfiles import write_mvu_mem_files
 
     from .synth import Instance, default_cache_dir, synth_blocks, verilog_value
 

@@ -6,7 +6,7 @@ instantiates the block in a generated wrapper `maxpool_tb` with every parameter 
 literal; the build cache keys on its text like on any source.
 
 Each parameter set streams several frames back to back: without stalls (exact outputs;
-one input beat every cycle, IH*IW*C/PE cycles per frame as halfwave.hw.cycles says;
+one input beat every cycle, IH*IW*C/PE cycles per frame as compiler.blocks.maxpool says;
 every output beat exactly 2 cycles after the last input beat of its window) and with
 random stalls on both sides (exact outputs). Geometries cover 2x2/2, overlapping 3x3/2
 and 3x3/1, stride > kernel, non-square images and windows, kernel == image, kernels 1..7
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from halfwave.hw.cycles import maxpool_cycles_per_frame, maxpool_latency
+from halfwave.compiler.blocks.maxpool import maxpool_cycles_per_frame, maxpool_latency
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from halfwave.hw.memfiles import write_mvu_mem_files, write_swap_file
+from halfwave.compiler.blocks.mvu import write_mvu_mem_files, write_swap_file
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"

@@ -27,7 +27,11 @@ from test_mvu import (
     stimulus_and_expected,
 )
 
-from halfwave.hw.memfiles import write_mvu_mem_files, write_mvu_weight_stream, write_swap_file
+from halfwave.compiler.blocks.mvu import (
+    write_mvu_mem_files,
+    write_mvu_weight_stream,
+    write_swap_file,
+)
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"

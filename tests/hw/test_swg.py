@@ -2,7 +2,7 @@
 
 Each parameter set builds one simulator and streams several frames back to back:
 without stalls (exact windows; cycles per frame equal to the row-level schedule of
-halfwave.hw.cycles, and within 5% of its steady state; latency 3 from the input beat that
+halfwave.compiler.blocks.swg, and within 5% of its steady state; latency 3 from the input beat that
 completes the first needed row) and with random stalls on both sides (exact windows).
 Geometries cover kernels 1..7 and 11, strides 1..4 (also stride > kernel), asymmetric
 padding 0..3, non-square images and kernels, kernel == padded image, output rows made of
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from halfwave.hw.cycles import swg_cycles_per_frame, swg_latency
+from halfwave.compiler.blocks.swg import swg_cycles_per_frame, swg_latency
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"

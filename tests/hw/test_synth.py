@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import codegen_rtl as cg
+from halfwave.compiler.blocks.mvu import write_mvu_mem_files
 from halfwave.compiler.ir import MVU
 from halfwave.compiler.resources import estimate_mvu, mvu_shape
 from halfwave.flow import synth as sy
-from halfwave.hw.memfiles import write_mvu_mem_files
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("HALFWAVE_SYNTH_CACHE", REPO / "build" / "synthcache"))

@@ -2,7 +2,8 @@
 get a weight stream port on the generated top, fed in simulation from
 rtl/<node>_wstream.bin by the harness's DDR model. Bit-exact against the golden executor
 at every node boundary, with a slow DDR model too, and the cycles per frame follow the
-bandwidth-aware model of hw/cycles.py on the figures report.json gives per layer."""
+bandwidth-aware model of compiler/blocks/weight_port.py on the figures report.json gives per
+layer."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import ir
+from halfwave.compiler.blocks.weight_port import weight_stream_cycles_per_frame
 from halfwave.flow import api
-from halfwave.hw.cycles import weight_stream_cycles_per_frame
 from halfwave.sim import golden, rtl
 from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 

@@ -6,7 +6,7 @@ HALFWAVE_FAST_CSIM (the native-integer paths halfwave's own C simulation uses) a
 without (the ap_int code Vitis HLS synthesises). Each configuration then runs on random
 parameters and inputs (seeded), several frames back to back; padding lanes of the
 input hold random junk, so masking is checked too. Parameters are packed by
-halfwave.hw.memfiles through codegen_hls, as the generated headers are.
+halfwave.compiler.blocks.mvu through codegen_hls, as the generated headers are.
 """
 
 from __future__ import annotations

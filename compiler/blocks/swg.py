@@ -1,11 +1,4 @@
-"""Cycle models of the convolution blocks (hw/rtl/hw_swg.v, hw/rtl/hw_maxpool.v) and of
-the external weight streams (`weight_stream_cycles_per_frame`, at the end).
-
-Pure functions of the Verilog parameters (lower-case keyword names). "Cycles per frame" is
-the steady-state initiation interval: frames back to back, the producer always valid and
-the consumer always ready, no stalls. Arguments that do not affect timing (lane width,
-padding value, RAM style, mask, signedness) are accepted and ignored, so a block's whole
-parameter dict can be passed with its keys lower-cased.
+"""hw_swg: the sliding-window generator (im2col on a stream) in front of a convolution.
 
 Sliding-window generator (hw_swg)
 ---------------------------------
@@ -49,31 +42,207 @@ fall between the two regimes; the row-level evaluation covers them too.
 Latency (`swg_latency`): 3 cycles from the input beat completing the last image row an
 output row needs to that output row's first beat (row count register, RAM read,
 output buffer).
-
-Max-pool (hw_maxpool)
----------------------
-One input beat per cycle, never a bubble, and no per-frame overhead: the horizontal and
-vertical partial results are updated as beats arrive and each output beat leaves while
-its window's last input beat passes. Hence exactly
-
-    cycles/frame = IH * IW * C/PE.
-
-Latency (`maxpool_latency`): 2 cycles from the input beat (oy*SH+KH-1, ox*SW+KW-1, g)
-to the output beat of window (oy, ox), channel group g.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from ..datatypes import DataType
+from ..memmap import Res, map_memory
+from ..streams import StreamFormat, format_of, lane_width
+from .base import MAX_LANES, Block, Instance, as_dtype, divisors
+from .calibration import CAL, clog2
+
 __all__ = [
-    "maxpool_cycles_per_frame",
-    "maxpool_latency",
+    "SlidingWindow",
+    "estimate_swg",
     "swg_cycles_per_frame",
     "swg_cycles_per_frame_closed_form",
     "swg_latency",
 ]
 
 _SWG_LATENCY = 3
-_MAXPOOL_LATENCY = 2
+
+
+@dataclass
+class SlidingWindow(Block):
+    """im2col on a stream: (IH, IW, C) pixels in, OH*OW windows of (KH, KW, C) out.
+
+    Window element (ky, kx, c) is at index (ky*KW + kx)*C + c, the column order of the
+    convolution's MVU. Padding positions carry pad_value (the code of 0)."""
+
+    name: str
+    C: int
+    IH: int
+    IW: int
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    pads: list[int]  # top, left, bottom, right
+    dtype: DataType
+    pad_value: int = 0
+    SIMD: int = 1  # lanes in and out; divides C
+    kind: str = "SlidingWindow"
+    rtl_module = "hw_swg"
+    hls_header = "hw_swg.h"
+    lanes_from_consumer = True
+
+    def __post_init__(self) -> None:
+        self.dtype = as_dtype(self.dtype, self.name, "dtype")
+
+    def check(self) -> None:
+        from ..errors import CompileError
+
+        if self.SIMD < 1 or self.C % self.SIMD:
+            raise CompileError(f"SIMD={self.SIMD} must divide the {self.C} channels", self.name)
+        if len(self.pads) != 4 or min(self.pads) < 0:
+            raise CompileError(f"pads {self.pads} must be 4 values >= 0", self.name)
+        if min(self.KH, self.KW, self.SH, self.SW) < 1 or self.OH < 1 or self.OW < 1:
+            raise CompileError("the kernel exceeds the padded image", self.name)
+
+    @property
+    def OH(self) -> int:
+        return (self.IH + self.pads[0] + self.pads[2] - self.KH) // self.SH + 1
+
+    @property
+    def OW(self) -> int:
+        return (self.IW + self.pads[1] + self.pads[3] - self.KW) // self.SW + 1
+
+    @property
+    def n_in(self) -> int:
+        return self.C
+
+    @property
+    def n_out(self) -> int:
+        return self.KH * self.KW * self.C
+
+    @property
+    def in_lanes(self) -> int:
+        return self.SIMD
+
+    @property
+    def out_lanes(self) -> int:
+        return self.SIMD
+
+    @property
+    def in_dtype(self) -> DataType:
+        return self.dtype
+
+    @property
+    def out_type(self) -> DataType:
+        return self.dtype
+
+    def geometry(self) -> dict[str, int]:
+        return {
+            "C": self.C, "IH": self.IH, "IW": self.IW, "KH": self.KH, "KW": self.KW,
+            "SH": self.SH, "SW": self.SW, "PAD_T": self.pads[0], "PAD_L": self.pads[1],
+            "PAD_B": self.pads[2], "PAD_R": self.pads[3], "SIMD": self.SIMD,
+        }  # fmt: skip
+
+    def in_format(self) -> StreamFormat:
+        return format_of(self.dtype, self.SIMD, self.C)
+
+    def out_format(self) -> StreamFormat:
+        return format_of(self.dtype, self.SIMD, self.n_out)
+
+    def vectors_in(self) -> int:
+        return self.IH * self.IW
+
+    def vectors_out(self) -> int:
+        return self.OH * self.OW
+
+    def cycles_per_frame(self) -> int:
+        return _cycles(tuple(self.geometry().items()))
+
+    def fifo_depth(self) -> int:
+        """(KH - SH + 1) input rows: the line buffer holds KH+SH rows, so at a frame
+        boundary the producer is held back until the last windows are read, and the next
+        frame's first output row then waits for KH-SH rows while the consumer idles; a
+        FIFO of that many rows lets the producer run ahead and hides the bubble."""
+        rows = max(0, self.KH - self.SH) + 1
+        return rows * self.IW * (self.C // self.SIMD)
+
+    def with_lanes(self, lanes: int) -> SlidingWindow:
+        return replace(self, SIMD=lanes)
+
+    def consumer_lane_choices(self) -> list[int] | None:
+        return divisors(self.C)
+
+    def fold_row(self) -> dict:
+        return {"SIMD": self.SIMD}
+
+    def fastest_cycles(self, lane_choices: list[int] | None) -> int:
+        simd = max(d for d in divisors(self.C) if d <= MAX_LANES)
+        return self.with_lanes(simd).cycles_per_frame()
+
+    def slowest_cycles(self) -> int:
+        return self.with_lanes(1).cycles_per_frame()
+
+    def estimate(self, data: bool = True) -> Res:
+        return estimate_swg({**self.geometry(), "W": lane_width(self.dtype)})
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Pixels (N, IH*IW*C) -> windows (N, OH*OW*KH*KW*C), element (ky, kx, c) of window
+        (oy, ox) = padded image[oy*SH + ky, ox*SW + kx, c]."""
+        n = len(x)
+        img = x.reshape(n, self.IH, self.IW, self.C)
+        t, left, b, r = self.pads
+        img = np.pad(img, ((0, 0), (t, b), (left, r), (0, 0)), constant_values=self.pad_value)
+        win = np.lib.stride_tricks.sliding_window_view(img, (self.KH, self.KW), axis=(1, 2))
+        win = win[:, :: self.SH, :: self.SW][:, : self.OH, : self.OW]  # (N, OH, OW, C, KH, KW)
+        return np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, -1)
+
+    def rtl(self) -> Instance:
+        w = lane_width(self.dtype)
+        params = [(k, str(v)) for k, v in self.geometry().items()]
+        params += [("W", str(w)), ("PAD_VALUE", str(self.pad_value & ((1 << w) - 1)))]
+        return Instance(self.rtl_module, self.name, tuple(params), rows=(12, 2))
+
+    def hls(self, i: str, o: str) -> str:
+        lw = lane_width(self.dtype)
+        if self.dtype.kind == "BIPOLAR":
+            pad = 1 if self.pad_value > 0 else 0
+        else:
+            pad = self.pad_value & ((1 << lw) - 1)
+        pads = ", ".join(str(p) for p in self.pads)  # top, left, bottom, right
+        return (
+            f"    hw_swg<{self.C}, {self.IH}, {self.IW}, {self.KH}, {self.KW}, {self.SH}, "
+            f"{self.SW}, {pads}, {self.SIMD}, {lw}, {pad}>({i}, {o});\n"
+        )
+
+
+@lru_cache(maxsize=100_000)
+def _cycles(geometry: tuple) -> int:
+    """swg_cycles_per_frame of a geometry (a schedule evaluated row by row: cached)."""
+    return swg_cycles_per_frame(**{k.lower(): v for k, v in geometry})
+
+
+def estimate_swg(p: dict) -> Res:
+    """hw_swg: a line buffer of (KH+SH) rows x IW*C/SIMD words of SIMD*W bits (simple dual
+    port, synchronous read of old data), row/column counters, a 2-entry output buffer."""
+    c = CAL
+    simd, w = p.get("SIMD", 1), p.get("W", 1)
+    cf = p["C"] // simd
+    depth = (p["KH"] + p["SH"]) * p["IW"] * cf
+    dw = simd * w
+    style = str(p.get("RAM_STYLE", "auto"))
+    st = {"distributed": "distributed", "block": "block"}.get(style, "auto")
+    m = map_memory(max(1, depth), dw, write=True, read_sync=True, style=st)
+    aw = max(1, clog2(depth))
+    lut = c["swg_base"] + c["swg_bit"] * dw + c["swg_addr"] * aw + m.lutram
+    lut += c["rom_mux"] * m.mux_bits
+    ff = c["swg_ff_base"] + c["swg_ff_bit"] * dw + c["swg_ff_addr"] * aw
+    if m.kind != "block":
+        ff += dw * (depth + 1 if m.kind == "logic" else 1)
+    return Res(lut=lut, lutram=m.lutram, ff=ff, bram36=m.bram36, notes=[f"buffer: {m.kind}"])
+
+
+# ---------------------------------------------------------------- cycle model
 
 
 def _swg_geometry(c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd):
@@ -189,70 +358,3 @@ def swg_latency(**_params: object) -> int:
     """Cycles from the input beat completing the last image row an output row needs to
     that output row's first beat (3 for every geometry)."""
     return _SWG_LATENCY
-
-
-def maxpool_cycles_per_frame(*, c: int, ih: int, iw: int, pe: int = 1, **_untimed: object) -> int:
-    """IH * IW * C/PE: one input beat per cycle, no per-frame overhead."""
-    if pe < 1 or c % pe:
-        raise ValueError(f"PE {pe} must divide C {c}")
-    return ih * iw * (c // pe)
-
-
-def maxpool_latency(**_params: object) -> int:
-    """Cycles from a window's last input beat to its output beat (2 for every geometry)."""
-    return _MAXPOOL_LATENCY
-
-
-# --------------------------------------------------------------------------- DDR weights
-
-
-def weight_stream_cycles_per_frame(
-    streams: list[dict],
-    bytes_per_cycle: float = 0.0,
-    latency: int = 0,
-    fifo: int = 4,
-    bound: str = "upper",
-) -> float:
-    """Cycles per frame that the external weight streams (hw_mvu WEIGHT_SOURCE =
-    "stream") allow, under the DDR model of sim/harness/stream_harness.cpp: one reader
-    per stream with a `fifo`-word prefetch FIFO, `latency` cycles from the request of a
-    pass (NF*SF words, requested when the previous pass's last word was fetched) to the
-    start of its transfer, and `bytes_per_cycle` shared by all streams (0: unlimited,
-    one word a cycle per stream).
-
-    `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V}
-    (rtl/top.json's "weight_streams"; "ddr_word_bytes", the DMA's padded word, is S
-    where given). With t = max(1, S/B) cycles a word (a reader
-    fetches at most one word a cycle; t = 1 when unlimited) a pass of stream s alone
-    takes the longer of
-      reader  L + N*t
-      MVU     N + max(0, L + t - fifo)   (it eats one word a cycle; after a fast reader
-                                          filled the FIFO it waits out the latency beyond
-                                          what the FIFO holds)
-    so the stream needs V * pass cycles per frame. Streams sharing the bandwidth need at
-    least sum(V*N*S)/B ("lower": the largest of these, reached when one stream's latency
-    overlaps another's transfer) and at most sum(V*N*S)/B + L*max(V) ("upper", the
-    default: every stream waits its latency at the same time). With one stream, or with
-    L = 0, the two coincide and are exact (tests/sim/test_external_weights.py). 0.0
-    without streams; the design's cycles per frame are at least this and at least its
-    slowest node."""
-    worst = 0.0
-    total_bytes = 0.0
-    passes = 0
-    for s in streams:
-        n, v = s["words_per_pass"], s["passes_per_frame"]
-        size = s.get("ddr_word_bytes", s["word_bytes"])
-        per_word = max(1.0, size / bytes_per_cycle) if bytes_per_cycle > 0 else 1.0
-        reader = latency + n * per_word
-        mvu = n + max(0.0, latency + per_word - fifo)
-        worst = max(worst, v * max(reader, mvu))
-        total_bytes += v * n * size
-        passes = max(passes, v)
-    if bytes_per_cycle <= 0:
-        return worst
-    shared = total_bytes / bytes_per_cycle
-    if bound == "upper":
-        shared += latency * passes
-    elif bound != "lower":
-        raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
-    return max(worst, shared)

@@ -1,0 +1,133 @@
+"""The weight port of an external MVU (weights in DDR): the system adapter between a DMA
+and hw_mvu's weight stream (WEIGHT_SOURCE = "stream"), its DMA word sizing and the
+cycle model of the DDR reads (`weight_stream_cycles_per_frame`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Block
+
+# words of prefetch per weight stream in the DDR model (the simulation harness's reader
+# FIFO, sim/rtl.py): the one default of the model and of the simulations
+DDR_PREFETCH_WORDS = 64
+
+
+def dma_word_bytes(bits: int) -> int:
+    """Bytes a DMA reads from DDR for one `bits`-bit weight word: AXI DMA streams are
+    8 * 2^k bits wide, up to 1024; wider words take several 1024-bit beats."""
+    if bits > 1024:
+        return 128 * -(-bits // 1024)
+    nb = 1
+    while nb * 8 < bits:
+        nb *= 2
+    return nb
+
+
+@dataclass(frozen=True)
+class WeightPort(Block):
+    """The top-level port w_<node>_t* feeding an external MVU's weights: `width`-bit
+    words, `words_per_pass` (NF*SF) a pass, `passes_per_frame` (its input vectors)."""
+
+    name: str  # the MVU it feeds
+    width: int
+    words_per_pass: int
+    passes_per_frame: int
+    kind: str = "WeightPort"
+
+    @property
+    def port(self) -> str:
+        """Prefix of the port's signals on the top: w_<node>_tdata, ..."""
+        return f"w_{self.name}_t"
+
+    @property
+    def word_bytes(self) -> int:
+        return -(-self.width // 8)
+
+    @property
+    def ddr_word_bytes(self) -> int:
+        return dma_word_bytes(self.width)
+
+    def describe(self) -> dict:
+        """rtl/top.json's "weight_streams" entry: what a DMA must feed this port from
+        DDR. One pass is the file `<node>_wstream.bin` (the words of the weight memory,
+        address nf*SF + sf, each `word_bytes` little-endian bytes, lane p*SIMD+s at bits
+        [(p*SIMD+s)*W_W +: W_W], top bits zero); the MVU reads `passes_per_frame` passes
+        per frame (one per input vector). A DMA reads each word padded to
+        `ddr_word_bytes` (dma_word_bytes): the DDR traffic is counted in those."""
+        return {
+            "node": self.name,
+            "port": self.port,
+            "file": f"{self.name}_wstream.bin",
+            "width": self.width,
+            "word_bytes": self.word_bytes,
+            "ddr_word_bytes": self.ddr_word_bytes,
+            "words_per_pass": self.words_per_pass,
+            "passes_per_frame": self.passes_per_frame,
+            "bytes_per_frame": self.passes_per_frame * self.words_per_pass * self.ddr_word_bytes,
+            "layout": "word nf*SF+sf of the weight memory, little-endian, lane "
+            "p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W]",
+        }
+
+    def rtl_port(self) -> str:
+        """The port declarations of top.v for this stream."""
+        return (
+            f"    // weight stream of {self.name} (weights in DDR): {self.words_per_pass} words "
+            f"a pass, {self.passes_per_frame} pass(es) a frame\n"
+            f"    input  wire [{self.width - 1}:0] {self.port}data,\n"
+            f"    input  wire {self.port}valid,\n"
+            f"    output wire {self.port}ready,\n"
+        )
+
+
+def weight_stream_cycles_per_frame(
+    streams: list[dict],
+    bytes_per_cycle: float = 0.0,
+    latency: int = 0,
+    fifo: int = DDR_PREFETCH_WORDS,
+    bound: str = "upper",
+) -> float:
+    """Cycles per frame that the external weight streams (hw_mvu WEIGHT_SOURCE =
+    "stream") allow, under the DDR model of sim/harness/stream_harness.cpp: one reader
+    per stream with a `fifo`-word prefetch FIFO, `latency` cycles from the request of a
+    pass (NF*SF words, requested when the previous pass's last word was fetched) to the
+    start of its transfer, and `bytes_per_cycle` shared by all streams (0: unlimited,
+    one word a cycle per stream).
+
+    `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V}
+    (rtl/top.json's "weight_streams"; "ddr_word_bytes", the DMA's padded word, is S
+    where given). With t = max(1, S/B) cycles a word (a reader
+    fetches at most one word a cycle; t = 1 when unlimited) a pass of stream s alone
+    takes the longer of
+      reader  L + N*t
+      MVU     N + max(0, L + t - fifo)   (it eats one word a cycle; after a fast reader
+                                          filled the FIFO it waits out the latency beyond
+                                          what the FIFO holds)
+    so the stream needs V * pass cycles per frame. Streams sharing the bandwidth need at
+    least sum(V*N*S)/B ("lower": the largest of these, reached when one stream's latency
+    overlaps another's transfer) and at most sum(V*N*S)/B + L*max(V) ("upper", the
+    default: every stream waits its latency at the same time). With one stream, or with
+    L = 0, the two coincide and are exact (tests/sim/test_external_weights.py). 0.0
+    without streams; the design's cycles per frame are at least this and at least its
+    slowest node."""
+    worst = 0.0
+    total_bytes = 0.0
+    passes = 0
+    for s in streams:
+        n, v = s["words_per_pass"], s["passes_per_frame"]
+        size = s.get("ddr_word_bytes", s["word_bytes"])
+        per_word = max(1.0, size / bytes_per_cycle) if bytes_per_cycle > 0 else 1.0
+        reader = latency + n * per_word
+        mvu = n + max(0.0, latency + per_word - fifo)
+        worst = max(worst, v * max(reader, mvu))
+        total_bytes += v * n * size
+        passes = max(passes, v)
+    if bytes_per_cycle <= 0:
+        return worst
+    shared = total_bytes / bytes_per_cycle
+    if bound == "upper":
+        shared += latency * passes
+    elif bound != "lower":
+        raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
+    return max(worst, shared)

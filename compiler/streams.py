@@ -1,0 +1,180 @@
+"""Stream layout of a design: formats, bus adapters, lane repackers between blocks, the
+external weight streams and the predicted cycles per frame.
+
+Every back end (RTL, HLS, system, estimator, simulator description) takes its stream
+formats from here, so they agree beat for beat. A block states its own input and output
+format (`Block.in_format`, `Block.out_format`); this module places what goes between
+blocks: the bus adapters at the ends (`input_bus`, `output_bus`) and the lane repackers
+where a producer's lanes differ from its consumer's (`link_stages`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .datatypes import DataType
+
+if TYPE_CHECKING:
+    from .boards import Board
+    from .ir import Dataflow, Node
+
+BUS_BITS = 64  # host stream width target (AXI-stream tdata)
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """A stream: `lanes` lanes of `width` bits per beat, `count` elements per frame."""
+
+    lanes: int
+    width: int
+    count: int
+    signed: bool
+
+    @property
+    def bits(self) -> int:
+        return self.lanes * self.width
+
+    @property
+    def beats(self) -> int:
+        return -(-self.count // self.lanes)
+
+
+def lane_width(dt: DataType) -> int:
+    """Bits of one lane carrying values of dt (BIPOLAR: one bit, 1 = +1)."""
+    return 1 if dt.kind == "BIPOLAR" else dt.bits
+
+
+def signed_lanes(dt: DataType) -> bool:
+    """Whether lanes of dt are two's complement (BIPOLAR lanes are plain bits)."""
+    return dt.signed and dt.kind != "BIPOLAR"
+
+
+def format_of(dt: DataType, lanes: int, count: int) -> StreamFormat:
+    return StreamFormat(lanes, lane_width(dt), count, signed_lanes(dt))
+
+
+def bus_format(lw: int, count: int, signed: bool) -> StreamFormat:
+    """Byte-aligned lanes, as many as fit in BUS_BITS (at least one, at most count)."""
+    width = 8 * -(-lw // 8)
+    return StreamFormat(max(1, min(count, BUS_BITS // width)), width, count, signed)
+
+
+def node_in_format(n: Node) -> StreamFormat:
+    return n.in_format()
+
+
+def node_out_format(n: Node) -> StreamFormat:
+    return n.out_format()
+
+
+def vectors_in(n: Node) -> int:
+    """Stream vectors (pixels, windows) a node takes per frame."""
+    return n.vectors_in()
+
+
+def vectors_out(n: Node) -> int:
+    return n.vectors_out()
+
+
+def input_bus(df: Dataflow) -> StreamFormat:
+    f = df.nodes[0].in_format()
+    return bus_format(f.width, f.count, f.signed)
+
+
+def output_bus(df: Dataflow) -> StreamFormat:
+    f = df.nodes[-1].out_format()
+    return bus_format(f.width, f.count, f.signed)
+
+
+def has_tail(f: StreamFormat) -> bool:
+    return f.count % f.lanes != 0
+
+
+def link_stages(src: StreamFormat, dst: StreamFormat) -> list[tuple]:
+    """Lane repackers between a producer and a consumer stream: (src, dst, COUNT) each.
+
+    Vectors may change size at a link (a conv's pixels of C values feed an FC layer's
+    vector of H*W*C after a flatten). A dense producer stream (no tail lanes) is re-cut
+    into the consumer's vectors by one repacker; a producer with tail padding in every
+    vector is first serialised to one lane (dropping the padding), then packed."""
+    same_cut = src.count == dst.count or not (has_tail(src) or has_tail(dst))
+    if src.lanes == dst.lanes and src.width == dst.width and same_cut:
+        return []
+    if src.count == dst.count or not has_tail(src):
+        return [(src, dst, dst.count)]
+    serial = StreamFormat(1, src.width, src.count, src.signed)
+    return [(src, serial, src.count), (serial, dst, dst.count)]
+
+
+def predicted_cycles_per_frame(df: Dataflow) -> int:
+    """Steady-state initiation interval: the slowest stage (every repacker is at most as
+    slow as its neighbours; the bus adapters move one beat per cycle)."""
+    stages = [n.cycles_per_frame() for n in df.nodes]
+    for a, b in zip(df.nodes, df.nodes[1:], strict=False):
+        if len(link_stages(a.out_format(), b.in_format())) == 2:  # one value a cycle
+            stages.append(a.n_out * a.vectors_out())
+    bus_in = input_bus(df).beats * df.nodes[0].vectors_in()
+    bus_out = output_bus(df).beats * df.nodes[-1].vectors_out()
+    return max([*stages, bus_in, bus_out])
+
+
+# ---------------------------------------------------------------- weight streams (DDR)
+
+
+def weight_streams(df: Dataflow) -> list[dict]:
+    """rtl/top.json's "weight_streams": per external MVU, in stream order, what a DMA
+    must feed its port from DDR (blocks/weight_port.py `WeightPort.describe`)."""
+    return [n.weight_port().describe() for n in df.nodes if getattr(n, "external", False)]
+
+
+def ddr_cycles_per_frame(
+    df: Dataflow, bytes_per_cycle: float = 0.0, latency: int = 0, fifo: int | None = None
+) -> float:
+    """Cycles per frame the external weight streams allow (0.0 without any), under the
+    harness's DDR model (blocks/weight_port.py `weight_stream_cycles_per_frame`)."""
+    from .blocks.weight_port import DDR_PREFETCH_WORDS, weight_stream_cycles_per_frame
+
+    fifo = DDR_PREFETCH_WORDS if fifo is None else fifo
+    return weight_stream_cycles_per_frame(weight_streams(df), bytes_per_cycle, latency, fifo)
+
+
+def ddr_bytes_per_cycle(board: Board) -> float:
+    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
+    peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
+    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
+    return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
+
+
+def ddr_cycles(df: Dataflow, board: Board) -> int:
+    """Cycles per frame the external weight streams need at the board's DDR bandwidth
+    (0 without external weights; refused when the board has no DDR figure)."""
+    from .errors import CompileError
+
+    if not weight_streams(df):
+        return 0
+    bpc = ddr_bytes_per_cycle(board)
+    if bpc <= 0:
+        raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
+    return math.ceil(ddr_cycles_per_frame(df, bpc))
+
+
+def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
+    """The DDR traffic of the external weights and what it implies, or None."""
+    streams = weight_streams(df)
+    if not streams:
+        return None
+    per_frame = sum(w["bytes_per_frame"] for w in streams)
+    fps = board.cycles_to_fps(cycles)
+    bpc = ddr_bytes_per_cycle(board)
+    bound = ddr_cycles(df, board)
+    return {
+        "external": [w["node"] for w in streams],
+        "bytes_per_frame": per_frame,
+        "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
+        "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
+        "ddr_cycles_per_frame": bound,
+        "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),
+        "limited_by_ddr": bound >= cycles,
+    }
