@@ -10,39 +10,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from .blocks.base import MAX_LANES, divisors
+from .blocks.mvu import cheapest_folding
 from .errors import CompileError
-from .ir import MVU, Dataflow, MaxPool, SlidingWindow, TopK
+from .ir import Dataflow
+
+__all__ = ["MAX_LANES", "cheapest_folding", "default_target_cycles", "divisors", "fold"]
 
 DEFAULT_LANES = 16 * 32  # the largest layer is folded to 16 PE x 32 SIMD by default
-MAX_LANES = 64  # PE and SIMD of the default folding (the lane repacker takes 1..64)
-
-
-def cheapest_folding(
-    mh: int, mw: int, target_cycles: int, simd_choices: list[int] | None = None
-) -> tuple[int, int]:
-    """Fewest lanes (PE*SIMD) with ceil(MH/PE)*ceil(MW/SIMD) <= target; ties: fewer cycles.
-    simd_choices restricts SIMD (a convolution's SIMD must divide its input channels)."""
-    simds = [v for v in (simd_choices or range(1, mw + 1)) if v <= MAX_LANES] or [1]
-    best = None
-    for pe in range(1, min(mh, MAX_LANES) + 1):
-        nf = -(-mh // pe)
-        if nf > target_cycles:
-            continue
-        sf_max = target_cycles // nf
-        fitting = [s for s in simds if -(-mw // s) <= sf_max]
-        if not fitting:
-            continue
-        simd = min(fitting)
-        key = (pe * simd, nf * -(-mw // simd), pe)
-        if best is None or key < best[0]:
-            best = (key, pe, simd)
-    if best is None:  # the target is out of reach: the most parallel folding allowed
-        return min(mh, MAX_LANES), max(simds)
-    return best[1], best[2]
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def default_target_cycles(df: Dataflow) -> int:
@@ -64,53 +39,16 @@ def fold(
     if unknown:
         raise CompileError(f"folding names unknown nodes: {', '.join(sorted(unknown))}")
     nodes = list(df.nodes)
-    for i, n in enumerate(nodes):
-        if isinstance(n, MVU):
-            swg = nodes[i - 1] if i > 0 and isinstance(nodes[i - 1], SlidingWindow) else None
-            nodes[i] = _fold_mvu(n, target, folding.get(n.name, {}), swg)
-            if swg is not None:
-                nodes[i - 1] = replace(swg, SIMD=nodes[i].SIMD)
-    for i, n in enumerate(nodes):
-        if isinstance(n, MaxPool):
-            nodes[i] = _fold_pool(n, nodes[i - 1].out_lanes, target, folding.get(n.name, {}))
-        elif isinstance(n, TopK):
-            nodes[i] = replace(n, PE=nodes[i - 1].out_lanes)
+    for i, n in enumerate(nodes):  # blocks that fold to the target on their own (MVUs)
+        prev = nodes[i - 1] if i > 0 and nodes[i - 1].lanes_from_consumer else None
+        choices = prev.consumer_lane_choices() if prev is not None else None
+        nodes[i] = n.fold(target, folding.get(n.name, {}), choices)
+        if prev is not None and nodes[i] is not n:  # it takes its consumer's lanes
+            nodes[i - 1] = prev.with_lanes(nodes[i].in_lanes)
+    for i, n in enumerate(nodes):  # blocks that follow the lanes before them
+        if i > 0:
+            nodes[i] = n.fold_after(nodes[i - 1].out_lanes, target, folding.get(n.name, {}))
     return replace(df, nodes=nodes)
-
-
-def _fold_mvu(n: MVU, target: int, spec: dict, swg: SlidingWindow | None) -> MVU:
-    choices = divisors(swg.C) if swg is not None else None
-    per_vector = max(1, target // n.vectors)
-    pe, simd = cheapest_folding(n.MH, n.MW, per_vector, choices)
-    pe, simd = int(spec.get("PE", pe)), int(spec.get("SIMD", simd))
-    external = spec.get("external", n.external)
-    if not isinstance(external, bool):
-        raise CompileError(f'"external" must be true or false, got {external!r}', n.name)
-    if not (1 <= pe <= n.MH and 1 <= simd <= n.MW):
-        raise CompileError(
-            f"folding PE={pe}, SIMD={simd} outside 1..MH={n.MH}, 1..MW={n.MW}", n.name
-        )
-    if swg is not None and swg.C % simd:
-        raise CompileError(
-            f"SIMD={simd} must divide the {swg.C} input channels of this convolution "
-            f"(choose one of {divisors(swg.C)})",
-            n.name,
-        )
-    return replace(n, PE=pe, SIMD=simd, external=external)
-
-
-def _fold_pool(n: MaxPool, lanes_before: int, target: int, spec: dict) -> MaxPool:
-    if "PE" in spec:
-        pe = int(spec["PE"])
-        if pe < 1 or n.C % pe:
-            raise CompileError(f"PE={pe} must divide the {n.C} channels", n.name)
-        return replace(n, PE=pe)
-    fits = [d for d in divisors(n.C) if d <= max(1, lanes_before)]
-    pool = replace(n, PE=max(fits))
-    for d in divisors(n.C):
-        if d > pool.PE and pool.cycles_per_frame() > target:
-            pool = replace(n, PE=d)
-    return pool
 
 
 def read_folding_file(path: Path) -> dict[str, dict]:

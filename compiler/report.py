@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from . import netlist as nl
 from .ir import MVU, Dataflow
 from .streams import (
@@ -15,7 +13,6 @@ from .streams import (
     input_bus,
     output_bus,
     predicted_cycles_per_frame,
-    weight_streams,
 )
 
 
@@ -33,53 +30,12 @@ def layer_row(df: Dataflow, n) -> dict:
         "PE": n.out_lanes if n.kind == "MVU" else n.in_lanes,
         "cycles_per_frame": n.cycles_per_frame(),
     }
-    if isinstance(n, MVU):
-        row.update(
-            {
-                "shape": [n.MH, n.MW],
-                "mode": n.mode.value,
-                "weight_dtype": n.weight_dtype.name,
-                "SIMD": n.SIMD,
-                "acc_bits": n.acc_bits,
-                "thresholds_per_row": n.n_thresholds,
-                "negated_rows": len(n.negated_rows),
-                "weight_bits": n.MH * n.MW * n.w_bits,
-                "threshold_bits": n.MH * n.n_thresholds * n.acc_bits,
-            }
-        )
-        row.update(weight_sparsity(n))
-        if n.external:  # weights in DDR: what its stream moves (blocks/weight_port.py)
-            ws = next(w for w in weight_streams(df) if w["node"] == n.name)
-            row["external"] = True
-            row["weight_stream"] = {
-                k: ws[k]
-                for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
-                          "passes_per_frame", "bytes_per_frame")
-            }  # fmt: skip
-    elif n.kind == "TopK":
-        row.update({"shape": [n.N], "K": n.K})
-    else:  # SlidingWindow / MaxPool: (H, W, C) in, kernel/stride
-        row.update(
-            {
-                "shape": [n.IH, n.IW, n.C],
-                "window": [n.KH, n.KW, n.SH, n.SW],
-                "out_shape": [n.OH, n.OW, n.n_out],
-            }
-        )
+    row.update(n.report_row())
     return row
 
 
 def weight_sparsity(n: MVU) -> dict:
-    """Zero weights of an MVU whose weights can be 0 (ternary, k-bit): their count and
-    fraction ("sparsity"); ternary layers also give their integer weights [p, n]. Bipolar
-    weights (xnor, signsel) have no zeros and no entry."""
-    if n.weight_dtype == "BIPOLAR" or n.weights is None:
-        return {}
-    zeros = int(np.count_nonzero(n.weights == 0))
-    out = {"zero_weights": zeros, "sparsity": zeros / n.weights.size}
-    if n.ternary is not None:
-        out["ternary_weights"] = list(n.ternary)
-    return out
+    return n.weight_sparsity()
 
 
 def _sparsity_cell(r: dict) -> str:

@@ -187,6 +187,19 @@ class Block:
         """The folding columns of the optimiser's layer table."""
         return {}
 
+    def fold(self, target: int, spec: dict, lane_choices: list[int] | None) -> Block:
+        """The default folding of a block that folds to `target` on its own (`spec`: its
+        folding-file entry); others return themselves."""
+        return self
+
+    def fold_after(self, lanes_before: int, target: int, spec: dict) -> Block:
+        """The default folding of a block that follows the lanes before it."""
+        return self
+
+    def report_row(self) -> dict:
+        """report.json's columns of this block beyond the common ones."""
+        return {}
+
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         """Foldings meeting `target` cycles per frame: (lanes in, lanes out, block)."""
         return [(self.in_lanes, self.out_lanes, self)]  # type: ignore[attr-defined]

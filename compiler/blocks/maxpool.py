@@ -119,6 +119,30 @@ class MaxPool(Block):
     def fold_row(self) -> dict:
         return {"PE": self.PE}
 
+    def report_row(self) -> dict:
+        return {
+            "shape": [self.IH, self.IW, self.C],
+            "window": [self.KH, self.KW, self.SH, self.SW],
+            "out_shape": [self.OH, self.OW, self.n_out],
+        }
+
+    def fold_after(self, lanes_before: int, target: int, spec: dict) -> MaxPool:
+        """The largest divisor of the channels not above the lanes before it (more if
+        that misses the target); a folding file's "PE" must divide the channels."""
+        from ..errors import CompileError
+
+        if "PE" in spec:
+            pe = int(spec["PE"])
+            if pe < 1 or self.C % pe:
+                raise CompileError(f"PE={pe} must divide the {self.C} channels", self.name)
+            return replace(self, PE=pe)
+        fits = [d for d in divisors(self.C) if d <= max(1, lanes_before)]
+        pool = replace(self, PE=max(fits))
+        for d in divisors(self.C):
+            if d > pool.PE and pool.cycles_per_frame() > target:
+                pool = replace(self, PE=d)
+        return pool
+
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         out = []
         for d in divisors(self.C):

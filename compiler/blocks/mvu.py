@@ -202,6 +202,63 @@ class MVU(Block):
     def fold_row(self) -> dict:
         return {"PE": self.PE, "SIMD": self.SIMD, "macs": self.MH * self.MW * self.vectors}
 
+    def report_row(self) -> dict:
+        row = {
+            "shape": [self.MH, self.MW],
+            "mode": self.mode.value,
+            "weight_dtype": self.weight_dtype.name,
+            "SIMD": self.SIMD,
+            "acc_bits": self.acc_bits,
+            "thresholds_per_row": self.n_thresholds,
+            "negated_rows": len(self.negated_rows),
+            "weight_bits": self.MH * self.MW * self.w_bits,
+            "threshold_bits": self.MH * self.n_thresholds * self.acc_bits,
+            **self.weight_sparsity(),
+        }
+        if self.external:  # weights in DDR: what its stream moves (blocks/weight_port.py)
+            ws = self.weight_port().describe()
+            row["external"] = True
+            row["weight_stream"] = {
+                k: ws[k]
+                for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
+                          "passes_per_frame", "bytes_per_frame")
+            }  # fmt: skip
+        return row
+
+    def weight_sparsity(self) -> dict:
+        """Zero weights of an MVU whose weights can be 0 (ternary, k-bit): their count and
+        fraction ("sparsity"); ternary layers also give their integer weights [p, n].
+        Bipolar weights (xnor, signsel) have no zeros and no entry."""
+        if self.weight_dtype == "BIPOLAR" or self.weights is None:
+            return {}
+        zeros = int(np.count_nonzero(self.weights == 0))
+        out = {"zero_weights": zeros, "sparsity": zeros / self.weights.size}
+        if self.ternary is not None:
+            out["ternary_weights"] = list(self.ternary)
+        return out
+
+    def fold(self, target: int, spec: dict, lane_choices: list[int] | None) -> MVU:
+        """The fewest lanes (PE*SIMD) meeting `target` cycles per frame; `spec` (a
+        folding file's entry) may fix PE, SIMD and "external"; `lane_choices` restricts
+        SIMD (a convolution's SIMD divides its input channels)."""
+        from ..errors import CompileError
+
+        per_vector = max(1, target // self.vectors)
+        pe, simd = cheapest_folding(self.MH, self.MW, per_vector, lane_choices)
+        pe, simd = int(spec.get("PE", pe)), int(spec.get("SIMD", simd))
+        external = spec.get("external", self.external)
+        if not isinstance(external, bool):
+            raise CompileError(f'"external" must be true or false, got {external!r}', self.name)
+        replace(self, PE=pe, SIMD=simd).check()
+        if lane_choices is not None and simd not in lane_choices:
+            c = max(lane_choices)
+            raise CompileError(
+                f"SIMD={simd} must divide the {c} input channels of this convolution "
+                f"(choose one of {lane_choices})",
+                self.name,
+            )
+        return replace(self, PE=pe, SIMD=simd, external=external)
+
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         return [
             (simd, pe, replace(self, PE=pe, SIMD=simd))
@@ -400,6 +457,30 @@ class MVU(Block):
 
     def hls_max_bits(self) -> int:
         return self.SIMD * self.w_bits
+
+
+def cheapest_folding(
+    mh: int, mw: int, target_cycles: int, simd_choices: list[int] | None = None
+) -> tuple[int, int]:
+    """Fewest lanes (PE*SIMD) with ceil(MH/PE)*ceil(MW/SIMD) <= target; ties: fewer cycles.
+    simd_choices restricts SIMD (a convolution's SIMD must divide its input channels)."""
+    simds = [v for v in (simd_choices or range(1, mw + 1)) if v <= MAX_LANES] or [1]
+    best = None
+    for pe in range(1, min(mh, MAX_LANES) + 1):
+        nf = -(-mh // pe)
+        if nf > target_cycles:
+            continue
+        sf_max = target_cycles // nf
+        fitting = [s for s in simds if -(-mw // s) <= sf_max]
+        if not fitting:
+            continue
+        simd = min(fitting)
+        key = (pe * simd, nf * -(-mw // simd), pe)
+        if best is None or key < best[0]:
+            best = (key, pe, simd)
+    if best is None:  # the target is out of reach: the most parallel folding allowed
+        return min(mh, MAX_LANES), max(simds)
+    return best[1], best[2]
 
 
 def fold_lanes(n: int) -> list[int]:

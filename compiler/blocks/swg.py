@@ -176,6 +176,13 @@ class SlidingWindow(Block):
     def fold_row(self) -> dict:
         return {"SIMD": self.SIMD}
 
+    def report_row(self) -> dict:
+        return {
+            "shape": [self.IH, self.IW, self.C],
+            "window": [self.KH, self.KW, self.SH, self.SW],
+            "out_shape": [self.OH, self.OW, self.n_out],
+        }
+
     def fastest_cycles(self, lane_choices: list[int] | None) -> int:
         simd = max(d for d in divisors(self.C) if d <= MAX_LANES)
         return self.with_lanes(simd).cycles_per_frame()

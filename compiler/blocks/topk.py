@@ -74,6 +74,12 @@ class TopK(Block):
     def fold_row(self) -> dict:
         return {"PE": self.PE}
 
+    def fold_after(self, lanes_before: int, target: int, spec: dict) -> TopK:
+        return self.with_lanes(lanes_before)
+
+    def report_row(self) -> dict:
+        return {"shape": [self.N], "K": self.K}
+
     def estimate(self, data: bool = True) -> Res:
         return estimate_topk(self.N, self.PE, self.in_format().width, self.K, self.out_type.bits)
 
