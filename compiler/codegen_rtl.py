@@ -23,14 +23,13 @@ import halfwave.hw
 
 from . import netlist as nl
 from .blocks.mvu import MVU, Mode
-from .blocks.weight_port import dma_word_bytes
+from .blocks.weight_port import ddr_cycles_per_frame, dma_word_bytes, weight_streams
 from .datatypes import DataType
 from .ir import Dataflow, Node
 from .streams import (
     BUS_BITS,
     StreamFormat,
     bus_format,
-    ddr_cycles_per_frame,
     has_tail,
     input_bus,
     lane_width,
@@ -41,7 +40,6 @@ from .streams import (
     predicted_cycles_per_frame,
     vectors_in,
     vectors_out,
-    weight_streams,
 )
 
 __all__ = [  # re-exported stream-layout names (see the module docstring)

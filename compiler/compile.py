@@ -16,8 +16,7 @@ from .folding import fold, read_folding_file
 from .lower import lower, make_topk
 from .onnx_graph import load_qonnx
 from .optimize import fold_for_board
-from .report import build_report, write_reports
-from .resources import fifo_report, resources_report
+from .report import build_report, fifo_report, resources_report, write_reports
 
 
 @dataclass

@@ -38,7 +38,7 @@ from .blocks.fifo import estimate_fifo
 from .blocks.mvu import MVU, MvuShape, estimate_mvu, mvu_shape
 from .blocks.mvu import fold_lanes as _folds
 from .blocks.repack import estimate_repack
-from .blocks.weight_port import dma_word_bytes
+from .blocks.weight_port import ddr_bytes_per_cycle, ddr_cycles, ddr_summary, dma_word_bytes
 from .boards import RESOURCES, Board
 from .errors import CompileError
 from .fifos import fifo_depth
@@ -46,16 +46,13 @@ from .ir import Dataflow, Node
 from .memmap import Res
 from .resources import estimate_design
 from .streams import (
-    ddr_bytes_per_cycle,
-    ddr_cycles,
-    ddr_summary,
     input_bus,
     link_stages,
     output_bus,
     predicted_cycles_per_frame,
 )
 
-__all__ = [  # ddr_* moved to compiler/streams.py; re-exported for their users
+__all__ = [  # ddr_* moved to compiler/blocks/weight_port.py; re-exported for their users
     "MAX_LANES", "Optimiser", "_folds", "Plan", "ddr_bytes_per_cycle", "ddr_cycles", "ddr_summary",
     "dma_word_bytes", "divisors", "optimise",
 ]  # fmt: skip

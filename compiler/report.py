@@ -6,14 +6,11 @@ import json
 from pathlib import Path
 
 from . import netlist as nl
+from .blocks.weight_port import ddr_cycles, ddr_summary
+from .fifos import fifo_depth
 from .ir import MVU, Dataflow
-from .streams import (
-    ddr_cycles,
-    ddr_summary,
-    input_bus,
-    output_bus,
-    predicted_cycles_per_frame,
-)
+from .resources import estimate_design
+from .streams import input_bus, output_bus, predicted_cycles_per_frame
 
 
 def layer_rows(df: Dataflow) -> list[dict]:
@@ -180,7 +177,6 @@ def fifo_report(df: Dataflow) -> dict:
     depth, width, the memory Yosys maps its words to (BRAM, LUTRAM or FF: registers)
     and what it costs, and the totals. `sized_by` says whether the depth is the
     analysis's (compiler/fifos.py) or an override."""
-    from .fifos import fifo_depth
 
     nodes = {n.name: n for n in df.nodes}
     rows = []
@@ -219,8 +215,6 @@ def resources_report(df: Dataflow, plan=None) -> dict:
     """report.json's "resources": the estimate per layer (node + its FIFO and
     repackers) and in total, with the board budget and the optimiser's figures when
     compiled for a board (plan: optimize.Plan)."""
-    from .resources import estimate_design
-
     est = estimate_design(df)
     per_layer = est.per_layer()
     cycles = {n.name: n.cycles_per_frame() for n in df.nodes}

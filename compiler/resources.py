@@ -11,7 +11,8 @@ check a design against a board without running synthesis. The parts:
   (CAL), memories through map_memory, DSPs by Yosys's mul2dsp rule.
 * this module: the design estimate, a walk over the netlist (compiler/netlist.py), so
   it always covers exactly the blocks that are synthesised.
-* compiler/report.py: the "resources" and "fifos" sections of report.json.
+* compiler/report.py: the "resources" and "fifos" sections of report.json
+  (`resources_report`, `fifo_report`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ from .memmap import LIBRARY, MemMap, Res, bram_count, map_memory
 __all__ = [  # the block models live in compiler/blocks; re-exported for their users
     "CAL", "LIBRARY", "MVU_TERMS", "DesignEstimate", "MemMap", "MvuShape", "Res",
     "_tree_bits_xnor", "bram_count", "estimate_design", "estimate_fifo", "estimate_maxpool",
-    "estimate_mvu", "estimate_repack", "estimate_swg", "estimate_topk", "fifo_report",
+    "estimate_mvu", "estimate_repack", "estimate_swg", "estimate_topk",
     "fifo_storage", "fmt_res", "instances", "map_memory", "mvu_dsps", "mvu_features",
-    "mvu_memories", "mvu_shape", "node_estimate", "resources_report", "utilisation",
+    "mvu_memories", "mvu_shape", "node_estimate", "utilisation",
 ]  # fmt: skip
 
 
@@ -98,15 +99,3 @@ def fmt_res(r: Res) -> str:
 
 def utilisation(r: Res, budget: dict[str, float]) -> dict[str, float]:
     return {k: (r.get(k) / budget[k] if budget.get(k) else math.inf) for k in budget}
-
-
-def fifo_report(df: Dataflow, top_v: str | None = None) -> dict:
-    from .report import fifo_report as report
-
-    return report(df)
-
-
-def resources_report(df: Dataflow, plan=None) -> dict:
-    from .report import resources_report as report
-
-    return report(df, plan)

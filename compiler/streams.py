@@ -1,23 +1,22 @@
-"""Stream layout of a design: formats, bus adapters, lane repackers between blocks, the
-external weight streams and the predicted cycles per frame.
+"""Stream layout of a design: formats, bus adapters, lane repackers between blocks and
+the predicted cycles per frame.
 
 Every back end (RTL, HLS, system, estimator, simulator description) takes its stream
 formats from here, so they agree beat for beat. A block states its own input and output
 format (`Block.in_format`, `Block.out_format`); this module places what goes between
 blocks: the bus adapters at the ends (`input_bus`, `output_bus`) and the lane repackers
-where a producer's lanes differ from its consumer's (`link_stages`).
+where a producer's lanes differ from its consumer's (`link_stages`). The external weight
+streams and their DDR bound are the weight port's (blocks/weight_port.py).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .datatypes import DataType
 
 if TYPE_CHECKING:
-    from .boards import Board
     from .ir import Dataflow, Node
 
 BUS_BITS = 64  # host stream width target (AXI-stream tdata)
@@ -118,63 +117,3 @@ def predicted_cycles_per_frame(df: Dataflow) -> int:
     bus_in = input_bus(df).beats * df.nodes[0].vectors_in()
     bus_out = output_bus(df).beats * df.nodes[-1].vectors_out()
     return max([*stages, bus_in, bus_out])
-
-
-# ---------------------------------------------------------------- weight streams (DDR)
-
-
-def weight_streams(df: Dataflow) -> list[dict]:
-    """rtl/top.json's "weight_streams": per external MVU, in stream order, what a DMA
-    must feed its port from DDR (blocks/weight_port.py `WeightPort.describe`)."""
-    return [n.weight_port().describe() for n in df.nodes if getattr(n, "external", False)]
-
-
-def ddr_cycles_per_frame(
-    df: Dataflow, bytes_per_cycle: float = 0.0, latency: int = 0, fifo: int | None = None
-) -> float:
-    """Cycles per frame the external weight streams allow (0.0 without any), under the
-    harness's DDR model (blocks/weight_port.py `weight_stream_cycles_per_frame`)."""
-    from .blocks.weight_port import DDR_PREFETCH_WORDS, weight_stream_cycles_per_frame
-
-    fifo = DDR_PREFETCH_WORDS if fifo is None else fifo
-    return weight_stream_cycles_per_frame(weight_streams(df), bytes_per_cycle, latency, fifo)
-
-
-def ddr_bytes_per_cycle(board: Board) -> float:
-    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
-    peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
-    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
-    return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
-
-
-def ddr_cycles(df: Dataflow, board: Board) -> int:
-    """Cycles per frame the external weight streams need at the board's DDR bandwidth
-    (0 without external weights; refused when the board has no DDR figure)."""
-    from .errors import CompileError
-
-    if not weight_streams(df):
-        return 0
-    bpc = ddr_bytes_per_cycle(board)
-    if bpc <= 0:
-        raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
-    return math.ceil(ddr_cycles_per_frame(df, bpc))
-
-
-def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
-    """The DDR traffic of the external weights and what it implies, or None."""
-    streams = weight_streams(df)
-    if not streams:
-        return None
-    per_frame = sum(w["bytes_per_frame"] for w in streams)
-    fps = board.cycles_to_fps(cycles)
-    bpc = ddr_bytes_per_cycle(board)
-    bound = ddr_cycles(df, board)
-    return {
-        "external": [w["node"] for w in streams],
-        "bytes_per_frame": per_frame,
-        "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
-        "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
-        "ddr_cycles_per_frame": bound,
-        "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),
-        "limited_by_ddr": bound >= cycles,
-    }

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..datatypes import DataType
+from ..memmap import Res
 
 if TYPE_CHECKING:
-    from ..memmap import Res
     from ..streams import StreamFormat
 
 MIN_FIFO_DEPTH = 4  # beats: a FIFO that only decouples producer and consumer
@@ -217,8 +217,6 @@ class Block:
     def estimate(self, data: bool = True) -> Res:
         """Resources of this block's instance as generated (data: look at memory
         contents, e.g. constant bits)."""
-        from ..memmap import Res
-
         return Res(notes=[f"{self.rtl_module}: no model"])
 
     def fold_estimate(self) -> Res:

@@ -156,3 +156,58 @@ def test_lane_packing_agrees_across_forms():
 def test_verilog_value_reads_the_literals_top_v_uses():
     assert verilog_value('"block"') == "block" and verilog_value("12") == 12
     assert verilog_value("8'h1f") == 31 and verilog_value("-2") == -2
+
+
+def _compiler_imports() -> dict[str, set[str]]:
+    """compiler module -> the compiler modules it imports (function-level imports
+    included, `if TYPE_CHECKING:` blocks not), read from the source."""
+    import ast
+    from pathlib import Path
+
+    import halfwave.compiler
+
+    root = Path(halfwave.compiler.__file__).parent
+    mods = {}
+    for f in root.rglob("*.py"):
+        parts = list(f.with_suffix("").relative_to(root).parts)
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    graph = {}
+    for m, f in mods.items():
+        pkg = m.split(".") if f.name == "__init__.py" and m else m.split(".")[:-1]
+        tree = ast.parse(f.read_text())
+        hidden = {id(s) for n in tree.body if isinstance(n, ast.If)
+                  and getattr(n.test, "id", "") == "TYPE_CHECKING" for s in n.body}  # fmt: skip
+        deps = set()
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.ImportFrom) or id(n) in hidden:
+                continue
+            if n.level:
+                parts = pkg[: len(pkg) - n.level + 1] + (n.module or "").split(".")
+            elif (n.module or "").startswith("halfwave.compiler"):
+                parts = n.module.split(".")[2:]
+            else:
+                continue
+            parts = [p for p in parts if p]
+            for cand in [parts] + [[*parts, a.name] for a in n.names]:
+                if ".".join(cand) in mods:
+                    deps.add(".".join(cand))
+        graph[m] = deps - {m}
+    return graph
+
+
+def test_compiler_has_no_import_circle():
+    graph = _compiler_imports()
+    assert "resources" in graph["optimize"] and "blocks.swg" in graph["blocks"]
+    state: dict[str, int] = {}
+
+    def visit(v: str, path: list[str]) -> None:
+        state[v] = 1
+        for w in sorted(graph[v]):
+            assert state.get(w) != 1, "import circle: " + " -> ".join([*path, v, w])
+            if w not in state:
+                visit(w, [*path, v])
+        state[v] = 2
+
+    for v in sorted(graph):
+        if v not in state:
+            visit(v, [])

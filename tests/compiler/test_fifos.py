@@ -14,7 +14,8 @@ from halfwave.compiler import ir
 from halfwave.compiler.codegen_rtl import node_in_format, top_verilog
 from halfwave.compiler.errors import CompileError
 from halfwave.compiler.fifos import fifo_depth, fifo_depths, size_fifos
-from halfwave.compiler.resources import estimate_design, fifo_report, map_memory
+from halfwave.compiler.report import fifo_report
+from halfwave.compiler.resources import estimate_design, map_memory
 from halfwave.flow import api
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
