@@ -142,11 +142,11 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- boards and system
-# (flow/bitstream.py, flow/cosim.py, flow/deploy.py)
+# (flow/board/: bitstream.py, cosim.py, deploy.py)
 
 
 def cmd_bitstream(a: argparse.Namespace) -> int:
-    from .bitstream import run_bitstream
+    from .board.bitstream import run_bitstream
 
     status, _ = run_bitstream(
         a.model, a.board, root=a.root, ckpt=a.ckpt, calibrate=a.calibrate, frames=a.frames,
@@ -159,7 +159,7 @@ def cmd_cosim(a: argparse.Namespace) -> int:
     from halfwave.compiler import ir
 
     from . import api
-    from .bitstream import cosim_check, run_bitstream
+    from .board.bitstream import cosim_check, run_bitstream
 
     if not a.build.is_dir() and api.is_model_name(str(a.build)):  # MODEL: the flow to cosim
         status, _ = run_bitstream(str(a.build), a.board, root=a.root, ckpt=a.ckpt,
@@ -182,7 +182,7 @@ def cmd_deploy(a: argparse.Namespace) -> int:
     from halfwave.compiler import ir
 
     from . import api
-    from .deploy import write_package
+    from .board.deploy import write_package
 
     x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
     out = write_package(a.build, a.out or a.build / "deploy", board=a.board, x=x,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import ir
-from halfwave.flow import api, cosim, deploy
+from halfwave.flow import api
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from halfwave.compiler import ir
 from halfwave.compiler.codegen_rtl import dma_word_bytes
-from halfwave.flow import api, cosim, deploy
+from halfwave.flow import api
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
 from halfwave.sim.verilator import verilator_env
 from halfwave.training import calibrated_model, export_qonnx

@@ -10,7 +10,7 @@ DDR (rtl/top.json "weight_streams"), the RTL run feeds them from the harness's D
 at the board's bandwidth and the record gives the external layers and the DDR traffic. A
 PNG per design shows cycles/frame per layer and resources per layer.
 
-``python -m halfwave.flow.bench_synth [--models ...] [--out bench/synth.json] [--merge]``
+``python -m halfwave.flow.bench.synthesis [--models ...] [--out bench/synth.json] [--merge]``
 runs it stand-alone (``--merge`` keeps the other records of --out); ``--calibrate``
 re-runs the Yosys sweep the resource model's constants were fitted on
 (compiler/resources.py, CAL) and prints estimate vs Yosys per block. Numbers are
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import api
-from .bench import write_results
+from .. import api
+from .results import write_results
 
 Log = Callable[[str], None]
 
@@ -261,7 +261,7 @@ def _synth_record(
 def _yosys_run_seconds(build: Path, per_block: bool, whole: bool) -> dict:
     """How long the (cached) Yosys runs took when they ran: the sum over the distinct
     blocks (run `jobs` at a time) and the whole design."""
-    from .synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
+    from ..synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
 
     rtl_dir, cache = build / "rtl", default_cache_dir(build)
     out = {}
@@ -407,7 +407,7 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
     from halfwave.compiler.resources import estimate_mvu, mvu_shape
     from halfwave.hw.memfiles import write_mvu_mem_files
 
-    from .synth import Instance, default_cache_dir, synth_blocks, verilog_value
+    from ..synth import Instance, default_cache_dir, synth_blocks, verilog_value
 
     rtl = work / "rtl"
     rtl.mkdir(parents=True, exist_ok=True)
@@ -420,7 +420,7 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
         w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
         write_mvu_mem_files(n.weights, n.thresholds, pe, simd, w_w, n.acc_bits, rtl / n.name)
         base = cg._mvu(n, "a", "b")
-        from .synth import parse_instances
+        from ..synth import parse_instances
 
         inst = parse_instances(base)[0]
         for st in styles:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import api
+from .. import api
 
 MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
 CONV_MODELS = {"cnv_w1a2": 20, "cnv_ttq_a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
@@ -48,7 +48,7 @@ def fifo_results(build: Path, stats: dict) -> dict:
     from halfwave.compiler import ir
     from halfwave.compiler.fifos import size_fifos
 
-    from .verify import fifo_check
+    from ..verify import fifo_check
 
     df = ir.load(build)
     t = time.perf_counter()

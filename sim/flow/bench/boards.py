@@ -2,7 +2,7 @@
 `halfwave bitstream` per model and board, nextpnr's Fmax on the open board, and the
 frames/s implied (accelerator alone at the clock and at Fmax; through the host link).
 
-    python -m halfwave.flow.bench_boards --out bench/boards.json [--cases tfc_w1a2:ulx3s-85f]
+    python -m halfwave.flow.bench.boards --out bench/boards.json [--cases tfc_w1a2:ulx3s-85f]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bitstream import run_bitstream
+from ..board.bitstream import run_bitstream
 
 CASES = (
     ("tfc_w1a2", "ulx3s-85f"),  # the open flow to a real bitstream
