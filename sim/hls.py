@@ -182,7 +182,7 @@ def build_csim(build_dir: Path, cache_dir: Path | None = None, literal: bool = F
     (slow to compile for large layers)."""
     hls = Path(build_dir) / "hls"
     if not (hls / "top.json").is_file():
-        raise FileNotFoundError(f"{hls}: no generated HLS C++ (run halfwave compile)")
+        raise SimError(f"{hls}: no generated HLS C++ (run halfwave compile)")
     defines = ["HALFWAVE_FAST_CSIM", "HALFWAVE_TAPS"]
     if not literal:
         defines.append("HALFWAVE_PARAMS_FROM_MEM")

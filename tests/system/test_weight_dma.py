@@ -15,6 +15,7 @@ import pytest
 
 from halfwave.compiler import ir
 from halfwave.compiler.codegen_rtl import dma_word_bytes
+from halfwave.compiler.errors import BoardError
 from halfwave.flow import api
 from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
@@ -122,5 +123,5 @@ def test_generated_shell_lint_clean(fc_ext):
 
 
 def test_uart_system_refuses_external_weights(fc_ext):
-    with pytest.raises(ValueError, match="UART system has no DDR"):
+    with pytest.raises(BoardError, match="UART system has no DDR"):
         cosim.build_system_sim(fc_ext, "uart")

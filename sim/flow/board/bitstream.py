@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from halfwave.compiler.boards import Board, load_board
-from halfwave.compiler.errors import CompileError
+from halfwave.compiler.errors import BoardError, CompileError
 from halfwave.compiler.system_backend import (
     AXI_FILES,
     SYSTEM_DIR,
@@ -59,7 +59,7 @@ Log = Callable[[str], None]
 BIG_WEIGHT_BITS = 4_000_000  # above this, per-layer Yosys is skipped for the estimate
 
 
-class FlowError(RuntimeError):
+class FlowError(BoardError):
     """A stage of the board flow failed; the message names the stage and its log."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from halfwave.compiler.errors import BoardError, InputError
 from halfwave.compiler.system_backend import (
     AXI_FILES,
     SYSTEM_DIR,
@@ -46,7 +47,7 @@ def dma_weight_image(build: Path, w: WeightDma) -> np.ndarray:
     raw = np.fromfile(Path(build) / "rtl" / w.file, dtype=np.uint8)
     nb = -(-w.width // 8)
     if raw.size != nb * w.words_per_pass:
-        raise ValueError(f"{Path(build) / 'rtl' / w.file}: {raw.size} bytes, expected "
+        raise InputError(f"{Path(build) / 'rtl' / w.file}: {raw.size} bytes, expected "
                          f"{w.words_per_pass} words of {nb} bytes")  # fmt: skip
     img = np.zeros((w.words_per_pass, w.word_bytes), dtype=np.uint8)
     img[:, :nb] = raw.reshape(w.words_per_pass, nb)
@@ -91,7 +92,7 @@ def build_system_sim(
     cache_dir = Path(cache_dir or default_cache_dir())
     if link == "uart" and p.weights:
         names = ", ".join(w.node for w in p.weights)
-        raise ValueError(f"{build}: the weights of {names} stream from DDR, and the UART "
+        raise BoardError(f"{build}: the weights of {names} stream from DDR, and the UART "
                          "system has no DDR (a Zynq board's system has weight DMAs)")  # fmt: skip
     define = "HALFWAVE_SYS_UART" if link == "uart" else "HALFWAVE_SYS_AXI"
     wflags = vl.wstream_cflags([f"s_axis_w{k}_t" for k in range(p.n_ext_weights)])
@@ -172,7 +173,7 @@ class SimSerial:
     def __init__(self, build: Path, baud: int = DEFAULT_BAUD, clock_hz: int = UART_CLOCK_HZ,
                  timeout: float = 2.0, cache_dir: Path | None = None):  # fmt: skip
         if clock_hz % baud:
-            raise ValueError(f"{clock_hz} Hz / {baud} baud is not a whole number of cycles")
+            raise BoardError(f"{clock_hz} Hz / {baud} baud is not a whole number of cycles")
         self.clock_hz = clock_hz
         self.baudrate = baud
         self.timeout = timeout
