@@ -19,10 +19,23 @@ from pathlib import Path
 import numpy as np
 
 from halfwave.compiler.errors import CompileError, HalfwaveError, InputError
+from halfwave.sim.options import SimOptions
 
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
+
+
+def sim_options(**changes) -> SimOptions:
+    """The simulation options the environment sets (HALFWAVE_SIM_CACHE, HALFWAVE_DDR_*),
+    then `changes`: the one place below which nothing reads the environment."""
+    return SimOptions.from_env(os.environ, **changes)
+
+
+def synth_cache(build: Path) -> Path | None:
+    """$HALFWAVE_SYNTH_CACHE, else None (the Yosys cache in BUILD/synth/cache)."""
+    env = os.environ.get("HALFWAVE_SYNTH_CACHE")
+    return Path(env) if env else None
 
 
 def _existing(s: str) -> Path:
@@ -103,7 +116,8 @@ def cmd_synth(a: argparse.Namespace) -> int:
     from . import api
 
     per_layer = a.per_layer or not a.whole
-    doc = api.synth(a.build, per_layer, a.whole, a.jobs, log=_log, progress=True)
+    doc = api.synth(a.build, per_layer, a.whole, a.jobs, log=_log, progress=True,
+                    cache_dir=synth_cache(a.build))  # fmt: skip
     ref = doc.get("whole") or doc.get("sum_of_blocks")
     est = doc["estimate"]
     for k in ("lut", "lutram", "ff", "bram36", "dsp"):
@@ -123,12 +137,13 @@ def cmd_sim(a: argparse.Namespace) -> int:
     from . import api
 
     x = _load_npy(a.inputs)
-    # external weight streams: the DDR model of the RTL harness (read by halfwave.sim.rtl)
+    opts = sim_options(stall_in=a.stall, stall_out=a.stall, seed=a.seed, taps=bool(a.raw))
+    # external weight streams: the DDR model of the RTL harness (flags over environment)
     if a.ddr_bytes_per_cycle is not None:
-        os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(a.ddr_bytes_per_cycle)
+        opts = opts.replace(ddr_bytes_per_cycle=a.ddr_bytes_per_cycle)
     if a.ddr_latency is not None:
-        os.environ["HALFWAVE_DDR_LATENCY"] = str(a.ddr_latency)
-    res = api.simulate(a.build, x, a.backend, a.stall, a.stall, a.seed, taps=bool(a.raw))
+        opts = opts.replace(ddr_latency=a.ddr_latency)
+    res = api.simulate(a.build, x, a.backend, opts)
     np.save(a.out, res.output)
     if a.raw:
         a.raw.mkdir(parents=True, exist_ok=True)
@@ -166,6 +181,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
         folding=a.folding,
         log=_log,
         hls=use_hls,
+        opts=sim_options(),
     )
     for line in rep.lines:
         print(line)
@@ -182,7 +198,8 @@ def cmd_bitstream(a: argparse.Namespace) -> int:
 
     status, _ = run_bitstream(
         a.model, a.board, root=a.root, ckpt=a.ckpt, calibrate=a.calibrate, frames=a.frames,
-        baud=a.baud, synth=a.synth, log=_log,
+        baud=a.baud, synth=a.synth, log=_log, opts=sim_options(),
+        synth_cache=synth_cache(a.root),
     )  # fmt: skip
     return status
 
@@ -196,7 +213,8 @@ def cmd_cosim(a: argparse.Namespace) -> int:
     if not a.build.is_dir() and api.is_model_name(str(a.build)):  # MODEL: the flow to cosim
         _check_model_name(str(a.build))
         status, _ = run_bitstream(str(a.build), a.board, root=a.root, ckpt=a.ckpt,
-                                  frames=a.n, until="cosim", log=_log)  # fmt: skip
+                                  frames=a.n, until="cosim", log=_log,
+                                  opts=sim_options())  # fmt: skip
         return status
     x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
     tm = None
@@ -204,7 +222,7 @@ def cmd_cosim(a: argparse.Namespace) -> int:
         from halfwave.training import load_checkpoint
 
         tm = load_checkpoint(a.ckpt)
-    res = cosim_check(a.build, a.board, x, tm, log=_log)
+    res = cosim_check(a.build, a.board, x, tm, log=_log, opts=sim_options())
     print(json.dumps(res, indent=1))
     bad = res["mismatched_frames_vs_golden"] + res.get("mismatched_frames_vs_torch", 0)
     print("BIT-EXACT" if bad == 0 else "MISMATCH")

@@ -237,8 +237,9 @@ def _hash(*parts: bytes | str) -> str:
 
 
 def default_cache_dir(build: Path) -> Path:
-    env = os.environ.get("HALFWAVE_SYNTH_CACHE")
-    return Path(env) if env else Path(build) / "synth" / "cache"
+    """Where Yosys results of BUILD are cached when the caller names no folder (the CLI
+    takes $HALFWAVE_SYNTH_CACHE)."""
+    return Path(build) / "synth" / "cache"
 
 
 def _synth_cached(

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..board.bitstream import run_bitstream
+from ..cli import sim_options
 
 CASES = (
     ("tfc_w1a2", "ulx3s-85f"),  # the open flow to a real bitstream
@@ -26,7 +27,7 @@ CASES = (
 def bench_board(model: str, board: str, root: Path, frames: int = 4) -> dict:
     t = time.perf_counter()
     status, rep = run_bitstream(model, board, root=root, calibrate=True, frames=frames,
-                                synth="estimate")  # fmt: skip
+                                synth="estimate", opts=sim_options())  # fmt: skip
     out = {
         "model": model, "board": board, "exit_status": status,
         "total_s": round(time.perf_counter() - t, 1), "stages_s": rep["stages_s"],

@@ -19,20 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
+from halfwave.sim.options import SimOptions
+
 from .. import api
+from ..cli import sim_options
 
 MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
 CONV_MODELS = {"cnv_w1a2": 20, "cnv_ttq_a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
 
 
-def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray) -> dict:
+def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray,
+                     opts: SimOptions | None = None) -> dict:  # fmt: skip
     """The HLS backend's g++ C simulation on the same frames: frames/s (the simulation's
     own timing, without its g++ build) and frames whose output differs from golden."""
     from halfwave.sim import hls
 
     if not hls.available():
         return {"hls_csim": "skipped: g++ or hls4ml's ap_int.h not found"}
-    res = api.simulate(build, x, "hls")
+    res = api.simulate(build, x, "hls", opts)
     bad = int(np.any(res.values[-1] != golden_out, axis=1).sum())
     return {
         "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),
@@ -72,7 +76,7 @@ def fifo_results(build: Path, stats: dict) -> dict:
     }
 
 
-def bench_model(name: str, frames: int, root: Path) -> dict:
+def bench_model(name: str, frames: int, root: Path, opts: SimOptions | None = None) -> dict:
     from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 
     onnx_path = root / "models" / f"{name}_calibrated.onnx"
@@ -89,7 +93,7 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
     golden_fps = len(x_many) / (time.perf_counter() - t)
     x_rtl = np.concatenate([x_test] * (-(-frames // len(x_test))))[:frames]
     t = time.perf_counter()
-    rtl = api.simulate(build, x_rtl, "rtl")
+    rtl = api.simulate(build, x_rtl, "rtl", opts)
     rtl_total_s = time.perf_counter() - t
     mismatches = int(np.any(rtl.values[-1] != golden.values[-1][:frames], axis=1).sum())
     s = rtl.stats
@@ -123,11 +127,11 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
         "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
         "nodes": len(df.nodes),
         **fifo_results(build, s),
-        **hls_csim_results(build, x_rtl, golden.values[-1][:frames]),
+        **hls_csim_results(build, x_rtl, golden.values[-1][:frames], opts),
     }
 
 
-def bench_conv_model(name: str, frames: int, root: Path) -> dict:
+def bench_conv_model(name: str, frames: int, root: Path, opts: SimOptions | None = None) -> dict:
     """Compile time, golden and RTL runs (bit-exact check against golden), cycles/frame
     predicted vs simulated, weight bits per layer; random weights with BatchNorm
     statistics calibrated on images (throughput does not depend on training)."""
@@ -146,7 +150,7 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
     golden = api.simulate(build, x, "golden")
     golden_s = time.perf_counter() - t
     t = time.perf_counter()
-    rtl = api.simulate(build, x, "rtl")
+    rtl = api.simulate(build, x, "rtl", opts)
     rtl_total_s = time.perf_counter() - t
     mismatches = int(np.any(rtl.values[-1] != golden.values[-1], axis=1).sum())
     s = rtl.stats
@@ -182,7 +186,7 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
         "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
         "rtl_frames_per_s": round(frames / s["wall_s"], 2) if s["wall_s"] else None,
         **fifo_results(build, s),
-        **hls_csim_results(build, x, golden.values[-1]),
+        **hls_csim_results(build, x, golden.values[-1], opts),
     }
 
 
@@ -219,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.models:
         print(f"bench {name} ...", flush=True)
         if name in CONV_MODELS:
-            results["models"][name] = bench_conv_model(name, CONV_MODELS[name], a.root)
+            rec = bench_conv_model(name, CONV_MODELS[name], a.root, sim_options())
         else:
-            results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
+            rec = bench_model(name, MODELS.get(name, 100), a.root, sim_options())
+        results["models"][name] = rec
         print(json.dumps(results["models"][name], indent=1), flush=True)
     results["training"] = training_results(a.root)
     return write_results(a.out, results)

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from halfwave.sim.options import SimOptions
+
 from .. import api
+from ..cli import sim_options, synth_cache
 from .results import write_results
 
 Log = Callable[[str], None]
@@ -72,12 +73,15 @@ def bench_board_design(
     log: Log = print,
     plot_dir: Path | None = None,
     per_block: bool = True,
+    opts: SimOptions | None = None,
+    synth_cache: Path | None = None,
 ) -> dict:
     """Compile `name` for `board` (--max, or --target-fps), simulate `frames` frames in
     RTL (default FRAMES, else 3; with the DDR model where weights are external), compare
     with the golden executor, synthesise (per block with `per_block`; whole design with
-    `whole`) and plot (into `plot_dir`, default the build folder). Returns the
-    record."""
+    `whole`) and plot (into `plot_dir`, default the build folder). `opts`: the RTL
+    simulation's options (the DDR model takes the board's bandwidth); `synth_cache`: the
+    Yosys cache (default in the build). Returns the record."""
     from halfwave.compiler import ir
 
     onnx_path = _export(name, root)
@@ -91,7 +95,7 @@ def bench_board_design(
     clock = report["resources"]["board"]["clock_mhz"] * 1e6
     if rtl:
         n = frames or FRAMES.get(name, 3)
-        rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log)
+        rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log, opts)
         cycles = rec["rtl"]["cycles_per_frame"]
     else:
         cycles = rec["predicted_cycles_per_frame"]
@@ -103,7 +107,7 @@ def bench_board_design(
         rec["ddr"]["needed_gb_per_s_at_fps"] = round(
             rec["ddr"]["bytes_per_frame"] * rec["fps"] / 1e9, 3
         )
-    syn = _synth_record(rec, build, per_block, whole, jobs, log)
+    syn = _synth_record(rec, build, per_block, whole, jobs, log, synth_cache)
     if name in REFERENCE:
         rec["reference"] = REFERENCE[name]
     png = (plot_dir or build) / f"{name}_{board}.png"
@@ -147,22 +151,8 @@ def _design_record(report: dict, target_fps: float | None, compile_s: float) -> 
     }
 
 
-@contextmanager
-def _env(var: str, value: str | None) -> Iterator[None]:
-    """Set (or, with None, leave alone) one environment variable for the block."""
-    old = os.environ.get(var)
-    if value is not None:
-        os.environ[var] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = old
-
-
-def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log) -> dict:
+def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log,
+                opts: SimOptions | None = None) -> dict:  # fmt: skip
     """Run `frames` random frames through the RTL (external weight streams fed by the DDR
     model at the board's bandwidth) and through the golden executor; cycles, frames/s and
     mismatched frames (integer values of the last boundary). With DDR weights a second
@@ -171,8 +161,10 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
     counts = [frames, frames // 2] if bpc and frames >= 4 else [frames]
     x = _random_inputs(df, frames)
     t = time.perf_counter()
-    with _env("HALFWAVE_DDR_BYTES_PER_CYCLE", None if bpc is None else repr(bpc)):
-        runs = [api.simulate(build, x[:n], "rtl") for n in counts]
+    opts = opts or SimOptions()
+    if bpc is not None:
+        opts = opts.replace(ddr_bytes_per_cycle=bpc)
+    runs = [api.simulate(build, x[:n], "rtl", opts) for n in counts]
     wall = time.perf_counter() - t
     t = time.perf_counter()
     want = api.simulate(build, x, "golden").values[-1].reshape(frames, -1)
@@ -237,8 +229,9 @@ def _ddr_model(build: Path, board: str) -> float | None:
 
 
 def _synth_record(
-    rec: dict, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log
-) -> dict:
+    rec: dict, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log,
+    cache: Path | None = None,
+) -> dict:  # fmt: skip
     """Yosys per block and/or whole (into `rec`, with frames/s per kLUT of Yosys, else of
     the estimate); returns the synth document (for the plot)."""
     if not (per_block or whole):
@@ -246,9 +239,10 @@ def _synth_record(
         rec["fps_per_klut_of"] = "estimate"
         return {}
     t = time.perf_counter()
-    syn = api.synth(build, per_layer=per_block, whole=whole, jobs=jobs, log=log, progress=True)
+    syn = api.synth(build, per_layer=per_block, whole=whole, jobs=jobs, log=log, progress=True,
+                    cache_dir=cache)  # fmt: skip
     rec["synth_s"] = round(time.perf_counter() - t, 1)
-    rec["yosys_run_s"] = _yosys_run_seconds(build, per_block, whole)
+    rec["yosys_run_s"] = _yosys_run_seconds(build, per_block, whole, cache)
     rec["yosys_sum_of_blocks"] = syn.get("sum_of_blocks")
     rec["yosys_whole"] = {k: v for k, v in syn.get("whole", {}).items() if k != "cells"} or None
     ref = syn.get("whole") or syn.get("sum_of_blocks")
@@ -258,12 +252,12 @@ def _synth_record(
     return syn
 
 
-def _yosys_run_seconds(build: Path, per_block: bool, whole: bool) -> dict:
+def _yosys_run_seconds(build: Path, per_block: bool, whole: bool, cache: Path | None) -> dict:
     """How long the (cached) Yosys runs took when they ran: the sum over the distinct
     blocks (run `jobs` at a time) and the whole design."""
     from ..synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
 
-    rtl_dir, cache = build / "rtl", default_cache_dir(build)
+    rtl_dir, cache = build / "rtl", cache or default_cache_dir(build)
     out = {}
     if per_block:
         insts = parse_instances((rtl_dir / "top.v").read_text())
@@ -483,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             rtl=not a.no_rtl,
             jobs=a.jobs,
             plot_dir=a.out.parent / "plots",
+            opts=sim_options(),
+            synth_cache=synth_cache(a.root),
         )
         print(json.dumps(results[name], indent=1), flush=True)
     return write_results(a.out, results)

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from .. import api
+from ..cli import sim_options
 from .results import write_results
 
 MODELS = {
@@ -140,13 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         results["bench"] = {}
         for name in BENCH_MODELS:
             print(f"bench {name} ...", flush=True)
-            results["bench"][name] = bench_conv_model(name, CONV_MODELS[name], a.root)
+            opts = sim_options()
+            results["bench"][name] = bench_conv_model(name, CONV_MODELS[name], a.root, opts)
     if a.verify:
         print(f"verify cnv_ttq_a2 on {a.verify} images ...", flush=True)
         t = time.perf_counter()
         from halfwave.sim import hls
 
-        rep = api.verify("cnv_ttq_a2", n=a.verify, root=a.root, hls=hls.available(), log=print)
+        rep = api.verify("cnv_ttq_a2", n=a.verify, root=a.root, hls=hls.available(), log=print,
+                         opts=sim_options())  # fmt: skip
         results["verify_cnv_ttq_a2"] = {
             "frames": a.verify,
             "bit_exact": rep.ok,

@@ -50,6 +50,7 @@ from halfwave.compiler.system_backend import (
     vivado_target,
     vivado_tcl,
 )
+from halfwave.sim.options import SimOptions
 
 from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, axi_shell
 
@@ -269,9 +270,11 @@ def prepare(model: str, root: Path, ckpt: Path | None, calibrate: bool, log: Log
 
 
 def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
-                log: Log = lambda s: None) -> dict:  # fmt: skip
+                log: Log = lambda s: None, opts: SimOptions | None = None) -> dict:  # fmt: skip
     """Deployment package + system co-simulation through its driver, compared with the
-    golden executor and (given the model) PyTorch in float64; returns the numbers."""
+    golden executor and (given the model) PyTorch in float64; returns the numbers. The
+    weight DMAs get the board's DDR bandwidth; `opts` gives the rest (simulator cache)."""
+    opts = opts or SimOptions()
     from halfwave.compiler import ir
 
     from .. import verify as ladder
@@ -282,11 +285,11 @@ def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
     meta = json.loads((pkg / "meta.json").read_text())
     t = time.perf_counter()
     if meta["link"] == "uart":
-        port = cosim.SimSerial(build, baud=meta["baud"])
+        port = cosim.SimSerial(build, baud=meta["baud"], opts=opts)
         acc = drv.Accelerator(pkg, serial=port)
     else:
-        ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"],
-                              ddr_bytes_per_cycle=_board_ddr_bytes_per_cycle(board))  # fmt: skip
+        ddr = opts.replace(ddr_bytes_per_cycle=_board_ddr_bytes_per_cycle(board))
+        ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"], opts=ddr)
         acc = drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate)
     try:
         got = acc.predict_values(x)
@@ -329,10 +332,14 @@ def run_bitstream(
     target_fps: float | None = None,
     until: str = "bitstream",
     log: Log = lambda s: None,
+    opts: SimOptions | None = None,
+    synth_cache: Path | None = None,
 ) -> tuple[int, dict]:
     """The whole flow; returns (exit status, report). The report is also written to
     BUILD/system/<board>/bitstream.json and bitstream.md. until="cosim" stops after the
-    co-simulation (make cosim)."""
+    co-simulation (make cosim). `opts`: the simulations' options (cache; the DDR model
+    takes the board's bandwidth); `synth_cache`: Yosys results (default in BUILD)."""
+    opts = opts or SimOptions()
 
     from .. import api
 
@@ -368,7 +375,7 @@ def run_bitstream(
     x = api.verification_inputs(df, n)
     streams = json.loads((build / "rtl" / "top.json").read_text()).get("weight_streams")
     if fits and streams and uart:  # the UART system has no DDR
-        return _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log)
+        return _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log, opts)
     p = system_params(build)
     report: dict = {"fits": fits, "first_line": first, "model": model, "board": board.name,
                     "build": str(build), "provenance": how, "system": p.to_json()}  # fmt: skip
@@ -380,7 +387,7 @@ def run_bitstream(
             f"AXI DMA each, {_board_ddr_bytes_per_cycle(board.name):g} bytes/cycle shared "
             "in the co-simulation)")  # fmt: skip
     co = times.run("system co-simulation through the driver", log, cosim_check, build,
-                   board.name, x, tm, log)  # fmt: skip
+                   board.name, x, tm, log, opts)  # fmt: skip
     report["cosim"] = co
     log(
         f"  cosim ({co['link']}): {co['frames']} frames, "
@@ -414,7 +421,7 @@ def run_bitstream(
                              bitfile=Path(o["bitfile"]), baud=baud)  # fmt: skip
     else:
         report["synth"] = times.run("utilisation (Yosys / estimate)", log, _utilisation,
-                                    build, df, synth, log)  # fmt: skip
+                                    build, df, synth, log, synth_cache)  # fmt: skip
         viv = vivado_flow(build, board, log, times)
         report["vivado"] = viv
         if not fits:
@@ -449,7 +456,7 @@ def _link_fps_guess(onnx_path: Path, baud: int) -> float:
     return baud / 10 / (p.in_frame_bytes + 1)
 
 
-def _utilisation(build: Path, df, mode: str, log: Log) -> dict:
+def _utilisation(build: Path, df, mode: str, log: Log, cache_dir: Path | None = None) -> dict:
     from halfwave.compiler.datatypes import DataType
 
     from .. import api
@@ -468,12 +475,12 @@ def _utilisation(build: Path, df, mode: str, log: Log) -> dict:
             "estimate is reported (run `halfwave synth BUILD` for Yosys)"
         )
         return {"mode": "estimate", "weight_bits": bits, "resources": rep}
-    doc = api.synth(build, per_layer=True, whole=False)
+    doc = api.synth(build, per_layer=True, whole=False, cache_dir=cache_dir)
     return {"mode": "yosys per layer", "weight_bits": bits,
             "yosys": doc.get("sum_of_blocks"), "estimate": doc.get("estimate")}  # fmt: skip
 
 
-def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
+def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log, opts):
     """The design fits only with some weights in DDR, on a board whose system has no DDR
     path (the UART board). Instead of the system co-simulation the top is simulated in
     RTL with the board's DDR bandwidth feeding its weight streams and compared with the
@@ -484,16 +491,9 @@ def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log):
     streams = desc["weight_streams"]
     plan = json.loads((build / "report.json").read_text())["resources"].get("board", {})
     bpc = _board_ddr_bytes_per_cycle(board.name)
-    old = os.environ.get("HALFWAVE_DDR_BYTES_PER_CYCLE")
-    os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(bpc)
-    try:
-        gold = times.run("golden executor", log, api.simulate, build, x, "golden")
-        run = times.run("RTL with the DDR model", log, api.simulate, build, x, "rtl")
-    finally:
-        if old is None:
-            os.environ.pop("HALFWAVE_DDR_BYTES_PER_CYCLE", None)
-        else:
-            os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = old
+    ddr = opts.replace(ddr_bytes_per_cycle=bpc)
+    gold = times.run("golden executor", log, api.simulate, build, x, "golden")
+    run = times.run("RTL with the DDR model", log, api.simulate, build, x, "rtl", ddr)
     want, got = gold.values[-1].reshape(len(x), -1), run.values[-1].reshape(len(x), -1)
     bad = int(np.sum(np.any(want != got, axis=1)))
     report: dict = {

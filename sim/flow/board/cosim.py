@@ -34,7 +34,7 @@ from halfwave.compiler.system_backend import (
     uart_verilog_params,
 )
 from halfwave.sim import verilator as vl
-from halfwave.sim.rtl import default_cache_dir
+from halfwave.sim.options import SimOptions, default_sim_cache
 
 HARNESS = Path(vl.__file__).resolve().parent / "harness" / "system_harness.cpp"
 UART_CLOCK_HZ = 25_000_000  # ULX3S oscillator: the UART system runs on it
@@ -89,7 +89,7 @@ def build_system_sim(
     top = "uart_system" if link == "uart" else "axis_accel"
     params = uart_verilog_params(p, clks_per_bit) if link == "uart" else axi_verilog_params(p)
     sources = build_sources(build, link)
-    cache_dir = Path(cache_dir or default_cache_dir())
+    cache_dir = Path(cache_dir or default_sim_cache())
     if link == "uart" and p.weights:
         names = ", ".join(w.node for w in p.weights)
         raise BoardError(f"{build}: the weights of {names} stream from DDR, and the UART "
@@ -106,18 +106,20 @@ def build_system_sim(
 class SystemSim:
     """A running system simulation: one command line in, one reply line out."""
 
-    def __init__(self, build: Path, link: str, clks_per_bit: int = 25, stall: float = 0.0,
-                 seed: int = 0, cache_dir: Path | None = None,
-                 ddr_bytes_per_cycle: float = 0.0, ddr_latency: int = 0):  # fmt: skip
+    def __init__(self, build: Path, link: str, clks_per_bit: int = 25,
+                 opts: SimOptions | None = None):  # fmt: skip
+        """`opts`: stall probability (`stall_in`, on every stream) and seed, the weight
+        DMAs' DDR model, the simulator cache."""
+        o = opts or SimOptions()
         self.params = system_params(build)
         self.link = link
         self.clks_per_bit = clks_per_bit
-        binary = build_system_sim(build, link, clks_per_bit, cache_dir)
+        binary = build_system_sim(build, link, clks_per_bit, o.cache_dir)
         p = self.params
         cmd = [str(binary), "--clks-per-bit", str(clks_per_bit), "--tdata-in", str(p.tdata_in),
-               "--tdata-out", str(p.tdata_out), "--stall", repr(float(stall)),
-               "--seed", str(seed), "--ddr-bytes-per-cycle", repr(float(ddr_bytes_per_cycle)),
-               "--ddr-latency", str(int(ddr_latency))]  # fmt: skip
+               "--tdata-out", str(p.tdata_out), "--stall", repr(float(o.stall_in)),
+               "--seed", str(o.seed), "--ddr-bytes-per-cycle", repr(float(o.ddr_bytes_per_cycle)),
+               "--ddr-latency", str(int(o.ddr_latency))]  # fmt: skip
         if p.weights:
             cmd += ["--wtdata", ",".join(str(w.tdata) for w in p.weights)]
         self.proc = subprocess.Popen(
@@ -171,13 +173,13 @@ class SimSerial:
     or `timeout` seconds of board time passed (then it returns fewer, as pyserial does)."""
 
     def __init__(self, build: Path, baud: int = DEFAULT_BAUD, clock_hz: int = UART_CLOCK_HZ,
-                 timeout: float = 2.0, cache_dir: Path | None = None):  # fmt: skip
+                 timeout: float = 2.0, opts: SimOptions | None = None):  # fmt: skip
         if clock_hz % baud:
             raise BoardError(f"{clock_hz} Hz / {baud} baud is not a whole number of cycles")
         self.clock_hz = clock_hz
         self.baudrate = baud
         self.timeout = timeout
-        self.sim = SystemSim(build, "uart", clock_hz // baud, cache_dir=cache_dir)
+        self.sim = SystemSim(build, "uart", clock_hz // baud, opts)
         self.is_open = True
         self.cycle = 0
 
@@ -322,15 +324,11 @@ class SimOverlay:
     weight stream), backed by the generated axis_accel.v in Verilator: register
     reads/writes are AXI4-Lite transactions, DMA transfers stream through the AXI4-Stream
     ports with TLAST and buffer-length semantics of the AXI DMA's simple mode; the weight
-    DMAs read through the DDR model (`ddr_bytes_per_cycle` shared, 0 unlimited;
-    `ddr_latency` cycles before each transfer's first beat)."""
+    DMAs read through the DDR model of `opts` (`ddr_bytes_per_cycle` shared, 0
+    unlimited; `ddr_latency` cycles before each transfer's first beat)."""
 
-    def __init__(self, build: Path, clock_hz: float = 100e6, stall: float = 0.0,
-                 seed: int = 0, cache_dir: Path | None = None,
-                 ddr_bytes_per_cycle: float = 0.0, ddr_latency: int = 0):  # fmt: skip
-        self.sim = SystemSim(build, "axi", stall=stall, seed=seed, cache_dir=cache_dir,
-                             ddr_bytes_per_cycle=ddr_bytes_per_cycle,
-                             ddr_latency=ddr_latency)  # fmt: skip
+    def __init__(self, build: Path, clock_hz: float = 100e6, opts: SimOptions | None = None):
+        self.sim = SystemSim(build, "axi", opts=opts)
         self.clock_hz = clock_hz
         self.max_cycles = 2_000_000_000
         self.cycle = 0
