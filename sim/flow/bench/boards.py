@@ -31,14 +31,29 @@ def bench_board(model: str, board: str, root: Path, frames: int = 4) -> dict:
     out = {
         "model": model, "board": board, "exit_status": status,
         "total_s": round(time.perf_counter() - t, 1), "stages_s": rep["stages_s"],
-        "cosim": rep["cosim"],
+        "cosim": {COSIM_NAMES.get(k, k): v for k, v in rep["cosim"].items()},
     }  # fmt: skip
     if "open_flow" in rep:
         o = rep["open_flow"]
-        out.update({k: o[k] for k in ("fmax_mhz", "clock_mhz", "utilisation", "bit_bytes",
-                                      "accelerator_fps_at_clock", "accelerator_fps_at_fmax",
-                                      "link_fps")})  # fmt: skip
+        out.update({new: o[old] for old, new in OPEN_FLOW_NAMES.items()})
     return out
+
+
+# figures named by their source: the system co-simulation's cycles (_rtl), the cycle
+# model (_model), nextpnr (_nextpnr; at Fmax: nextpnr's Fmax over the model's cycles)
+COSIM_NAMES = {
+    "board_frames_per_s": "board_frames_per_s_rtl",
+    "accelerator_frames_per_s": "accelerator_frames_per_s_model",
+}
+OPEN_FLOW_NAMES = {
+    "fmax_mhz": "fmax_mhz_nextpnr",
+    "clock_mhz": "clock_mhz",
+    "utilisation": "utilisation_nextpnr",
+    "bit_bytes": "bit_bytes",
+    "accelerator_fps_at_clock": "accelerator_fps_at_clock_model",
+    "accelerator_fps_at_fmax": "accelerator_fps_at_fmax_nextpnr",
+    "link_fps": "link_fps_model",
+}
 
 
 def main(argv=None) -> int:

@@ -39,7 +39,7 @@ def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray,
     res = api.simulate(build, x, "hls", opts)
     bad = int(np.any(res.values[-1] != golden_out, axis=1).sum())
     return {
-        "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),
+        "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),  # g++ C simulation
         "hls_csim_build_s": round(res.stats["build_s"], 2),
         "hls_mismatched_frames": bad,
     }
@@ -65,14 +65,14 @@ def fifo_results(build: Path, stats: dict) -> dict:
         "fifo_count": total["count"],
         "fifo_depth_beats": total["depth_beats"],
         "fifo_depth_bits": total["bits"],
-        "fifo_bram36": total["bram36"],
-        "fifo_lutram": total["lutram"],
-        "fifo_memories": total["by_memory"],
+        "fifo_bram36_model": total["bram36"],
+        "fifo_lutram_model": total["lutram"],
+        "fifo_memories_model": total["by_memory"],
         "fifo_sizing_s": round(sizing_s, 6),
-        "fifo_max_fill_ratio": max((f["max_level"] / f["depth"] for f in fifos), default=0),
-        "fifo_high_water_bits": sum(f["max_level"] * f["width"] for f in fifos),
-        "fifos_filled": check.full,
-        "fifo_levels": {f["node"]: [f["max_level"], f["depth"]] for f in fifos},
+        "fifo_max_fill_ratio_rtl": max((f["max_level"] / f["depth"] for f in fifos), default=0),
+        "fifo_high_water_bits_rtl": sum(f["max_level"] * f["width"] for f in fifos),
+        "fifos_filled_rtl": check.full,
+        "fifo_levels_rtl": {f["node"]: [f["max_level"], f["depth"]] for f in fifos},
     }
 
 
@@ -101,11 +101,8 @@ def bench_model(name: str, frames: int, root: Path, opts: SimOptions | None = No
     return {
         "compile_s": round(compile_s, 3),
         "layers": [
-            {
-                k: r[k]
-                for k in ("name", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
-                if k in r
-            }
+            {k: r[k] for k in ("name", "shape", "PE", "SIMD", "weight_bits") if k in r}
+            | {"cycles_per_frame_model": r["cycles_per_frame"]}
             for r in report["layers"]
         ],
         "total_weight_bits": report["total_weight_bits"],
@@ -115,16 +112,16 @@ def bench_model(name: str, frames: int, root: Path, opts: SimOptions | None = No
         "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
         "rtl_frames_per_s": round(frames / s["wall_s"], 1) if s["wall_s"] else None,
         "rtl_wall_s_including_build": round(rtl_total_s, 2),
-        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
-        "cycles_per_frame_simulated": round(s["cycles_per_frame"], 3),
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_rtl": round(s["cycles_per_frame"], 3),
         "cycle_model_error_pct": round(
             100
             * abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"])
             / s["cycles_per_frame"],
             3,
         ),
-        "latency_cycles": s["latency_cycles"],
-        "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
+        "latency_cycles_rtl": s["latency_cycles"],
+        "frames_per_s_at_100MHz_rtl": round(100e6 / s["cycles_per_frame"], 1),
         "nodes": len(df.nodes),
         **fifo_results(build, s),
         **hls_csim_results(build, x_rtl, golden.values[-1][:frames], opts),
@@ -162,10 +159,9 @@ def bench_conv_model(name: str, frames: int, root: Path, opts: SimOptions | None
         "compile_s": round(compile_s, 2),
         "layers": [
             {
-                k: r[k]
-                for k in ("name", "kind", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
-                if k in r
+                k: r[k] for k in ("name", "kind", "shape", "PE", "SIMD", "weight_bits") if k in r
             }  # fmt: skip
+            | {"cycles_per_frame_model": r["cycles_per_frame"]}
             for r in report["layers"]
         ],
         "total_weight_bits": report["total_weight_bits"],
@@ -176,13 +172,13 @@ def bench_conv_model(name: str, frames: int, root: Path, opts: SimOptions | None
         "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
         "rtl_sim_wall_s": round(s["wall_s"], 2),
         "rtl_wall_s_including_build": round(rtl_total_s, 2),
-        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
-        "cycles_per_frame_simulated": simulated,
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_rtl": simulated,
         "cycle_model_error_pct": round(
             100 * abs(simulated - s["predicted_cycles_per_frame"]) / simulated, 3
         ),
-        "latency_cycles": s["latency_cycles"],
-        "frames_per_s_at_100MHz": round(100e6 / s["predicted_cycles_per_frame"], 2),
+        "latency_cycles_rtl": s["latency_cycles"],
+        "frames_per_s_at_100MHz_model": round(100e6 / s["predicted_cycles_per_frame"], 2),
         "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
         "rtl_frames_per_s": round(frames / s["wall_s"], 2) if s["wall_s"] else None,
         **fifo_results(build, s),

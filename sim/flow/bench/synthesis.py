@@ -96,18 +96,17 @@ def bench_board_design(
     if rtl:
         n = frames or FRAMES.get(name, 3)
         rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log, opts)
-        cycles = rec["rtl"]["cycles_per_frame"]
+        cycles = rec["rtl"]["cycles_per_frame_rtl"]
     else:
-        cycles = rec["predicted_cycles_per_frame"]
-    rec["fps"] = round(clock / cycles, 1)
+        cycles = rec["cycles_per_frame_model"]
+    fps = round(clock / cycles, 1)
+    rec["fps_rtl" if rtl else "fps_model"] = fps
     rec["fps_source"] = "RTL cycle count" if rtl else "cycle model"
     if rtl and "steady_state" in rec["rtl"]:
         rec["fps_source"] = "RTL cycle count, steady state (see rtl.steady_state)"
     if rec["ddr"]:
-        rec["ddr"]["needed_gb_per_s_at_fps"] = round(
-            rec["ddr"]["bytes_per_frame"] * rec["fps"] / 1e9, 3
-        )
-    syn = _synth_record(rec, build, per_block, whole, jobs, log, synth_cache)
+        rec["ddr"]["needed_gb_per_s_at_fps"] = round(rec["ddr"]["bytes_per_frame"] * fps / 1e9, 3)
+    syn = _synth_record(rec, fps, build, per_block, whole, jobs, log, synth_cache)
     if name in REFERENCE:
         rec["reference"] = REFERENCE[name]
     png = (plot_dir or build) / f"{name}_{board}.png"
@@ -127,7 +126,8 @@ def _export(name: str, root: Path) -> Path:
 
 
 def _design_record(report: dict, target_fps: float | None, compile_s: float) -> dict:
-    """What the compiler decided: folding, cycle model, estimate vs budget, DDR weights."""
+    """What the compiler decided: folding, cycle model, estimate vs budget, DDR weights
+    (model-derived figures: `_model`)."""
     res = report["resources"]
     plan = res["board"]
     clock = plan["clock_mhz"] * 1e6
@@ -136,16 +136,22 @@ def _design_record(report: dict, target_fps: float | None, compile_s: float) -> 
         "mode": "max" if target_fps is None else f"target {target_fps:g} fps",
         "weights": WEIGHTS,
         "compile_s": round(compile_s, 2),
-        "predicted_cycles_per_frame": plan["cycles_per_frame"],
-        "fps_cycle_model": round(clock / plan["cycles_per_frame"], 1),
-        "efficiency": res.get("efficiency"),
-        "estimate": res["estimate"],
+        "cycles_per_frame_model": plan["cycles_per_frame"],
+        "fps_model": round(clock / plan["cycles_per_frame"], 1),
+        "efficiency_model": res.get("efficiency"),
+        "resources_model": res["estimate"],
         "budget": plan["budget"],
-        "estimate_pct_of_budget": plan.get("utilisation_pct"),
+        "budget_pct_model": plan.get("utilisation_pct"),
         "external_weights": (plan.get("ddr") or {}).get("external", []),
         "ddr": plan.get("ddr"),
         "layers": [
-            {k: v for k, v in r.items() if k in ("name", "kind", "PE", "SIMD", "cycles_per_frame")}
+            {
+                "name": r["name"],
+                "kind": r.get("kind"),
+                "PE": r.get("PE"),
+                "SIMD": r.get("SIMD"),
+                "cycles_per_frame_model": r.get("cycles_per_frame"),
+            }
             for r in report["layers"]
         ],
     }
@@ -177,12 +183,12 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
         f"{bad} mismatched vs golden ({wall:.0f} s with the build)")  # fmt: skip
     rec = {
         "frames": frames,
-        "cycles_per_frame": cycles,
-        "fps": round(clock / cycles, 1),
+        "cycles_per_frame_rtl": cycles,
+        "fps_rtl": round(clock / cycles, 1),
         "vs_cycle_model_pct": _pct(cycles, s["predicted_cycles_per_frame"]),
-        "mean_frame_interval_cycles": s["cycles_per_frame"],
-        "latency_cycles": s["latency_cycles"],
-        "predicted_cycles_per_frame": s["predicted_cycles_per_frame"],
+        "mean_frame_interval_cycles_rtl": s["cycles_per_frame"],
+        "latency_cycles_rtl": s["latency_cycles"],
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
         "ddr_model_bytes_per_cycle": bpc,
         "frames_compared_with_golden": sum(counts),
         "mismatched_frames_vs_golden": bad,
@@ -229,13 +235,13 @@ def _ddr_model(build: Path, board: str) -> float | None:
 
 
 def _synth_record(
-    rec: dict, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log,
+    rec: dict, fps: float, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log,
     cache: Path | None = None,
 ) -> dict:  # fmt: skip
     """Yosys per block and/or whole (into `rec`, with frames/s per kLUT of Yosys, else of
     the estimate); returns the synth document (for the plot)."""
     if not (per_block or whole):
-        rec["fps_per_klut"] = round(rec["fps"] / (rec["estimate"]["lut"] / 1000.0), 1)
+        rec["fps_per_klut"] = round(fps / (rec["resources_model"]["lut"] / 1000.0), 1)
         rec["fps_per_klut_of"] = "estimate"
         return {}
     t = time.perf_counter()
@@ -247,7 +253,7 @@ def _synth_record(
     rec["yosys_whole"] = {k: v for k, v in syn.get("whole", {}).items() if k != "cells"} or None
     ref = syn.get("whole") or syn.get("sum_of_blocks")
     rec["estimate_error_pct"] = syn.get("estimate_error_pct")
-    rec["fps_per_klut"] = round(rec["fps"] / (ref["lut"] / 1000.0), 1)
+    rec["fps_per_klut"] = round(fps / (ref["lut"] / 1000.0), 1)
     rec["fps_per_klut_of"] = "Yosys whole design" if syn.get("whole") else "Yosys sum of blocks"
     return syn
 
