@@ -65,12 +65,12 @@ lint: $(STAMP)
 # synth.json: pynq-z2 --max designs through Yosys with plots; boards.json: make bitstream
 # stage times and nextpnr Fmax; ternary.json: TTQ/TWN accuracy and size (trains on CPU)
 bench: $(STAMP)
-	$(BIN)/python -m halfwave.flow.bench --out bench/results.json --root $(BUILD)
-	$(BIN)/python -m halfwave.flow.bench_synth --out bench/synth.json --root $(BUILD)
-	$(BIN)/python -m halfwave.flow.bench_boards --out bench/boards.json
-	$(BIN)/python -m halfwave.flow.bench_ternary --out bench/ternary.json
+	$(BIN)/python -m halfwave.flow.bench.results --out bench/results.json --root $(BUILD)
+	$(BIN)/python -m halfwave.flow.bench.synthesis --out bench/synth.json --root $(BUILD)
+	$(BIN)/python -m halfwave.flow.bench.boards --out bench/boards.json
+	$(BIN)/python -m halfwave.flow.bench.ternary --out bench/ternary.json
 
-# boards and system (sim/flow/bitstream.py): exit 0 with a bitstream, 3 when it stopped
+# boards and system (sim/flow/board/bitstream.py): exit 0 with a bitstream, 3 when it stopped
 # before Vivado (the command that finishes the job is printed), 4 when the design fits the
 # board only with weights in DDR (checked in RTL with the DDR model; the system wrappers
 # have no weight DMA yet) or not at all, 1 on a cosim or RTL mismatch

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import verilator as vl
+from .options import SimOptions, default_sim_cache
 from .verilator import SimBuildError, SimDeadlock, SimError
 
 __all__ = [
@@ -50,11 +51,6 @@ class HlsRun:
     frames_per_s: float  # C simulation throughput (calls of halfwave_top)
     wall_s: float  # seconds in the frame loop
     build_s: float  # seconds spent compiling (0 on a cache hit)
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("HALFWAVE_SIM_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "halfwave" / "sim"
 
 
 def ap_types_dir() -> Path:
@@ -182,14 +178,14 @@ def build_csim(build_dir: Path, cache_dir: Path | None = None, literal: bool = F
     (slow to compile for large layers)."""
     hls = Path(build_dir) / "hls"
     if not (hls / "top.json").is_file():
-        raise FileNotFoundError(f"{hls}: no generated HLS C++ (run halfwave compile)")
+        raise SimError(f"{hls}: no generated HLS C++ (run halfwave compile)")
     defines = ["HALFWAVE_FAST_CSIM", "HALFWAVE_TAPS"]
     if not literal:
         defines.append("HALFWAVE_PARAMS_FROM_MEM")
     return build(
         [hls / "top.cpp", hls / "csim_main.cpp"],
         [hls, hls / "params"] if literal else [hls],
-        cache_dir or default_cache_dir(),
+        cache_dir or default_sim_cache(),
         defines=tuple(defines),
     )
 
@@ -228,7 +224,7 @@ def _beats_per_frame(fmt: dict) -> int:
 
 
 def simulate(
-    build_dir: Path, values: np.ndarray, cache_dir: Path | None = None, literal: bool = False
+    build_dir: Path, values: np.ndarray, opts: SimOptions | None = None, literal: bool = False
 ) -> HlsRun:
     """Run integer input values (N, n_in) through BUILD/hls in C simulation; returns the
     values at every layer boundary (input first, as halfwave.sim.golden.execute).
@@ -237,7 +233,7 @@ def simulate(
     hls = Path(build_dir) / "hls"
     desc = json.loads((hls / "top.json").read_text())
     t = time.perf_counter()
-    binary = build_csim(build_dir, cache_dir, literal)
+    binary = build_csim(build_dir, (opts or SimOptions()).cache_dir, literal)
     build_s = time.perf_counter() - t
     values = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
     n = len(values)

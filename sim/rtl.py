@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from halfwave.compiler.blocks.weight_port import DDR_PREFETCH_WORDS, weight_stream_cycles_per_frame
+from halfwave.compiler.blocks.weight_port import weight_stream_cycles_per_frame
 
 from . import verilator as vl
-
-DDR_FIFO = DDR_PREFETCH_WORDS  # words of prefetch per weight stream in the DDR model
+from .options import SimOptions
 
 
 @dataclass
@@ -37,11 +35,6 @@ class RtlRun:
     fifos: list[dict] | None = None
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("HALFWAVE_SIM_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "halfwave" / "sim"
-
-
 def _to_lanes(values: np.ndarray, dtype: str) -> np.ndarray:
     return (values > 0).astype(np.int64) if dtype == "BIPOLAR" else values
 
@@ -50,48 +43,35 @@ def _from_lanes(lanes: np.ndarray, dtype: str) -> np.ndarray:
     return 2 * lanes - 1 if dtype == "BIPOLAR" else lanes
 
 
-def simulate(
-    build: Path,
-    values: np.ndarray,
-    stall_in: float = 0.0,
-    stall_out: float = 0.0,
-    seed: int = 0,
-    cache_dir: Path | None = None,
-    threads: int = 1,
-    taps: bool = False,
-    ddr_bytes_per_cycle: float | None = None,
-    ddr_latency: int | None = None,
-    ddr_fifo: int = DDR_FIFO,
-) -> RtlRun:
-    """Stream `values` (N, values per frame) through the design; with taps, also return
-    every node's output values (logged by the simulator, +define+HALFWAVE_TAPS).
+def simulate(build: Path, values: np.ndarray, opts: SimOptions | None = None) -> RtlRun:
+    """Stream `values` (N, values per frame) through the design; with `opts.taps`, also
+    return every node's output values (logged by the simulator, +define+HALFWAVE_TAPS).
 
     External weight streams (top.json "weight_streams") are fed by the harness's DDR
-    model from their `rtl/<node>_wstream.bin` files: `ddr_bytes_per_cycle` shared by all
-    streams (0: unlimited, one word a cycle each), `ddr_latency` cycles before each pass,
-    `ddr_fifo` words of prefetch per stream; None takes $HALFWAVE_DDR_BYTES_PER_CYCLE /
-    $HALFWAVE_DDR_LATENCY, else 0. The predicted cycles per frame then include the DDR
-    bound (compiler/blocks/weight_port.py `weight_stream_cycles_per_frame`)."""
+    model from their `rtl/<node>_wstream.bin` files with the DDR options of `opts`
+    (bandwidth shared by all streams, latency before each pass, prefetch per stream).
+    The predicted cycles per frame then include the DDR bound (compiler/blocks/weight_port.py
+    `weight_stream_cycles_per_frame`)."""
+    o = opts or SimOptions()
+    taps = o.taps
     rtl = Path(build) / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     fin, fout = desc["in"], desc["out"]
     streams = desc.get("weight_streams", [])
-    if ddr_bytes_per_cycle is None:
-        ddr_bytes_per_cycle = float(os.environ.get("HALFWAVE_DDR_BYTES_PER_CYCLE", "0"))
-    if ddr_latency is None:
-        ddr_latency = int(os.environ.get("HALFWAVE_DDR_LATENCY", "0"))
     predicted = max(
         desc["predicted_cycles_per_frame"],
         math.ceil(
-            weight_stream_cycles_per_frame(streams, ddr_bytes_per_cycle, ddr_latency, ddr_fifo)
+            weight_stream_cycles_per_frame(
+                streams, o.ddr_bytes_per_cycle, o.ddr_latency, o.ddr_fifo
+            )
         ),
     )
     binary = vl.build(
         [rtl / s for s in desc["sources"]],
         desc["top"],
         {},
-        cache_dir or default_cache_dir(),
-        threads=threads,
+        o.cache_dir,
+        threads=o.threads,
         cflags=vl.wstream_cflags([w["port"] for w in streams]),
         defines=("HALFWAVE_FIFO_STATS", *(("HALFWAVE_TAPS",) if taps else ())),
     )
@@ -113,16 +93,16 @@ def simulate(
         fout["lanes"] * fout["width"],
         n * out_beats_per_frame,
         rtl,
-        stall_in=stall_in,
-        stall_out=stall_out,
-        seed=seed,
+        stall_in=o.stall_in,
+        stall_out=o.stall_out,
+        seed=o.seed,
         # a deep pipeline may run this long between two transfers at the ports (the
         # first output of a frame comes after every layer has seen the whole frame)
         max_idle=max(100_000, 4 * len(desc["taps"]) * predicted),
         wstreams=[(rtl / w["file"], w["width"], w.get("ddr_word_bytes", 0)) for w in streams],
-        ddr_bytes_per_cycle=ddr_bytes_per_cycle,
-        ddr_latency=ddr_latency,
-        ddr_fifo=ddr_fifo,
+        ddr_bytes_per_cycle=o.ddr_bytes_per_cycle,
+        ddr_latency=o.ddr_latency,
+        ddr_fifo=o.ddr_fifo,
     )
     out_lanes = vl.unpack_lanes(res.out, fout["lanes"], fout["width"], fout["signed"])
     out = _from_lanes(vl.beats_to_vectors(out_lanes, fout["count"]), fout["dtype"])

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halfwave.compiler.errors import HalfwaveError
+
 __all__ = [
     "HARNESS",
     "RunResult",
@@ -49,8 +51,9 @@ _VERILATOR_FLAGS = ("--cc", "--exe", "-O3", "-Wno-fatal")
 _MAKE_FLAGS = ("-j", "2", "OPT_FAST=-O2", "CFG_CXXFLAGS_PCH_I=-include")
 
 
-class SimError(RuntimeError):
-    """A simulation could not be built or did not complete."""
+class SimError(HalfwaveError):
+    """A simulation could not be built or did not complete (toolchain missing, sources
+    rejected, no progress): reported as one sentence, like bad input."""
 
 
 class SimBuildError(SimError):

@@ -39,6 +39,8 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from halfwave.compiler.errors import HalfwaveError
+
 from .conv_models import QuantCNN
 from .models import QuantMLP, build_model
 from .quantizers import HWGQ, QuantConv2d, QuantLinear, SignAct, UniformReLU
@@ -49,7 +51,7 @@ OPSET = 13
 QONNX_DOMAIN = "qonnx.custom_op.general"
 
 
-class ExportError(ValueError):
+class ExportError(HalfwaveError, ValueError):
     """The model cannot be expressed in the QONNX forms halfwave's compiler accepts."""
 
 

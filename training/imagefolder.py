@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halfwave.compiler.errors import HalfwaveError
+
 from .data import Split
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".gif", ".webp", ".tif", ".tiff")
@@ -30,7 +32,7 @@ SPLIT_SEED = 0
 VAL_NAMES = ("val", "test")
 
 
-class ImageFolderError(ValueError):
+class ImageFolderError(HalfwaveError, ValueError):
     """A folder that does not hold images in a layout this loader reads."""
 
 

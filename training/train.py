@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from halfwave.compiler.errors import HalfwaveError
+
 from .data import Split, digits_images, load_digits_split
 from .models import QuantMLP, build_model, is_conv
 from .quantizers import QuantConv2d, QuantLinear
@@ -39,7 +41,7 @@ BATCH_SIZE = 64
 EVAL_BATCH = 256  # images per forward pass when measuring accuracy
 
 
-class CheckpointError(ValueError):
+class CheckpointError(HalfwaveError, ValueError):
     """A file is not a halfwave checkpoint, or holds another model than expected."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from halfwave.compiler import ir
 from halfwave.compiler.compile import CompileOptions, compile_model
 from halfwave.sim import golden
+from halfwave.sim.options import SimOptions
 
 from . import verify as ladder
 
@@ -79,12 +80,14 @@ def synth(
     jobs: int | None = None,
     log: Log = _quiet,
     progress: bool = False,
+    cache_dir: Path | None = None,
 ) -> dict:
     """`halfwave synth`: Yosys (synth_xilinx -family xc7) per block and/or on the whole
-    design; writes BUILD/synth.json and the estimate-vs-Yosys table in report.md."""
+    design; writes BUILD/synth.json and the estimate-vs-Yosys table in report.md.
+    Yosys results are cached in `cache_dir` (default BUILD/synth/cache)."""
     from .synth import synth_build
 
-    return synth_build(Path(build), per_layer, whole, jobs, log=log, progress=progress)
+    return synth_build(Path(build), per_layer, whole, jobs, cache_dir, log=log, progress=progress)
 
 
 @dataclass
@@ -95,16 +98,12 @@ class SimResult:
 
 
 def simulate(
-    build: Path,
-    x: np.ndarray,
-    backend: str = "golden",
-    stall_in: float = 0.0,
-    stall_out: float = 0.0,
-    seed: int = 0,
-    taps: bool = False,
+    build: Path, x: np.ndarray, backend: str = "golden", opts: SimOptions | None = None
 ) -> SimResult:
-    """Run a BUILD on float inputs x. rtl with taps: values at every node boundary are
-    logged by the simulator; without, only the input and output values are returned."""
+    """Run a BUILD on float inputs x. rtl with `opts.taps`: values at every node boundary
+    are logged by the simulator; without, only the input and output values are returned.
+    `opts` (stalls, DDR model, simulator cache) applies to rtl and hls."""
+    opts = opts or SimOptions()
     df = ir.load(Path(build))
     if backend == "golden":
         values = golden.execute(df, x)
@@ -113,7 +112,7 @@ def simulate(
         from halfwave.sim import rtl
 
         vin = golden.quantize_input(df.input, x)
-        run = rtl.simulate(Path(build), vin, stall_in, stall_out, seed, taps=taps)
+        run = rtl.simulate(Path(build), vin, opts)
         stats = {
             "cycles": run.cycles,
             "cycles_per_frame": run.cycles_per_frame,
@@ -132,7 +131,7 @@ def simulate(
         from halfwave.sim import hls
 
         vin = golden.quantize_input(df.input, x)
-        hrun = hls.simulate(Path(build), vin)
+        hrun = hls.simulate(Path(build), vin, opts)
         stats = {"frames_per_s": hrun.frames_per_s, "wall_s": hrun.wall_s, "build_s": hrun.build_s}
         return SimResult(golden.dequantize_output(df, hrun.values[-1]), hrun.values, stats)
     raise ValueError(f"unknown backend '{backend}' (golden, rtl or hls)")
@@ -209,10 +208,11 @@ def verify(
     log: Log = _quiet,
     hls: bool = False,
     epochs: int | None = None,
+    opts: SimOptions | None = None,
 ) -> VerifyReport:
     """`halfwave verify`: TARGET is a model name (trained, with `epochs` or the model's
     default, and exported if needed) or a QONNX file (then the ladder starts at QONNX
-    execution)."""
+    execution). `stall` sets both stall probabilities of `opts`."""
     if is_model_name(target):
         from halfwave.training import load_checkpoint
 
@@ -227,6 +227,7 @@ def verify(
             folding=folding,
             log=log,
             hls=hls,
+            opts=opts,
         )
     onnx_path = Path(target)
     return verify_onnx(
@@ -239,6 +240,7 @@ def verify(
         folding=folding,
         log=log,
         hls=hls,
+        opts=opts,
     )
 
 
@@ -253,10 +255,12 @@ def verify_onnx(
     folding: Path | None = None,
     log: Log = _quiet,
     hls: bool = False,
+    opts: SimOptions | None = None,
 ) -> VerifyReport:
     """Compile onnx_path into build and compare every rung on n inputs (or on x). With
     hls, the HLS C simulation is compared with the golden executor and the RTL too, at
-    every boundary."""
+    every boundary. `opts`: the simulations' options, `stall` on both streams."""
+    opts = (opts or SimOptions()).replace(stall_in=stall, stall_out=stall)
     df = compile(onnx_path, build, folding=folding, log=log)
     if x is None:
         x = verification_inputs(df, n)
@@ -267,13 +271,13 @@ def verify_onnx(
     rungs.append(ladder.golden_rung(df, x))
     rtl_stats: dict = {}
     if rtl:
-        res = simulate(build, x, "rtl", stall_in=stall, stall_out=stall, taps=True)
+        res = simulate(build, x, "rtl", opts.replace(taps=True))
         rungs.append(ladder.Rung("rtl", res.values))
         rtl_stats = res.stats
     comps = [ladder.compare(a, b) for a, b in zip(rungs, rungs[1:], strict=False)]
     hls_stats: dict = {}
     if hls:  # the HLS rung beside the RTL: compared with golden and with the RTL
-        res = simulate(build, x, "hls")
+        res = simulate(build, x, "hls", opts)
         hls_rung = ladder.Rung("hls", res.values)
         hls_stats = res.stats
         refs = [r for r in rungs if r.name in ("golden", "rtl")]

@@ -1,7 +1,9 @@
 """The `halfwave` command: train, export, compile, sim, verify.
 
-Each subcommand prints one line per stage and exits non-zero with one readable sentence
-on failure (`error: ...`), never a traceback for bad input.
+Each subcommand prints one line per stage. Bad input (a `HalfwaveError`, or an argument
+argparse refuses) exits 2 with one readable sentence (`error: ...`); any other exception
+is a bug in halfwave and exits 1 with its traceback. Only this module reads the
+environment (`HALFWAVE_SIM_CACHE`, `HALFWAVE_SYNTH_CACHE`, `HALFWAVE_DDR_*`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,56 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
 
-from halfwave.compiler.errors import CompileError
+from halfwave.compiler.errors import CompileError, HalfwaveError, InputError
+from halfwave.sim.options import SimOptions
 
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
+
+
+def sim_options(**changes) -> SimOptions:
+    """The simulation options the environment sets (HALFWAVE_SIM_CACHE, HALFWAVE_DDR_*),
+    then `changes`: the one place below which nothing reads the environment."""
+    return SimOptions.from_env(os.environ, **changes)
+
+
+def synth_cache(build: Path) -> Path | None:
+    """$HALFWAVE_SYNTH_CACHE, else None (the Yosys cache in BUILD/synth/cache)."""
+    env = os.environ.get("HALFWAVE_SYNTH_CACHE")
+    return Path(env) if env else None
+
+
+def _existing(s: str) -> Path:
+    """argparse type: a file or folder the user names must be there."""
+    p = Path(s)
+    if not p.exists():
+        raise argparse.ArgumentTypeError(f"{s}: no such file or folder")
+    return p
+
+
+def _check_model_name(name: str) -> str:
+    """The training package's name grammar (tfc_w1a2, cnv_w2a2, hwgq_alexnet, ...)."""
+    from halfwave.training.models import parse_name
+
+    try:
+        parse_name(name)
+    except ValueError as exc:  # parse_name's one failure: a name outside the grammar
+        raise InputError(str(exc)) from exc
+    return name
+
+
+def _model_name(s: str) -> str:
+    """argparse type: a model name the training package knows."""
+    try:
+        return _check_model_name(s)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -73,7 +116,8 @@ def cmd_synth(a: argparse.Namespace) -> int:
     from . import api
 
     per_layer = a.per_layer or not a.whole
-    doc = api.synth(a.build, per_layer, a.whole, a.jobs, log=_log, progress=True)
+    doc = api.synth(a.build, per_layer, a.whole, a.jobs, log=_log, progress=True,
+                    cache_dir=synth_cache(a.build))  # fmt: skip
     ref = doc.get("whole") or doc.get("sum_of_blocks")
     est = doc["estimate"]
     for k in ("lut", "lutram", "ff", "bram36", "dsp"):
@@ -85,20 +129,21 @@ def cmd_synth(a: argparse.Namespace) -> int:
 def _load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise CompileError(f"{path}: not a readable .npy array ({exc})") from exc
+    except (OSError, ValueError) as exc:  # np.load's failures on a file that is no .npy
+        raise InputError(f"{path}: not a readable .npy array ({exc})") from exc
 
 
 def cmd_sim(a: argparse.Namespace) -> int:
     from . import api
 
     x = _load_npy(a.inputs)
-    # external weight streams: the DDR model of the RTL harness (read by halfwave.sim.rtl)
+    opts = sim_options(stall_in=a.stall, stall_out=a.stall, seed=a.seed, taps=bool(a.raw))
+    # external weight streams: the DDR model of the RTL harness (flags over environment)
     if a.ddr_bytes_per_cycle is not None:
-        os.environ["HALFWAVE_DDR_BYTES_PER_CYCLE"] = repr(a.ddr_bytes_per_cycle)
+        opts = opts.replace(ddr_bytes_per_cycle=a.ddr_bytes_per_cycle)
     if a.ddr_latency is not None:
-        os.environ["HALFWAVE_DDR_LATENCY"] = str(a.ddr_latency)
-    res = api.simulate(a.build, x, a.backend, a.stall, a.stall, a.seed, taps=bool(a.raw))
+        opts = opts.replace(ddr_latency=a.ddr_latency)
+    res = api.simulate(a.build, x, a.backend, opts)
     np.save(a.out, res.output)
     if a.raw:
         a.raw.mkdir(parents=True, exist_ok=True)
@@ -122,6 +167,8 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
     from . import api
 
+    if api.is_model_name(a.target):
+        _check_model_name(a.target)
     use_hls = not a.no_hls and hls.available()
     if not a.no_hls and not use_hls:
         _log("HLS rung skipped: g++ or hls4ml's ap_int.h not found")
@@ -134,6 +181,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
         folding=a.folding,
         log=_log,
         hls=use_hls,
+        opts=sim_options(),
     )
     for line in rep.lines:
         print(line)
@@ -142,15 +190,16 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- boards and system
-# (flow/bitstream.py, flow/cosim.py, flow/deploy.py)
+# (flow/board/: bitstream.py, cosim.py, deploy.py)
 
 
 def cmd_bitstream(a: argparse.Namespace) -> int:
-    from .bitstream import run_bitstream
+    from .board.bitstream import run_bitstream
 
     status, _ = run_bitstream(
         a.model, a.board, root=a.root, ckpt=a.ckpt, calibrate=a.calibrate, frames=a.frames,
-        baud=a.baud, synth=a.synth, log=_log,
+        baud=a.baud, synth=a.synth, log=_log, opts=sim_options(),
+        synth_cache=synth_cache(a.root),
     )  # fmt: skip
     return status
 
@@ -159,11 +208,13 @@ def cmd_cosim(a: argparse.Namespace) -> int:
     from halfwave.compiler import ir
 
     from . import api
-    from .bitstream import cosim_check, run_bitstream
+    from .board.bitstream import cosim_check, run_bitstream
 
     if not a.build.is_dir() and api.is_model_name(str(a.build)):  # MODEL: the flow to cosim
+        _check_model_name(str(a.build))
         status, _ = run_bitstream(str(a.build), a.board, root=a.root, ckpt=a.ckpt,
-                                  frames=a.n, until="cosim", log=_log)  # fmt: skip
+                                  frames=a.n, until="cosim", log=_log,
+                                  opts=sim_options())  # fmt: skip
         return status
     x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
     tm = None
@@ -171,7 +222,7 @@ def cmd_cosim(a: argparse.Namespace) -> int:
         from halfwave.training import load_checkpoint
 
         tm = load_checkpoint(a.ckpt)
-    res = cosim_check(a.build, a.board, x, tm, log=_log)
+    res = cosim_check(a.build, a.board, x, tm, log=_log, opts=sim_options())
     print(json.dumps(res, indent=1))
     bad = res["mismatched_frames_vs_golden"] + res.get("mismatched_frames_vs_torch", 0)
     print("BIT-EXACT" if bad == 0 else "MISMATCH")
@@ -182,7 +233,7 @@ def cmd_deploy(a: argparse.Namespace) -> int:
     from halfwave.compiler import ir
 
     from . import api
-    from .deploy import write_package
+    from .board.deploy import write_package
 
     x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
     out = write_package(a.build, a.out or a.build / "deploy", board=a.board, x=x,
@@ -202,10 +253,10 @@ def add_board_commands(sub) -> None:
             "mismatch; 4 does not fit the board (needs DDR weights); 2 error."
         ),
     )
-    b.add_argument("model")
+    b.add_argument("model", type=_model_name)
     b.add_argument("--board", default="pynq-z2", help="hw/boards/<name>.json")
     b.add_argument("--root", type=Path, default=Path("build"))
-    b.add_argument("--ckpt", type=Path, default=None, help="checkpoint (else reuse or train)")
+    b.add_argument("--ckpt", type=_existing, default=None, help="checkpoint (else reuse or train)")
     b.add_argument(
         "--calibrate",
         action="store_true",
@@ -236,9 +287,9 @@ def add_board_commands(sub) -> None:
     )
     c.add_argument("--board", default="pynq-z2")
     c.add_argument("--root", type=Path, default=Path("build"))
-    c.add_argument("--inputs", type=Path, default=None, help="X.npy (default: test inputs)")
+    c.add_argument("--inputs", type=_existing, default=None, help="X.npy (default: test inputs)")
     c.add_argument("--n", type=int, default=8)
-    c.add_argument("--ckpt", type=Path, default=None)
+    c.add_argument("--ckpt", type=_existing, default=None)
     c.set_defaults(func=cmd_cosim)
 
     d = sub.add_parser(
@@ -246,13 +297,13 @@ def add_board_commands(sub) -> None:
         help="write BUILD's deployment package (driver, test vectors, bitstream)",
         description="Write deploy/: meta.json, halfwave_driver.py, validate.py, test vectors.",
     )
-    d.add_argument("build", type=Path)
+    d.add_argument("build", type=_existing)
     d.add_argument("--board", default="pynq-z2")
     d.add_argument("--out", type=Path, default=None)
-    d.add_argument("--inputs", type=Path, default=None)
+    d.add_argument("--inputs", type=_existing, default=None)
     d.add_argument("--n", type=int, default=100)
-    d.add_argument("--bit", type=Path, default=None)
-    d.add_argument("--hwh", type=Path, default=None)
+    d.add_argument("--bit", type=_existing, default=None)
+    d.add_argument("--hwh", type=_existing, default=None)
     d.set_defaults(func=cmd_deploy)
 
 
@@ -269,7 +320,7 @@ def parser() -> argparse.ArgumentParser:
             "models: as images of their input size) and save a checkpoint."
         ),
     )
-    t.add_argument("model")
+    t.add_argument("model", type=_model_name)
     t.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
@@ -287,8 +338,8 @@ def parser() -> argparse.ArgumentParser:
         help="export a trained model to QONNX",
         description=("Export a named model with its checkpoint to a QONNX file."),
     )
-    e.add_argument("model")
-    e.add_argument("--ckpt", type=Path, default=None, help="checkpoint from `train`")
+    e.add_argument("model", type=_model_name)
+    e.add_argument("--ckpt", type=_existing, default=None, help="checkpoint from `train`")
     e.add_argument("--out", type=Path, required=True)
     e.set_defaults(func=cmd_export)
 
@@ -300,11 +351,11 @@ def parser() -> argparse.ArgumentParser:
             "dataflow.json, rtl/, report.json and report.md."
         ),
     )
-    c.add_argument("model", type=Path, help="QONNX (.onnx) file")
+    c.add_argument("model", type=_existing, help="QONNX (.onnx) file")
     c.add_argument("--out", type=Path, required=True, help="BUILD folder")
     c.add_argument(
         "--folding",
-        type=Path,
+        type=_existing,
         default=None,
         help='JSON {"mvu0": {"PE": 4, "SIMD": 8}, ...} overriding the default',
     )
@@ -354,7 +405,7 @@ def parser() -> argparse.ArgumentParser:
             "BUILD/report.md. Results are cached by a hash of sources and parameters."
         ),
     )
-    y.add_argument("build", type=Path)
+    y.add_argument("build", type=_existing)
     y.add_argument("--per-layer", action="store_true", help="each block as its own top")
     y.add_argument("--whole", action="store_true", help="the whole design, flattened")
     y.add_argument("--jobs", type=int, default=None, help="parallel Yosys runs (default: CPUs)")
@@ -368,8 +419,8 @@ def parser() -> argparse.ArgumentParser:
             "and write Y.npy (what the PyTorch model returns)."
         ),
     )
-    s.add_argument("build", type=Path)
-    s.add_argument("--inputs", type=Path, required=True)
+    s.add_argument("build", type=_existing)
+    s.add_argument("--inputs", type=_existing, required=True)
     s.add_argument(
         "--backend",
         choices=["golden", "rtl", "hls"],
@@ -426,7 +477,7 @@ def parser() -> argparse.ArgumentParser:
         help="skip the HLS rung (C simulation with g++; on by default when g++ is there)",
     )
     v.add_argument("--stall", type=float, default=0.0, help="random stalls in the RTL rung")
-    v.add_argument("--folding", type=Path, default=None)
+    v.add_argument("--folding", type=_existing, default=None)
     v.set_defaults(func=cmd_verify)
     add_board_commands(sub)
     return p
@@ -436,24 +487,13 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     try:
         return a.func(a)
-    except (CompileError, FileNotFoundError, ValueError) as exc:
+    except HalfwaveError as exc:  # bad input: one sentence
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a named failure from a lower layer (training, simulation)
-        named = (
-            "CheckpointError",
-            "ExportError",
-            "SimBuildError",
-            "SimDeadlock",
-            "SynthError",
-            "FlowError",
-            "DriverError",
-            "SimError",
-        )
-        if type(exc).__name__ in named:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except Exception:  # a bug in halfwave: its traceback, for the report
+        traceback.print_exc()
+        print("halfwave: internal error (the traceback above is a bug report)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

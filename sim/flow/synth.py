@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
+from halfwave.compiler.errors import HalfwaveError, InputError
+
 SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +49,7 @@ BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5, "RAMB36E2": 1.0, "RAMB18E2": 0.5
 DSP_CELLS = {"DSP48E1", "DSP48E2"}
 
 
-class SynthError(RuntimeError):
+class SynthError(HalfwaveError):
     """Yosys failed on a block; the message names the block and its log."""
 
 
@@ -235,8 +237,9 @@ def _hash(*parts: bytes | str) -> str:
 
 
 def default_cache_dir(build: Path) -> Path:
-    env = os.environ.get("HALFWAVE_SYNTH_CACHE")
-    return Path(env) if env else Path(build) / "synth" / "cache"
+    """Where Yosys results of BUILD are cached when the caller names no folder (the CLI
+    takes $HALFWAVE_SYNTH_CACHE)."""
+    return Path(build) / "synth" / "cache"
 
 
 def _synth_cached(
@@ -366,7 +369,7 @@ def synth_build(
     rtl_dir = build / "rtl"
     top = rtl_dir / "top.v"
     if not top.is_file():
-        raise FileNotFoundError(f"{build}: no rtl/top.v (run `halfwave compile` first)")
+        raise InputError(f"{build}: no rtl/top.v (run `halfwave compile` first)")
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(build)
     df = ir.load(build)
     est = estimate_design(df, top_v=top.read_text())  # the blocks that are synthesised

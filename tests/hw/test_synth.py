@@ -4,7 +4,7 @@ designs, next to the resource model's estimate.
 Only tiny blocks are synthesised here (a few seconds each once yowasp has compiled its
 WebAssembly module, about a minute on a machine's first call: the cache lives in
 build/yowasp, or $YOWASP_CACHE_DIR). Whole designs are a benchmark
-(sim/flow/bench_synth.py). BRAM36 and DSP must match Yosys exactly, LUTs within 15% on
+(sim/flow/bench/synthesis.py). BRAM36 and DSP must match Yosys exactly, LUTs within 15% on
 blocks big enough for the fitted terms to dominate the constant ones.
 """
 

@@ -17,16 +17,16 @@ from test_conv import random_conv_net  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_random_conv_net_in_rtl(tmp_path, seed):
+def test_random_conv_net_in_rtl(tmp_path, seed, sim_opts):
     onnx_path = random_conv_net(seed).save(tmp_path / "net.onnx")
-    rep = api.verify_onnx(onnx_path, tmp_path / "build", n=5, rtl=True, stall=0.4)
+    rep = api.verify_onnx(onnx_path, tmp_path / "build", n=5, rtl=True, stall=0.4, opts=sim_opts)
     print("\n".join(rep.lines))
     assert rep.ok, "\n".join(rep.lines)
     rtl = [c for c in rep.comparisons if c.dut == "rtl"][0]
     df = api.compile(onnx_path, tmp_path / "build")
     assert rtl.mismatched_frames == 0 and rtl.boundaries == len(df.nodes) + 1
     x = api.verification_inputs(df, 8, seed=1)
-    res = api.simulate(tmp_path / "build", x, "rtl")
+    res = api.simulate(tmp_path / "build", x, "rtl", sim_opts)
     gold = api.simulate(tmp_path / "build", x, "golden")
     assert np.array_equal(res.values[-1], gold.values[-1])
     s = res.stats

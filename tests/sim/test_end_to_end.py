@@ -21,9 +21,9 @@ def _assert_exact(rep: api.VerifyReport, rtl_boundaries: int | None = None):
         assert exact[-1].boundaries == rtl_boundaries
 
 
-def test_trained_tfc_w1a2_bit_exact_in_rtl(tmp_path):
+def test_trained_tfc_w1a2_bit_exact_in_rtl(tmp_path, sim_opts):
     """The real thing: train tfc_w1a2 on digits, export, compile, 200 test digits."""
-    rep = api.verify("tfc_w1a2", n=200, root=tmp_path, stall=0.3)
+    rep = api.verify("tfc_w1a2", n=200, root=tmp_path, stall=0.3, opts=sim_opts)
     _assert_exact(rep, rtl_boundaries=5)  # input, 3 hidden layers, output
     metrics = json.loads((tmp_path / "models" / "tfc_w1a2.pt.json").read_text())
     assert metrics["test_accuracy"] > 0.9
@@ -38,21 +38,23 @@ def test_trained_tfc_w1a2_bit_exact_in_rtl(tmp_path):
         ("tfc_w2a2", (45, 17, 33), {"mvu0": {"PE": 1, "SIMD": 1}, "mvu3": {"PE": 10, "SIMD": 33}}),
     ],
 )
-def test_random_networks_odd_sizes_and_folding(tmp_path, name, hidden, folding):
+def test_random_networks_odd_sizes_and_folding(tmp_path, name, hidden, folding, sim_opts):
     model = calibrated_model(name, seed=len(hidden) + hidden[0], hidden=hidden)
     onnx_path = export_qonnx(model, None, tmp_path / f"{name}.onnx")
     fold = tmp_path / "folding.json"
     fold.write_text(json.dumps(folding))
     x, _ = digits_test_arrays()
-    rep = api.verify_onnx(onnx_path, tmp_path / "build", model, x=x[:120], stall=0.5, folding=fold)
+    rep = api.verify_onnx(
+        onnx_path, tmp_path / "build", model, x=x[:120], stall=0.5, folding=fold, opts=sim_opts
+    )
     _assert_exact(rep)
 
 
-def test_cycle_model_matches_rtl_without_stalls(tmp_path):
+def test_cycle_model_matches_rtl_without_stalls(tmp_path, sim_opts):
     model = calibrated_model("tfc_w1a2", seed=3)
     onnx_path = export_qonnx(model, None, tmp_path / "m.onnx")
     x, _ = digits_test_arrays()
-    rep = api.verify_onnx(onnx_path, tmp_path / "build", model, x=x[:300])
+    rep = api.verify_onnx(onnx_path, tmp_path / "build", model, x=x[:300], opts=sim_opts)
     _assert_exact(rep)
     s = rep.rtl_stats
     err = abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"]) / s["cycles_per_frame"]
@@ -98,7 +100,7 @@ def test_sim_cli_writes_model_output(tmp_path):
     assert len(raw) == 5
 
 
-def test_topk_block_in_rtl(tmp_path):
+def test_topk_block_in_rtl(tmp_path, sim_opts):
     """A network whose output scale is the same for every class ends in a TopK block."""
     from builders import FcBuilder
 
@@ -108,7 +110,7 @@ def test_topk_block_in_rtl(tmp_path):
     api.compile(onnx_path, tmp_path / "b", topk=3)
     x = np.random.default_rng(0).integers(0, 17, (150, 64)).astype(np.float32)
     gold = api.simulate(tmp_path / "b", x, "golden")
-    rtl = api.simulate(tmp_path / "b", x, "rtl", stall_in=0.3, stall_out=0.3)
+    rtl = api.simulate(tmp_path / "b", x, "rtl", sim_opts.replace(stall_in=0.3, stall_out=0.3))
     assert gold.output.shape == (150, 3)
     assert np.array_equal(gold.output, rtl.output)
     acc = gold.values[-2]

@@ -17,6 +17,7 @@ from halfwave.compiler import ir
 from halfwave.compiler.blocks.weight_port import weight_stream_cycles_per_frame
 from halfwave.flow import api
 from halfwave.sim import golden, rtl
+from halfwave.sim.options import DDR_FIFO
 from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 
 HIDDEN = (96, 48, 24)
@@ -39,16 +40,16 @@ def _compile(d, onnx_path, external: tuple[str, ...], name: str):
     return build
 
 
-def test_external_weights_bit_exact_with_stalls(model_onnx, monkeypatch):
+def test_external_weights_bit_exact_with_stalls(model_onnx, sim_opts):
     """The whole ladder (torch f64 -> qonnx -> golden -> RTL taps) with two layers'
     weights in DDR, random stalls on the streams and a slow DDR model."""
     model, onnx_path, d = model_onnx
     fold = d / "fold_verify.json"
     fold.write_text(json.dumps({k: {**v, "external": k != "mvu2"} for k, v in FOLD.items()}))
-    monkeypatch.setenv("HALFWAVE_DDR_BYTES_PER_CYCLE", "3")
-    monkeypatch.setenv("HALFWAVE_DDR_LATENCY", "100")
+    ddr = sim_opts.replace(ddr_bytes_per_cycle=3.0, ddr_latency=100)
     x, _ = digits_test_arrays()
-    rep = api.verify_onnx(onnx_path, d / "verify", model, x=x[:40], stall=0.3, folding=fold)
+    rep = api.verify_onnx(onnx_path, d / "verify", model, x=x[:40], stall=0.3, folding=fold,
+                          opts=ddr)  # fmt: skip
     print("\n".join(rep.lines))
     assert rep.ok, "\n".join(rep.lines)
     exact = [c for c in rep.comparisons if c.exact]
@@ -57,7 +58,7 @@ def test_external_weights_bit_exact_with_stalls(model_onnx, monkeypatch):
     assert [w["node"] for w in desc["weight_streams"]] == ["mvu0", "mvu1"]
 
 
-def test_slow_ddr_cycles_follow_the_model(model_onnx):
+def test_slow_ddr_cycles_follow_the_model(model_onnx, sim_opts):
     """Without external weights, with them and an unlimited DDR (same cycles), and with
     a DDR slower than the MVUs (bandwidth below their need, latency 100 per pass): the
     outputs stay exact and the measured cycles per frame are the model's."""
@@ -71,7 +72,7 @@ def test_slow_ddr_cycles_follow_the_model(model_onnx):
     vin = golden.quantize_input(df.input, x)
     want = golden.execute(df, x)[-1]
 
-    base = rtl.simulate(on_chip, vin)
+    base = rtl.simulate(on_chip, vin, sim_opts)
     assert np.array_equal(base.values, want)
     measured = {"on_chip": base.cycles_per_frame}
     for build, label in ((one, "one"), (two, "two")):
@@ -79,15 +80,16 @@ def test_slow_ddr_cycles_follow_the_model(model_onnx):
         streams = [r["weight_stream"] for r in report["layers"] if r.get("external")]
         assert len(streams) == {"one": 1, "two": 2}[label]
         # an unlimited DDR: as fast as the ROMs
-        fast = rtl.simulate(build, vin, ddr_bytes_per_cycle=0, ddr_latency=0)
+        fast = rtl.simulate(build, vin, sim_opts.replace(ddr_bytes_per_cycle=0, ddr_latency=0))
         assert np.array_equal(fast.values, want), label
         assert fast.cycles_per_frame == base.cycles_per_frame, label
         for bw, lat in ((2.0, 100), (5.0, 100), (16.0, 300)):
-            run = rtl.simulate(build, vin, ddr_bytes_per_cycle=bw, ddr_latency=lat, stall_in=0.0)
+            opts = sim_opts.replace(ddr_bytes_per_cycle=bw, ddr_latency=lat)
+            run = rtl.simulate(build, vin, opts)
             assert np.array_equal(run.values, want), (label, bw, lat)
             model = max(
                 report["predicted_cycles_per_frame"],
-                weight_stream_cycles_per_frame(streams, bw, lat, rtl.DDR_FIFO),
+                weight_stream_cycles_per_frame(streams, bw, lat, DDR_FIFO),
             )
             assert run.predicted_cycles_per_frame == int(np.ceil(model))
             measured[f"{label} bw={bw} L={lat}"] = (run.cycles_per_frame, round(model, 1))
@@ -95,7 +97,7 @@ def test_slow_ddr_cycles_follow_the_model(model_onnx):
             if label == "one":  # one stream: the model is exact
                 assert abs(run.cycles_per_frame - model) <= 0.03 * model, what
             else:  # two streams sharing the DDR: between the model's bounds
-                lower = weight_stream_cycles_per_frame(streams, bw, lat, rtl.DDR_FIFO, "lower")
+                lower = weight_stream_cycles_per_frame(streams, bw, lat, DDR_FIFO, "lower")
                 assert 0.97 * lower <= run.cycles_per_frame <= 1.01 * model, what
     print(measured)
     assert measured["two bw=2.0 L=100"][0] > 2 * base.cycles_per_frame
@@ -127,7 +129,7 @@ def test_external_outputs_are_deterministic_and_old_ir_loads(model_onnx, tmp_pat
     assert [n.name for n in ir.load(a).mvus() if n.external] == ["mvu0", "mvu1"]
 
 
-def test_padded_words_are_charged_as_the_dma_reads_them(model_onnx):
+def test_padded_words_are_charged_as_the_dma_reads_them(model_onnx, sim_opts):
     """A 48-bit weight word is 6 bytes in the stream file but 8 in DDR (a DMA beat is
     8 * 2^k bits): the DDR model charges 8, and the measured cycles follow the model
     counted that way, not the 6-byte one (a quarter fewer cycles)."""
@@ -141,9 +143,9 @@ def test_padded_words_are_charged_as_the_dma_reads_them(model_onnx):
     x, _ = digits_test_arrays()
     df = ir.load(build)
     vin = golden.quantize_input(df.input, x[:16])
-    run = rtl.simulate(build, vin, ddr_bytes_per_cycle=2.0, ddr_latency=0)
+    run = rtl.simulate(build, vin, sim_opts.replace(ddr_bytes_per_cycle=2.0, ddr_latency=0))
     assert np.array_equal(run.values, golden.execute(df, x[:16])[-1])
-    charged = weight_stream_cycles_per_frame([ws], 2.0, 0, rtl.DDR_FIFO)
-    unpadded = weight_stream_cycles_per_frame([{**ws, "ddr_word_bytes": 6}], 2.0, 0, rtl.DDR_FIFO)
+    charged = weight_stream_cycles_per_frame([ws], 2.0, 0, DDR_FIFO)
+    unpadded = weight_stream_cycles_per_frame([{**ws, "ddr_word_bytes": 6}], 2.0, 0, DDR_FIFO)
     assert charged > 1.3 * unpadded
     assert abs(run.cycles_per_frame - charged) <= 0.03 * charged, (run.cycles_per_frame, charged)

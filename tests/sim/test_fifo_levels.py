@@ -38,7 +38,7 @@ def _check_levels(build: Path, rep: api.VerifyReport, n_nodes: int) -> list[dict
     return fifos
 
 
-def test_cnv_like_conv_net_fifos_within_depth(tmp_path):
+def test_cnv_like_conv_net_fifos_within_depth(tmp_path, sim_opts):
     """Binary 3x3 convolutions with 2-bit activations after an 8-bit first layer and a
     fused max-pool, then an FC head (cnv_w1a2 in small)."""
     b = ConvBuilder((3, 12, 12), seed=7).quant_input(bits=8)
@@ -47,7 +47,7 @@ def test_cnv_like_conv_net_fifos_within_depth(tmp_path):
     b.conv(32, 3).batchnorm().hwgq()
     b.flatten().linear(24).batchnorm().hwgq().linear(10)
     onnx_path = b.save(tmp_path / "net.onnx")
-    rep = api.verify_onnx(onnx_path, tmp_path / "build", n=6)
+    rep = api.verify_onnx(onnx_path, tmp_path / "build", n=6, opts=sim_opts)
     df = api.compile(onnx_path, tmp_path / "build")
     fifos = _check_levels(tmp_path / "build", rep, len(df.nodes))
     # the FIFO before the first SlidingWindow fills (the input runs ahead), not the rest
@@ -61,11 +61,11 @@ def tfc_onnx(tmp_path) -> Path:
     return export_qonnx(calibrated_model("tfc_w1a2", seed=5), None, tmp_path / "tfc.onnx")
 
 
-def test_tfc_w1a2_fifos_within_depth(tmp_path, tfc_onnx):
+def test_tfc_w1a2_fifos_within_depth(tmp_path, tfc_onnx, sim_opts):
     from halfwave.training import digits_test_arrays
 
     x, _ = digits_test_arrays()
-    rep = api.verify_onnx(tfc_onnx, tmp_path / "build", x=x[:100])
+    rep = api.verify_onnx(tfc_onnx, tmp_path / "build", x=x[:100], opts=sim_opts)
     _check_levels(tmp_path / "build", rep, 4)
 
 
@@ -84,13 +84,13 @@ def _fc_net(tmp_path: Path, fifo_depth: int | None) -> tuple[Path, Path]:
     return onnx_path, fold
 
 
-def test_undersized_fifo_fills_and_slowdown_is_flagged(tmp_path, capsys):
+def test_undersized_fifo_fills_and_slowdown_is_flagged(tmp_path, capsys, sim_opts):
     from halfwave.flow.cli import main
 
     x = np.random.default_rng(0).integers(0, 256, (40, 64)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     onnx_path, fold = _fc_net(tmp_path, None)
-    rep = api.verify_onnx(onnx_path, tmp_path / "ok", x=x, folding=fold)
+    rep = api.verify_onnx(onnx_path, tmp_path / "ok", x=x, folding=fold, opts=sim_opts)
     fifos = _check_levels(tmp_path / "ok", rep, 3)
     assert fifos[1]["max_level"] < fifos[1]["depth"] == 10  # SF + 2
 
@@ -112,14 +112,16 @@ def test_undersized_fifo_fills_and_slowdown_is_flagged(tmp_path, capsys):
 
     # verify with the folding file's fifo_depth: still bit-exact, the slowdown flagged
     onnx_path, fold = _fc_net(tmp_path, 2)
-    rep = api.verify_onnx(onnx_path, tmp_path / "small2", x=x, folding=fold)
+    rep = api.verify_onnx(onnx_path, tmp_path / "small2", x=x, folding=fold, opts=sim_opts)
     print("\n".join(rep.lines))
     assert rep.ok
     assert rep.fifos.full and "fifo1" in rep.fifos.full and rep.fifos.slowdown > 0.1
     assert any("fifo1 before mvu1" in w for w in rep.fifos.warnings)
     assert any(line.startswith("warning: RTL") for line in rep.lines)
     # with random stalls the cycle model is not expected to hold: nothing flagged
-    rep = api.verify_onnx(onnx_path, tmp_path / "small2", x=x, folding=fold, stall=0.3)
+    rep = api.verify_onnx(
+        onnx_path, tmp_path / "small2", x=x, folding=fold, stall=0.3, opts=sim_opts
+    )
     assert rep.ok and rep.fifos.slowdown is None and not rep.fifos.warnings
 
 

@@ -21,7 +21,7 @@ from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 pytestmark = pytest.mark.skipif(not hls.available(), reason="g++ or hls4ml's ap_int.h missing")
 
 
-def test_tfc_w1a2_end_to_end(tmp_path):
+def test_tfc_w1a2_end_to_end(tmp_path, sim_opts):
     """tfc_w1a2 (BatchNorm calibrated on digits) verified with the HLS rung on 200 digits,
     then the other checks on the same build (one test: one g++ and one Verilator build,
     not one per pytest-xdist worker)."""
@@ -29,7 +29,7 @@ def test_tfc_w1a2_end_to_end(tmp_path):
     onnx_path = export_qonnx(model, None, tmp_path / "tfc_w1a2.onnx")
     x, _ = digits_test_arrays()
     build = tmp_path / "build"
-    rep = api.verify_onnx(onnx_path, build, model, x=x[:200], stall=0.2, hls=True)
+    rep = api.verify_onnx(onnx_path, build, model, x=x[:200], stall=0.2, hls=True, opts=sim_opts)
     _check_bit_exact(build, rep)
     _check_sim_cli_hls_backend(build, x[:50], tmp_path / "cli")
     _check_vitis_testbench_self_check(build)
@@ -139,7 +139,7 @@ endmodule
     assert proc.returncode == 0, proc.stderr
 
 
-def test_ternary_topk_literal_params_through_hls(tmp_path):
+def test_ternary_topk_literal_params_through_hls(tmp_path, sim_opts):
     """A hand-built FC network: TTQ ternary weights (Wp != Wn, BatchNorm scales of both
     signs: negated rows swap the scales), symmetric ternary, binary, and a TopK block;
     compiled with the parameters as the C++ constants Vitis HLS sees (hls/params/*.h:
@@ -167,14 +167,14 @@ def test_ternary_topk_literal_params_through_hls(tmp_path):
     assert df.nodes[0].ternary[0] != df.nodes[0].ternary[1] and df.nodes[0].negated_rows
     x = np.random.default_rng(0).integers(0, 16, (150, 64)).astype(np.float32)
     gold = api.simulate(tmp_path / "b", x, "golden")
-    res = hls.simulate(tmp_path / "b", gold.values[0], literal=True)
+    res = hls.simulate(tmp_path / "b", gold.values[0], sim_opts, literal=True)
     assert len(res.values) == len(gold.values) == len(df.nodes) + 1
     for i, (g, h) in enumerate(zip(gold.values, res.values, strict=True)):
         assert np.array_equal(g, h), f"boundary {i}"
 
 
 @pytest.mark.parametrize("name", ["cnv_w1a2", "hwgq_alexnet_tiny"])
-def test_conv_models_bit_exact_in_hls_csim(tmp_path, name):
+def test_conv_models_bit_exact_in_hls_csim(tmp_path, name, sim_opts):
     """Convolutional models (BatchNorm calibrated): sliding windows (padding, strides),
     max-pools (overlapping, min channels), per-pixel MVUs (signsel; 8-bit MAC first
     layer in the AlexNet), every boundary equal to the golden executor on random images."""
@@ -185,7 +185,7 @@ def test_conv_models_bit_exact_in_hls_csim(tmp_path, name):
     shape = df.input.shape
     x = np.random.default_rng(0).integers(0, 256, (4, *shape)) * df.input.scale
     gold = api.simulate(tmp_path / "b", x, "golden")
-    res = api.simulate(tmp_path / "b", x, "hls")
+    res = api.simulate(tmp_path / "b", x, "hls", sim_opts)
     assert len(res.values) == len(df.nodes) + 1
     for b, (g, h) in enumerate(zip(gold.values, res.values, strict=True)):
         assert np.array_equal(g, h), f"boundary {b} ({df.nodes[b - 1].name if b else 'input'})"

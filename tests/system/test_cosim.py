@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import ir
-from halfwave.flow import api, cosim, deploy
+from halfwave.flow import api
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
 
 
@@ -18,9 +19,9 @@ def _package(build, board, n, seed=0):
     return df, x, pkg, deploy.load_driver(pkg)
 
 
-def test_uart_driver_bit_exact(tfc_build):
+def test_uart_driver_bit_exact(tfc_build, sim_opts):
     df, x, pkg, drv = _package(tfc_build, "ulx3s-85f", 12)
-    port = cosim.SimSerial(tfc_build)
+    port = cosim.SimSerial(tfc_build, opts=sim_opts)
     with drv.Accelerator(pkg, serial=port, batch=5) as acc:  # 3 requests: 5 + 5 + 2
         y = acc.predict(x)
         t = acc.last_timing
@@ -36,9 +37,9 @@ def df_cycles(build):
     return cosim.system_params(build).cycles_per_frame
 
 
-def test_axi_driver_bit_exact_with_dma_stalls(tfc_build):
+def test_axi_driver_bit_exact_with_dma_stalls(tfc_build, sim_opts):
     df, x, pkg, drv = _package(tfc_build, "pynq-z2", 20, seed=1)
-    ov = cosim.SimOverlay(tfc_build, stall=0.3, seed=3)
+    ov = cosim.SimOverlay(tfc_build, opts=sim_opts.replace(stall_in=0.3, seed=3))
     with drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate, batch=7) as acc:
         got = acc.predict_values(x)
         cycles = acc.last_timing["board_cycles"]
@@ -47,11 +48,11 @@ def test_axi_driver_bit_exact_with_dma_stalls(tfc_build):
     ov.close()
 
 
-def test_axi_registers_and_tlast(tfc_build):
+def test_axi_registers_and_tlast(tfc_build, sim_opts):
     """AXI-Lite registers read back; an S2MM buffer shorter than the batch ends without
     TLAST, which the AXI DMA reports as an error (and so does the model)."""
     p = cosim.system_params(tfc_build)
-    ov = cosim.SimOverlay(tfc_build)
+    ov = cosim.SimOverlay(tfc_build, opts=sim_opts)
     ip = ov.halfwave_0
     assert ip.read(0x10) == int.from_bytes(b"HWV1", "little")
     assert ip.read(0x14) == p.model_id
@@ -73,11 +74,11 @@ def _request(cmd: int, n: int, payload: bytes, checksum: int | None = None) -> b
     return bytes([0xA5, cmd]) + n.to_bytes(4, "little") + payload + bytes([s])
 
 
-def test_uart_framing(tfc_build):
+def test_uart_framing(tfc_build, sim_opts):
     """Garbage before the sync byte is skipped; INFO describes the build; a wrong request
     checksum is reported in STATUS; an unknown command gets bit 3."""
     p = cosim.system_params(tfc_build)
-    port = cosim.SimSerial(tfc_build, timeout=0.05)
+    port = cosim.SimSerial(tfc_build, timeout=0.05, opts=sim_opts)
     port.write(b"\x00\x13\x37" + _request(0x01, 0, b""))
     reply = port.read(6 + 16 + 6)
     assert reply[:2] == b"\x5a\x01" and reply[6:10] == b"HWV1"
@@ -98,14 +99,14 @@ def test_uart_framing(tfc_build):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("board", ["pynq-z2", "ulx3s-85f"])
-def test_cnv_driver_bit_exact(cnv_build, board):
+def test_cnv_driver_bit_exact(cnv_build, board, sim_opts):
     """cnv_w1a2 (32x32x3 images, 3-byte input beats: 32-bit TDATA with padding on the
     AXI side) through both links; a few minutes of Verilator build each."""
     df, x, pkg, drv = _package(cnv_build, board, 2)
     if board == "ulx3s-85f":
-        kw = {"serial": cosim.SimSerial(cnv_build)}
+        kw = {"serial": cosim.SimSerial(cnv_build, opts=sim_opts)}
     else:
-        kw = {"overlay": cosim.SimOverlay(cnv_build), "allocate": cosim.sim_allocate}
+        kw = {"overlay": cosim.SimOverlay(cnv_build, opts=sim_opts), "allocate": cosim.sim_allocate}
     with drv.Accelerator(pkg, **kw) as acc:
         got = acc.predict_values(x)
     assert np.array_equal(got, golden.execute(df, x)[-1])

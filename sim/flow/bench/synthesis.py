@@ -10,7 +10,7 @@ DDR (rtl/top.json "weight_streams"), the RTL run feeds them from the harness's D
 at the board's bandwidth and the record gives the external layers and the DDR traffic. A
 PNG per design shows cycles/frame per layer and resources per layer.
 
-``python -m halfwave.flow.bench_synth [--models ...] [--out bench/synth.json] [--merge]``
+``python -m halfwave.flow.bench.synthesis [--models ...] [--out bench/synth.json] [--merge]``
 runs it stand-alone (``--merge`` keeps the other records of --out); ``--calibrate``
 re-runs the Yosys sweep the resource model's constants were fitted on
 (compiler/resources.py, CAL) and prints estimate vs Yosys per block. Numbers are
@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import api
-from .bench import write_results
+from halfwave.sim.options import SimOptions
+
+from .. import api
+from ..cli import sim_options, synth_cache
+from .results import write_results
 
 Log = Callable[[str], None]
 
@@ -72,12 +73,15 @@ def bench_board_design(
     log: Log = print,
     plot_dir: Path | None = None,
     per_block: bool = True,
+    opts: SimOptions | None = None,
+    synth_cache: Path | None = None,
 ) -> dict:
     """Compile `name` for `board` (--max, or --target-fps), simulate `frames` frames in
     RTL (default FRAMES, else 3; with the DDR model where weights are external), compare
     with the golden executor, synthesise (per block with `per_block`; whole design with
-    `whole`) and plot (into `plot_dir`, default the build folder). Returns the
-    record."""
+    `whole`) and plot (into `plot_dir`, default the build folder). `opts`: the RTL
+    simulation's options (the DDR model takes the board's bandwidth); `synth_cache`: the
+    Yosys cache (default in the build). Returns the record."""
     from halfwave.compiler import ir
 
     onnx_path = _export(name, root)
@@ -91,19 +95,18 @@ def bench_board_design(
     clock = report["resources"]["board"]["clock_mhz"] * 1e6
     if rtl:
         n = frames or FRAMES.get(name, 3)
-        rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log)
-        cycles = rec["rtl"]["cycles_per_frame"]
+        rec["rtl"] = _rtl_record(build, ir.load(build), n, board, clock, log, opts)
+        cycles = rec["rtl"]["cycles_per_frame_rtl"]
     else:
-        cycles = rec["predicted_cycles_per_frame"]
-    rec["fps"] = round(clock / cycles, 1)
+        cycles = rec["cycles_per_frame_model"]
+    fps = round(clock / cycles, 1)
+    rec["fps_rtl" if rtl else "fps_model"] = fps
     rec["fps_source"] = "RTL cycle count" if rtl else "cycle model"
     if rtl and "steady_state" in rec["rtl"]:
         rec["fps_source"] = "RTL cycle count, steady state (see rtl.steady_state)"
     if rec["ddr"]:
-        rec["ddr"]["needed_gb_per_s_at_fps"] = round(
-            rec["ddr"]["bytes_per_frame"] * rec["fps"] / 1e9, 3
-        )
-    syn = _synth_record(rec, build, per_block, whole, jobs, log)
+        rec["ddr"]["needed_gb_per_s_at_fps"] = round(rec["ddr"]["bytes_per_frame"] * fps / 1e9, 3)
+    syn = _synth_record(rec, fps, build, per_block, whole, jobs, log, synth_cache)
     if name in REFERENCE:
         rec["reference"] = REFERENCE[name]
     png = (plot_dir or build) / f"{name}_{board}.png"
@@ -123,7 +126,8 @@ def _export(name: str, root: Path) -> Path:
 
 
 def _design_record(report: dict, target_fps: float | None, compile_s: float) -> dict:
-    """What the compiler decided: folding, cycle model, estimate vs budget, DDR weights."""
+    """What the compiler decided: folding, cycle model, estimate vs budget, DDR weights
+    (model-derived figures: `_model`)."""
     res = report["resources"]
     plan = res["board"]
     clock = plan["clock_mhz"] * 1e6
@@ -132,37 +136,29 @@ def _design_record(report: dict, target_fps: float | None, compile_s: float) -> 
         "mode": "max" if target_fps is None else f"target {target_fps:g} fps",
         "weights": WEIGHTS,
         "compile_s": round(compile_s, 2),
-        "predicted_cycles_per_frame": plan["cycles_per_frame"],
-        "fps_cycle_model": round(clock / plan["cycles_per_frame"], 1),
-        "efficiency": res.get("efficiency"),
-        "estimate": res["estimate"],
+        "cycles_per_frame_model": plan["cycles_per_frame"],
+        "fps_model": round(clock / plan["cycles_per_frame"], 1),
+        "efficiency_model": res.get("efficiency"),
+        "resources_model": res["estimate"],
         "budget": plan["budget"],
-        "estimate_pct_of_budget": plan.get("utilisation_pct"),
+        "budget_pct_model": plan.get("utilisation_pct"),
         "external_weights": (plan.get("ddr") or {}).get("external", []),
         "ddr": plan.get("ddr"),
         "layers": [
-            {k: v for k, v in r.items() if k in ("name", "kind", "PE", "SIMD", "cycles_per_frame")}
+            {
+                "name": r["name"],
+                "kind": r.get("kind"),
+                "PE": r.get("PE"),
+                "SIMD": r.get("SIMD"),
+                "cycles_per_frame_model": r.get("cycles_per_frame"),
+            }
             for r in report["layers"]
         ],
     }
 
 
-@contextmanager
-def _env(var: str, value: str | None) -> Iterator[None]:
-    """Set (or, with None, leave alone) one environment variable for the block."""
-    old = os.environ.get(var)
-    if value is not None:
-        os.environ[var] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = old
-
-
-def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log) -> dict:
+def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log,
+                opts: SimOptions | None = None) -> dict:  # fmt: skip
     """Run `frames` random frames through the RTL (external weight streams fed by the DDR
     model at the board's bandwidth) and through the golden executor; cycles, frames/s and
     mismatched frames (integer values of the last boundary). With DDR weights a second
@@ -171,8 +167,10 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
     counts = [frames, frames // 2] if bpc and frames >= 4 else [frames]
     x = _random_inputs(df, frames)
     t = time.perf_counter()
-    with _env("HALFWAVE_DDR_BYTES_PER_CYCLE", None if bpc is None else repr(bpc)):
-        runs = [api.simulate(build, x[:n], "rtl") for n in counts]
+    opts = opts or SimOptions()
+    if bpc is not None:
+        opts = opts.replace(ddr_bytes_per_cycle=bpc)
+    runs = [api.simulate(build, x[:n], "rtl", opts) for n in counts]
     wall = time.perf_counter() - t
     t = time.perf_counter()
     want = api.simulate(build, x, "golden").values[-1].reshape(frames, -1)
@@ -185,12 +183,12 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
         f"{bad} mismatched vs golden ({wall:.0f} s with the build)")  # fmt: skip
     rec = {
         "frames": frames,
-        "cycles_per_frame": cycles,
-        "fps": round(clock / cycles, 1),
+        "cycles_per_frame_rtl": cycles,
+        "fps_rtl": round(clock / cycles, 1),
         "vs_cycle_model_pct": _pct(cycles, s["predicted_cycles_per_frame"]),
-        "mean_frame_interval_cycles": s["cycles_per_frame"],
-        "latency_cycles": s["latency_cycles"],
-        "predicted_cycles_per_frame": s["predicted_cycles_per_frame"],
+        "mean_frame_interval_cycles_rtl": s["cycles_per_frame"],
+        "latency_cycles_rtl": s["latency_cycles"],
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
         "ddr_model_bytes_per_cycle": bpc,
         "frames_compared_with_golden": sum(counts),
         "mismatched_frames_vs_golden": bad,
@@ -237,33 +235,35 @@ def _ddr_model(build: Path, board: str) -> float | None:
 
 
 def _synth_record(
-    rec: dict, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log
-) -> dict:
+    rec: dict, fps: float, build: Path, per_block: bool, whole: bool, jobs: int | None, log: Log,
+    cache: Path | None = None,
+) -> dict:  # fmt: skip
     """Yosys per block and/or whole (into `rec`, with frames/s per kLUT of Yosys, else of
     the estimate); returns the synth document (for the plot)."""
     if not (per_block or whole):
-        rec["fps_per_klut"] = round(rec["fps"] / (rec["estimate"]["lut"] / 1000.0), 1)
+        rec["fps_per_klut"] = round(fps / (rec["resources_model"]["lut"] / 1000.0), 1)
         rec["fps_per_klut_of"] = "estimate"
         return {}
     t = time.perf_counter()
-    syn = api.synth(build, per_layer=per_block, whole=whole, jobs=jobs, log=log, progress=True)
+    syn = api.synth(build, per_layer=per_block, whole=whole, jobs=jobs, log=log, progress=True,
+                    cache_dir=cache)  # fmt: skip
     rec["synth_s"] = round(time.perf_counter() - t, 1)
-    rec["yosys_run_s"] = _yosys_run_seconds(build, per_block, whole)
+    rec["yosys_run_s"] = _yosys_run_seconds(build, per_block, whole, cache)
     rec["yosys_sum_of_blocks"] = syn.get("sum_of_blocks")
     rec["yosys_whole"] = {k: v for k, v in syn.get("whole", {}).items() if k != "cells"} or None
     ref = syn.get("whole") or syn.get("sum_of_blocks")
     rec["estimate_error_pct"] = syn.get("estimate_error_pct")
-    rec["fps_per_klut"] = round(rec["fps"] / (ref["lut"] / 1000.0), 1)
+    rec["fps_per_klut"] = round(fps / (ref["lut"] / 1000.0), 1)
     rec["fps_per_klut_of"] = "Yosys whole design" if syn.get("whole") else "Yosys sum of blocks"
     return syn
 
 
-def _yosys_run_seconds(build: Path, per_block: bool, whole: bool) -> dict:
+def _yosys_run_seconds(build: Path, per_block: bool, whole: bool, cache: Path | None) -> dict:
     """How long the (cached) Yosys runs took when they ran: the sum over the distinct
     blocks (run `jobs` at a time) and the whole design."""
-    from .synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
+    from ..synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
 
-    rtl_dir, cache = build / "rtl", default_cache_dir(build)
+    rtl_dir, cache = build / "rtl", cache or default_cache_dir(build)
     out = {}
     if per_block:
         insts = parse_instances((rtl_dir / "top.v").read_text())
@@ -407,7 +407,7 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
     from halfwave.compiler.blocks.mvu import write_mvu_mem_files
     from halfwave.compiler.resources import estimate_mvu, mvu_shape
 
-    from .synth import Instance, default_cache_dir, synth_blocks, verilog_value
+    from ..synth import Instance, default_cache_dir, synth_blocks, verilog_value
 
     rtl = work / "rtl"
     rtl.mkdir(parents=True, exist_ok=True)
@@ -420,7 +420,7 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
         w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
         write_mvu_mem_files(n.weights, n.thresholds, pe, simd, w_w, n.acc_bits, rtl / n.name)
         base = cg._mvu(n, "a", "b")
-        from .synth import parse_instances
+        from ..synth import parse_instances
 
         inst = parse_instances(base)[0]
         for st in styles:
@@ -483,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             rtl=not a.no_rtl,
             jobs=a.jobs,
             plot_dir=a.out.parent / "plots",
+            opts=sim_options(),
+            synth_cache=synth_cache(a.root),
         )
         print(json.dumps(results[name], indent=1), flush=True)
     return write_results(a.out, results)

@@ -19,23 +19,27 @@ from pathlib import Path
 
 import numpy as np
 
-from . import api
+from halfwave.sim.options import SimOptions
+
+from .. import api
+from ..cli import sim_options
 
 MODELS = {"tfc_w1a2": 2000, "sfc_w1a2": 500, "lfc_w1a2": 100}  # name -> RTL frames
 CONV_MODELS = {"cnv_w1a2": 20, "cnv_ttq_a2": 20, "hwgq_alexnet_tiny": 20, "hwgq_alexnet": 2}
 
 
-def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray) -> dict:
+def hls_csim_results(build: Path, x: np.ndarray, golden_out: np.ndarray,
+                     opts: SimOptions | None = None) -> dict:  # fmt: skip
     """The HLS backend's g++ C simulation on the same frames: frames/s (the simulation's
     own timing, without its g++ build) and frames whose output differs from golden."""
     from halfwave.sim import hls
 
     if not hls.available():
         return {"hls_csim": "skipped: g++ or hls4ml's ap_int.h not found"}
-    res = api.simulate(build, x, "hls")
+    res = api.simulate(build, x, "hls", opts)
     bad = int(np.any(res.values[-1] != golden_out, axis=1).sum())
     return {
-        "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),
+        "hls_csim_frames_per_s": round(res.stats["frames_per_s"], 1),  # g++ C simulation
         "hls_csim_build_s": round(res.stats["build_s"], 2),
         "hls_mismatched_frames": bad,
     }
@@ -48,7 +52,7 @@ def fifo_results(build: Path, stats: dict) -> dict:
     from halfwave.compiler import ir
     from halfwave.compiler.fifos import size_fifos
 
-    from .verify import fifo_check
+    from ..verify import fifo_check
 
     df = ir.load(build)
     t = time.perf_counter()
@@ -61,18 +65,18 @@ def fifo_results(build: Path, stats: dict) -> dict:
         "fifo_count": total["count"],
         "fifo_depth_beats": total["depth_beats"],
         "fifo_depth_bits": total["bits"],
-        "fifo_bram36": total["bram36"],
-        "fifo_lutram": total["lutram"],
-        "fifo_memories": total["by_memory"],
+        "fifo_bram36_model": total["bram36"],
+        "fifo_lutram_model": total["lutram"],
+        "fifo_memories_model": total["by_memory"],
         "fifo_sizing_s": round(sizing_s, 6),
-        "fifo_max_fill_ratio": max((f["max_level"] / f["depth"] for f in fifos), default=0),
-        "fifo_high_water_bits": sum(f["max_level"] * f["width"] for f in fifos),
-        "fifos_filled": check.full,
-        "fifo_levels": {f["node"]: [f["max_level"], f["depth"]] for f in fifos},
+        "fifo_max_fill_ratio_rtl": max((f["max_level"] / f["depth"] for f in fifos), default=0),
+        "fifo_high_water_bits_rtl": sum(f["max_level"] * f["width"] for f in fifos),
+        "fifos_filled_rtl": check.full,
+        "fifo_levels_rtl": {f["node"]: [f["max_level"], f["depth"]] for f in fifos},
     }
 
 
-def bench_model(name: str, frames: int, root: Path) -> dict:
+def bench_model(name: str, frames: int, root: Path, opts: SimOptions | None = None) -> dict:
     from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 
     onnx_path = root / "models" / f"{name}_calibrated.onnx"
@@ -89,7 +93,7 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
     golden_fps = len(x_many) / (time.perf_counter() - t)
     x_rtl = np.concatenate([x_test] * (-(-frames // len(x_test))))[:frames]
     t = time.perf_counter()
-    rtl = api.simulate(build, x_rtl, "rtl")
+    rtl = api.simulate(build, x_rtl, "rtl", opts)
     rtl_total_s = time.perf_counter() - t
     mismatches = int(np.any(rtl.values[-1] != golden.values[-1][:frames], axis=1).sum())
     s = rtl.stats
@@ -97,11 +101,8 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
     return {
         "compile_s": round(compile_s, 3),
         "layers": [
-            {
-                k: r[k]
-                for k in ("name", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
-                if k in r
-            }
+            {k: r[k] for k in ("name", "shape", "PE", "SIMD", "weight_bits") if k in r}
+            | {"cycles_per_frame_model": r["cycles_per_frame"]}
             for r in report["layers"]
         ],
         "total_weight_bits": report["total_weight_bits"],
@@ -111,23 +112,23 @@ def bench_model(name: str, frames: int, root: Path) -> dict:
         "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
         "rtl_frames_per_s": round(frames / s["wall_s"], 1) if s["wall_s"] else None,
         "rtl_wall_s_including_build": round(rtl_total_s, 2),
-        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
-        "cycles_per_frame_simulated": round(s["cycles_per_frame"], 3),
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_rtl": round(s["cycles_per_frame"], 3),
         "cycle_model_error_pct": round(
             100
             * abs(s["cycles_per_frame"] - s["predicted_cycles_per_frame"])
             / s["cycles_per_frame"],
             3,
         ),
-        "latency_cycles": s["latency_cycles"],
-        "frames_per_s_at_100MHz": round(100e6 / s["cycles_per_frame"], 1),
+        "latency_cycles_rtl": s["latency_cycles"],
+        "frames_per_s_at_100MHz_rtl": round(100e6 / s["cycles_per_frame"], 1),
         "nodes": len(df.nodes),
         **fifo_results(build, s),
-        **hls_csim_results(build, x_rtl, golden.values[-1][:frames]),
+        **hls_csim_results(build, x_rtl, golden.values[-1][:frames], opts),
     }
 
 
-def bench_conv_model(name: str, frames: int, root: Path) -> dict:
+def bench_conv_model(name: str, frames: int, root: Path, opts: SimOptions | None = None) -> dict:
     """Compile time, golden and RTL runs (bit-exact check against golden), cycles/frame
     predicted vs simulated, weight bits per layer; random weights with BatchNorm
     statistics calibrated on images (throughput does not depend on training)."""
@@ -146,7 +147,7 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
     golden = api.simulate(build, x, "golden")
     golden_s = time.perf_counter() - t
     t = time.perf_counter()
-    rtl = api.simulate(build, x, "rtl")
+    rtl = api.simulate(build, x, "rtl", opts)
     rtl_total_s = time.perf_counter() - t
     mismatches = int(np.any(rtl.values[-1] != golden.values[-1], axis=1).sum())
     s = rtl.stats
@@ -158,10 +159,9 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
         "compile_s": round(compile_s, 2),
         "layers": [
             {
-                k: r[k]
-                for k in ("name", "kind", "shape", "PE", "SIMD", "cycles_per_frame", "weight_bits")
-                if k in r
+                k: r[k] for k in ("name", "kind", "shape", "PE", "SIMD", "weight_bits") if k in r
             }  # fmt: skip
+            | {"cycles_per_frame_model": r["cycles_per_frame"]}
             for r in report["layers"]
         ],
         "total_weight_bits": report["total_weight_bits"],
@@ -172,17 +172,17 @@ def bench_conv_model(name: str, frames: int, root: Path) -> dict:
         "rtl_cycles_per_s": round(s["cycles_per_s"], 1),
         "rtl_sim_wall_s": round(s["wall_s"], 2),
         "rtl_wall_s_including_build": round(rtl_total_s, 2),
-        "cycles_per_frame_predicted": s["predicted_cycles_per_frame"],
-        "cycles_per_frame_simulated": simulated,
+        "cycles_per_frame_model": s["predicted_cycles_per_frame"],
+        "cycles_per_frame_rtl": simulated,
         "cycle_model_error_pct": round(
             100 * abs(simulated - s["predicted_cycles_per_frame"]) / simulated, 3
         ),
-        "latency_cycles": s["latency_cycles"],
-        "frames_per_s_at_100MHz": round(100e6 / s["predicted_cycles_per_frame"], 2),
+        "latency_cycles_rtl": s["latency_cycles"],
+        "frames_per_s_at_100MHz_model": round(100e6 / s["predicted_cycles_per_frame"], 2),
         "folding": "default: every layer folded to the cycles of the largest layer at 16x32 lanes",
         "rtl_frames_per_s": round(frames / s["wall_s"], 2) if s["wall_s"] else None,
         **fifo_results(build, s),
-        **hls_csim_results(build, x, golden.values[-1]),
+        **hls_csim_results(build, x, golden.values[-1], opts),
     }
 
 
@@ -219,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.models:
         print(f"bench {name} ...", flush=True)
         if name in CONV_MODELS:
-            results["models"][name] = bench_conv_model(name, CONV_MODELS[name], a.root)
+            rec = bench_conv_model(name, CONV_MODELS[name], a.root, sim_options())
         else:
-            results["models"][name] = bench_model(name, MODELS.get(name, 100), a.root)
+            rec = bench_model(name, MODELS.get(name, 100), a.root, sim_options())
+        results["models"][name] = rec
         print(json.dumps(results["models"][name], indent=1), flush=True)
     results["training"] = training_results(a.root)
     return write_results(a.out, results)

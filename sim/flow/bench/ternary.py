@@ -12,7 +12,7 @@ time, cycles/frame, RTL cycles/s; random weights, BatchNorm calibrated); with
 ``--verify N`` the verification ladder of the trained cnv_ttq_a2 on N test images (what
 ``make verify MODEL=cnv_ttq_a2 N=N`` prints).
 
-``python -m halfwave.flow.bench_ternary [--root build] [--out bench/ternary.json]
+``python -m halfwave.flow.bench.ternary [--root build] [--out bench/ternary.json]
 [--bench] [--verify N]``. Numbers are recorded, never asserted.
 """
 
@@ -25,8 +25,9 @@ import platform
 import time
 from pathlib import Path
 
-from . import api
-from .bench import write_results
+from .. import api
+from ..cli import sim_options
+from .results import write_results
 
 MODELS = {
     "tfc": ("tfc_ttq_a2", "tfc_w1a2", "tfc_float"),
@@ -135,18 +136,20 @@ def main(argv: list[str] | None = None) -> int:
         if len(epochs) > 1:
             print(f"warning: {topo} models trained with different epochs {sorted(epochs)}")
     if a.bench:
-        from .bench import CONV_MODELS, bench_conv_model
+        from .results import CONV_MODELS, bench_conv_model
 
         results["bench"] = {}
         for name in BENCH_MODELS:
             print(f"bench {name} ...", flush=True)
-            results["bench"][name] = bench_conv_model(name, CONV_MODELS[name], a.root)
+            opts = sim_options()
+            results["bench"][name] = bench_conv_model(name, CONV_MODELS[name], a.root, opts)
     if a.verify:
         print(f"verify cnv_ttq_a2 on {a.verify} images ...", flush=True)
         t = time.perf_counter()
         from halfwave.sim import hls
 
-        rep = api.verify("cnv_ttq_a2", n=a.verify, root=a.root, hls=hls.available(), log=print)
+        rep = api.verify("cnv_ttq_a2", n=a.verify, root=a.root, hls=hls.available(), log=print,
+                         opts=sim_options())  # fmt: skip
         results["verify_cnv_ttq_a2"] = {
             "frames": a.verify,
             "bit_exact": rep.ok,

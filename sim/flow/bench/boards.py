@@ -2,7 +2,7 @@
 `halfwave bitstream` per model and board, nextpnr's Fmax on the open board, and the
 frames/s implied (accelerator alone at the clock and at Fmax; through the host link).
 
-    python -m halfwave.flow.bench_boards --out bench/boards.json [--cases tfc_w1a2:ulx3s-85f]
+    python -m halfwave.flow.bench.boards --out bench/boards.json [--cases tfc_w1a2:ulx3s-85f]
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bitstream import run_bitstream
+from ..board.bitstream import run_bitstream
+from ..cli import sim_options
 
 CASES = (
     ("tfc_w1a2", "ulx3s-85f"),  # the open flow to a real bitstream
@@ -26,18 +27,33 @@ CASES = (
 def bench_board(model: str, board: str, root: Path, frames: int = 4) -> dict:
     t = time.perf_counter()
     status, rep = run_bitstream(model, board, root=root, calibrate=True, frames=frames,
-                                synth="estimate")  # fmt: skip
+                                synth="estimate", opts=sim_options())  # fmt: skip
     out = {
         "model": model, "board": board, "exit_status": status,
         "total_s": round(time.perf_counter() - t, 1), "stages_s": rep["stages_s"],
-        "cosim": rep["cosim"],
+        "cosim": {COSIM_NAMES.get(k, k): v for k, v in rep["cosim"].items()},
     }  # fmt: skip
     if "open_flow" in rep:
         o = rep["open_flow"]
-        out.update({k: o[k] for k in ("fmax_mhz", "clock_mhz", "utilisation", "bit_bytes",
-                                      "accelerator_fps_at_clock", "accelerator_fps_at_fmax",
-                                      "link_fps")})  # fmt: skip
+        out.update({new: o[old] for old, new in OPEN_FLOW_NAMES.items()})
     return out
+
+
+# figures named by their source: the system co-simulation's cycles (_rtl), the cycle
+# model (_model), nextpnr (_nextpnr; at Fmax: nextpnr's Fmax over the model's cycles)
+COSIM_NAMES = {
+    "board_frames_per_s": "board_frames_per_s_rtl",
+    "accelerator_frames_per_s": "accelerator_frames_per_s_model",
+}
+OPEN_FLOW_NAMES = {
+    "fmax_mhz": "fmax_mhz_nextpnr",
+    "clock_mhz": "clock_mhz",
+    "utilisation": "utilisation_nextpnr",
+    "bit_bytes": "bit_bytes",
+    "accelerator_fps_at_clock": "accelerator_fps_at_clock_model",
+    "accelerator_fps_at_fmax": "accelerator_fps_at_fmax_nextpnr",
+    "link_fps": "link_fps_model",
+}
 
 
 def main(argv=None) -> int:

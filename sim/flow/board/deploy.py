@@ -7,7 +7,7 @@ from DDR (one pass in its DMA's byte layout: cosim.dma_weight_image), the driver
 their expected outputs (the golden executor's, proven equal to PyTorch by `halfwave
 verify`), and the bitstream (+ `.hwh`
 on Zynq boards) when one was built. The driver is copied verbatim from
-`sim/flow/driver_template/`, so the code the tests run against the co-simulation is the
+`sim/flow/board/driver_template/`, so the code the tests run against the co-simulation is the
 code that runs on the board.
 """
 
@@ -21,9 +21,10 @@ import numpy as np
 
 from halfwave.compiler import ir
 from halfwave.compiler.datatypes import DataType
+from halfwave.compiler.system_backend import system_params
 from halfwave.sim import golden
 
-from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, dma_weight_image, system_params
+from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, dma_weight_image
 
 TEMPLATE = Path(__file__).resolve().parent / "driver_template"
 DRIVER_FILES = ("halfwave_driver.py", "validate.py")

@@ -1,0 +1,1 @@
+"""Board flow: bitstream, system co-simulation, deployment package and its driver."""
