@@ -140,6 +140,8 @@ class Block:
     lanes_from_consumer: ClassVar[bool] = False
     # this block's lanes are set by its producer (a TopK takes the lanes before it)
     lanes_from_producer: ClassVar[bool] = False
+    # the default folding picks this block's lanes for the target (`fold`): MVUs
+    folds_to_target: ClassVar[bool] = False
 
     # ------------------------------------------------------------ parameters
 
