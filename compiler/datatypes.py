@@ -3,39 +3,42 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True, eq=False)
-class DataType:
+class DataType(str):
     """BIPOLAR (-1/+1 as one bit), UINTk or INTk (two's complement, optionally narrow).
 
     The IR holds these objects; files (dataflow.json, top.json, reports) hold their
-    names. A DataType equals its name (`UINT2 == "UINT2"`), so code reading either
-    compares the same way."""
+    names. A DataType is a `str` whose value is its name (`DataType.uint(2) == "UINT2"`,
+    `json.dumps` writes "UINT2"), with the parsed fields `kind`, `bits` and `narrow`, so
+    code written for names keeps working. Immutable."""
 
     kind: str  # "BIPOLAR" | "UINT" | "INT"
     bits: int
-    narrow: bool = False
+    narrow: bool
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, DataType):
-            return self.name == other.name
-        if isinstance(other, str):
-            return self.name == other
-        return NotImplemented
+    def __new__(cls, kind: str, bits: int | None = None, narrow: bool = False) -> DataType:
+        if bits is None:  # DataType("UINT2"): by name (what copy and pickle use)
+            return DataType.parse(kind)
+        name = "BIPOLAR" if kind == "BIPOLAR" else f"{kind}{bits}" + ("N" if narrow else "")
+        self = super().__new__(cls, name)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "bits", int(bits))
+        object.__setattr__(self, "narrow", bool(narrow))
+        return self
 
-    def __hash__(self) -> int:
-        return hash(self.name)
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"DataType is immutable (setting {key})")
 
-    def __str__(self) -> str:
-        return self.name
+    def __getnewargs__(self) -> tuple:
+        return (self.kind, self.bits, self.narrow)
+
+    def __repr__(self) -> str:
+        return f"DataType({self.name!r})"
 
     @property
     def name(self) -> str:
-        if self.kind == "BIPOLAR":
-            return "BIPOLAR"
-        return f"{self.kind}{self.bits}" + ("N" if self.narrow else "")
+        return str.__str__(self)
 
     @property
     def signed(self) -> bool:
@@ -72,6 +75,7 @@ class DataType:
         """The datatype named `name` (a DataType is returned as it is)."""
         if isinstance(name, DataType):
             return name
+        name = str(name) if isinstance(name, str) else name
         if name == "BIPOLAR":
             return BIPOLAR
         m = re.fullmatch(r"(UINT|INT)(\d+)(N?)", name) if isinstance(name, str) else None

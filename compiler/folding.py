@@ -40,10 +40,12 @@ def fold(
         raise CompileError(f"folding names unknown nodes: {', '.join(sorted(unknown))}")
     nodes = list(df.nodes)
     for i, n in enumerate(nodes):  # blocks that fold to the target on their own (MVUs)
+        if not n.folds_to_target:
+            continue
         prev = nodes[i - 1] if i > 0 and nodes[i - 1].lanes_from_consumer else None
         choices = prev.consumer_lane_choices() if prev is not None else None
         nodes[i] = n.fold(target, folding.get(n.name, {}), choices)
-        if prev is not None and nodes[i] is not n:  # it takes its consumer's lanes
+        if prev is not None:  # it takes its consumer's lanes
             nodes[i - 1] = prev.with_lanes(nodes[i].in_lanes)
     for i, n in enumerate(nodes):  # blocks that follow the lanes before them
         if i > 0:

@@ -140,6 +140,8 @@ class Block:
     lanes_from_consumer: ClassVar[bool] = False
     # this block's lanes are set by its producer (a TopK takes the lanes before it)
     lanes_from_producer: ClassVar[bool] = False
+    # the default folding picks this block's lanes for the target (`fold`): MVUs
+    folds_to_target: ClassVar[bool] = False
 
     # ------------------------------------------------------------ parameters
 
@@ -256,3 +258,34 @@ class Block:
     def hls_max_bits(self) -> int:
         """The widest ap_uint this block's HLS code uses beyond its streams."""
         return 0
+
+
+class PixelBlock(Block):
+    """A block on an image stream: (IH, IW, C) pixels of `dtype` in, OH x OW pixels (or
+    windows) out, the datatype unchanged (sliding window, max-pool). Its dataclass
+    declares C, IH, IW, KH, KW, SH, SW, dtype and the properties OH, OW, n_out."""
+
+    @property
+    def n_in(self) -> int:
+        return self.C  # type: ignore[attr-defined]
+
+    @property
+    def in_dtype(self) -> DataType:
+        return self.dtype  # type: ignore[attr-defined]
+
+    @property
+    def out_type(self) -> DataType:
+        return self.dtype  # type: ignore[attr-defined]
+
+    def vectors_in(self) -> int:
+        return self.IH * self.IW  # type: ignore[attr-defined]
+
+    def vectors_out(self) -> int:
+        return self.OH * self.OW  # type: ignore[attr-defined]
+
+    def report_row(self) -> dict:
+        return {
+            "shape": [self.IH, self.IW, self.C],  # type: ignore[attr-defined]
+            "window": [self.KH, self.KW, self.SH, self.SW],  # type: ignore[attr-defined]
+            "out_shape": [self.OH, self.OW, self.n_out],  # type: ignore[attr-defined]
+        }

@@ -22,7 +22,7 @@ import numpy as np
 from ..datatypes import DataType
 from ..memmap import Res, map_memory
 from ..streams import StreamFormat, format_of, lane_width, signed_lanes
-from .base import MAX_LANES, Block, Boundary, Instance, as_boundary, as_dtype, c_list, divisors
+from .base import MAX_LANES, Boundary, Instance, PixelBlock, as_boundary, as_dtype, c_list, divisors
 from .calibration import CAL
 
 __all__ = ["MaxPool", "estimate_maxpool", "maxpool_cycles_per_frame", "maxpool_latency"]
@@ -31,7 +31,7 @@ _MAXPOOL_LATENCY = 2
 
 
 @dataclass
-class MaxPool(Block):
+class MaxPool(PixelBlock):
     """Max-pool of (IH, IW, C) pixels over KH x KW windows, stride SH x SW, no padding.
     Channels listed in min_channels take the minimum instead (pooling placed after a
     threshold stage whose step decreases in the pooled quantity)."""
@@ -75,10 +75,6 @@ class MaxPool(Block):
         return (self.IW - self.KW) // self.SW + 1
 
     @property
-    def n_in(self) -> int:
-        return self.C
-
-    @property
     def n_out(self) -> int:
         return self.C
 
@@ -90,25 +86,11 @@ class MaxPool(Block):
     def out_lanes(self) -> int:
         return self.PE
 
-    @property
-    def in_dtype(self) -> DataType:
-        return self.dtype
-
-    @property
-    def out_type(self) -> DataType:
-        return self.dtype
-
     def in_format(self) -> StreamFormat:
         return format_of(self.dtype, self.PE, self.C)
 
     def out_format(self) -> StreamFormat:
         return format_of(self.dtype, self.PE, self.C)
-
-    def vectors_in(self) -> int:
-        return self.IH * self.IW
-
-    def vectors_out(self) -> int:
-        return self.OH * self.OW
 
     def cycles_per_frame(self) -> int:
         return maxpool_cycles_per_frame(c=self.C, ih=self.IH, iw=self.IW, pe=self.PE)
@@ -118,13 +100,6 @@ class MaxPool(Block):
 
     def fold_row(self) -> dict:
         return {"PE": self.PE}
-
-    def report_row(self) -> dict:
-        return {
-            "shape": [self.IH, self.IW, self.C],
-            "window": [self.KH, self.KW, self.SH, self.SW],
-            "out_shape": [self.OH, self.OW, self.n_out],
-        }
 
     def fold_after(self, lanes_before: int, target: int, spec: dict) -> MaxPool:
         """The largest divisor of the channels not above the lanes before it (more if

@@ -81,6 +81,7 @@ class MVU(Block):
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
+    folds_to_target = True
 
     def __post_init__(self) -> None:
         from ..errors import CompileError
@@ -805,7 +806,7 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
 
 
 def mvu_weight_lanes(n: MVU) -> np.ndarray:
-    """(PE, NF*SF, SIMD) weight lane codes: the memfiles layout (of what the RTL weight
+    """(PE, NF*SF, SIMD) weight lane codes: the memory-file layout (of what the RTL weight
     memory holds: codes for a ternary layer) with the PE lanes of each word split out
     (weights[p][addr] holds lanes p*SIMD .. p*SIMD+SIMD-1)."""
     codes = mvu_weight_codes(n.memory_values(), n.PE, n.SIMD, n.w_bits)
@@ -813,7 +814,7 @@ def mvu_weight_lanes(n: MVU) -> np.ndarray:
 
 
 def mvu_threshold_values(n: MVU) -> np.ndarray:
-    """(PE, NF, N_T) signed thresholds in the memfiles lane order (row nf*PE+p; padding
+    """(PE, NF, N_T) signed thresholds in the memory-file lane order (row nf*PE+p; padding
     rows hold 0)."""
     codes = mvu_threshold_codes(n.thresholds, n.PE, n.acc_bits).astype(np.int64)
     codes = codes.reshape(n.NF, n.PE, n.n_thresholds).transpose(1, 0, 2)
@@ -822,7 +823,7 @@ def mvu_threshold_values(n: MVU) -> np.ndarray:
 
 
 def mvu_swap_flags(n: MVU) -> np.ndarray:
-    """(PE, NF) ternary swap flags (negated rows; all 0 in the other modes), memfiles'
+    """(PE, NF) ternary swap flags (negated rows; all 0 in the other modes), memory-file
     order."""
     return mvu_swap_codes(n.swap_rows(), n.PE).T
 

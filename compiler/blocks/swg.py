@@ -48,13 +48,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from ..datatypes import DataType
 from ..memmap import Res, map_memory
 from ..streams import StreamFormat, format_of, lane_width
-from .base import MAX_LANES, Block, Instance, as_dtype, divisors
+from .base import MAX_LANES, Instance, PixelBlock, as_dtype, divisors
 from .calibration import CAL, clog2
 
 __all__ = [
@@ -69,7 +70,7 @@ _SWG_LATENCY = 3
 
 
 @dataclass
-class SlidingWindow(Block):
+class SlidingWindow(PixelBlock):
     """im2col on a stream: (IH, IW, C) pixels in, OH*OW windows of (KH, KW, C) out.
 
     Window element (ky, kx, c) is at index (ky*KW + kx)*C + c, the column order of the
@@ -114,10 +115,6 @@ class SlidingWindow(Block):
         return (self.IW + self.pads[1] + self.pads[3] - self.KW) // self.SW + 1
 
     @property
-    def n_in(self) -> int:
-        return self.C
-
-    @property
     def n_out(self) -> int:
         return self.KH * self.KW * self.C
 
@@ -128,14 +125,6 @@ class SlidingWindow(Block):
     @property
     def out_lanes(self) -> int:
         return self.SIMD
-
-    @property
-    def in_dtype(self) -> DataType:
-        return self.dtype
-
-    @property
-    def out_type(self) -> DataType:
-        return self.dtype
 
     def geometry(self) -> dict[str, int]:
         return {
@@ -149,12 +138,6 @@ class SlidingWindow(Block):
 
     def out_format(self) -> StreamFormat:
         return format_of(self.dtype, self.SIMD, self.n_out)
-
-    def vectors_in(self) -> int:
-        return self.IH * self.IW
-
-    def vectors_out(self) -> int:
-        return self.OH * self.OW
 
     def cycles_per_frame(self) -> int:
         return _cycles(tuple(self.geometry().items()))
@@ -175,13 +158,6 @@ class SlidingWindow(Block):
 
     def fold_row(self) -> dict:
         return {"SIMD": self.SIMD}
-
-    def report_row(self) -> dict:
-        return {
-            "shape": [self.IH, self.IW, self.C],
-            "window": [self.KH, self.KW, self.SH, self.SW],
-            "out_shape": [self.OH, self.OW, self.n_out],
-        }
 
     def fastest_cycles(self, lane_choices: list[int] | None) -> int:
         simd = max(d for d in divisors(self.C) if d <= MAX_LANES)
@@ -252,7 +228,33 @@ def estimate_swg(p: dict) -> Res:
 # ---------------------------------------------------------------- cycle model
 
 
-def _swg_geometry(c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd):
+class _Geometry(NamedTuple):
+    """hw_swg's timed parameters (lower-case) and the derived row timings."""
+
+    c: int
+    ih: int
+    iw: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    pad_t: int
+    pad_l: int
+    pad_b: int
+    pad_r: int
+    simd: int
+    cf: int  # beats per pixel
+    oh: int
+    ow: int
+    t_w: int  # cycles to write one image row
+    t_r: int  # cycles to read one output row
+    nr: int  # line-buffer rows
+
+
+def _swg_geometry(
+    c: int, ih: int, iw: int, kh: int, kw: int, sh: int = 1, sw: int = 1, pad_t: int = 0,
+    pad_l: int = 0, pad_b: int = 0, pad_r: int = 0, simd: int = 1, **_untimed: object,
+) -> _Geometry:  # fmt: skip
     if simd < 1 or c % simd:
         raise ValueError(f"SIMD {simd} must divide C {c}")
     if min(ih, iw, kh, kw, sh, sw) < 1 or min(pad_t, pad_l, pad_b, pad_r) < 0:
@@ -262,34 +264,21 @@ def _swg_geometry(c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd):
     cf = c // simd
     oh = (ih + pad_t + pad_b - kh) // sh + 1
     ow = (iw + pad_l + pad_r - kw) // sw + 1
-    return cf, oh, ow, iw * cf, ow * kh * kw * cf, kh + sh
+    return _Geometry(c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd,
+                     cf, oh, ow, iw * cf, ow * kh * kw * cf, kh + sh)  # fmt: skip
 
 
-def swg_cycles_per_frame(
-    *,
-    c: int,
-    ih: int,
-    iw: int,
-    kh: int,
-    kw: int,
-    sh: int = 1,
-    sw: int = 1,
-    pad_t: int = 0,
-    pad_l: int = 0,
-    pad_b: int = 0,
-    pad_r: int = 0,
-    simd: int = 1,
-    frames: int = 6,
-    **_untimed: object,
-) -> int:
+def swg_cycles_per_frame(*, frames: int = 6, **params: int) -> int:
     """Steady-state cycles per frame of hw_swg (module docstring: the row-level schedule).
 
+    `params`: hw_swg's parameters with lower-case names (c, ih, iw, kh, kw; sh, sw,
+    pad_t, pad_l, pad_b, pad_r, simd default to 1/0; untimed ones are ignored).
     Evaluates the writer/reader row schedule for `frames` frames (all input available
     from cycle 0, output always ready) and returns the cycles between the starts of the
     last two frames' output."""
-    cf, oh, ow, t_w, t_r, nr = _swg_geometry(
-        c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd
-    )
+    g = _swg_geometry(**params)
+    ih, kh, sh, pad_t, oh = g.ih, g.kh, g.sh, g.pad_t, g.oh
+    t_w, t_r, nr = g.t_w, g.t_r, g.nr
     frames = max(int(frames), 3)
     # per output row: last image row needed (-1: none) and rows released at its end
     need_hi, release = [], []
@@ -333,28 +322,12 @@ def swg_cycles_per_frame(
     return r_start[(frames - 1) * oh] - r_start[(frames - 2) * oh]
 
 
-def swg_cycles_per_frame_closed_form(
-    *,
-    c: int,
-    ih: int,
-    iw: int,
-    kh: int,
-    kw: int,
-    sh: int = 1,
-    sw: int = 1,
-    pad_t: int = 0,
-    pad_l: int = 0,
-    pad_b: int = 0,
-    pad_r: int = 0,
-    simd: int = 1,
-    **_untimed: object,
-) -> int:
+def swg_cycles_per_frame_closed_form(**params: int) -> int:
     """max(IH*T_W, OH*T_R + B*T_W) (module docstring): equal to `swg_cycles_per_frame`
     in the reader-bound and writer-bound regimes, an underestimate for heavily padded
     geometries in between."""
-    cf, oh, ow, t_w, t_r, nr = _swg_geometry(
-        c, ih, iw, kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r, simd
-    )
+    g = _swg_geometry(**params)
+    ih, kh, sh, pad_t, oh, t_w, t_r, nr = g.ih, g.kh, g.sh, g.pad_t, g.oh, g.t_w, g.t_r, g.nr
     need0 = min(kh - 1 - pad_t, ih - 1)
     lo_last = max(0, (oh - 1) * sh - pad_t)
     b = max(0, ih + need0 - lo_last - nr + 1)
