@@ -185,7 +185,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
     )
     for line in rep.lines:
         print(line)
-    print("BIT-EXACT" if rep.ok else "MISMATCH")
+    print(rep.verdict)
     return 0 if rep.ok else 1
 
 
@@ -225,7 +225,8 @@ def cmd_cosim(a: argparse.Namespace) -> int:
     res = cosim_check(a.build, a.board, x, tm, log=_log, opts=sim_options())
     print(json.dumps(res, indent=1))
     bad = res["mismatched_frames_vs_golden"] + res.get("mismatched_frames_vs_torch", 0)
-    print("BIT-EXACT" if bad == 0 else "MISMATCH")
+    rungs = "system cosim = golden" + (" = torch-f64" if tm is not None else "")
+    print(f"{'BIT-EXACT' if bad == 0 else 'MISMATCH'} ({rungs})")
     return 0 if bad == 0 else 1
 
 
