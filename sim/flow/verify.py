@@ -78,7 +78,7 @@ class Comparison:
                 f"; {self.unexplained} frames NOT at a threshold (FAIL): {self.why}"
                 if self.unexplained
                 else f"; each a float32 rounding at a threshold (float64 value within "
-                f"{self.worst_ulps:.0f} ulps, limit {F32_ULPS})"
+                f"{self.worst_ulps:.2g} ulps, limit {F32_ULPS})"
             )
         if self.first:
             s += f"; first: {self.first}"
@@ -230,7 +230,8 @@ def threshold_ulps(model, ctx: dict, tensor: str) -> np.ndarray | None:
     while node is not None and node.op_type in SHAPE_OPS:
         if node.op_type == "MaxPool":
             pool = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        node = model.find_producer(node.input[0])
+        data = [i for i in node.input if i and model.get_initializer(i) is None]
+        node = model.find_producer(data[0]) if len(data) == 1 else None
     if node is None:
         return None
     x = np.asarray(ctx[node.input[0]], dtype=np.float64)

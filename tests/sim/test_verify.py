@@ -5,6 +5,7 @@ names the rungs that ran."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from halfwave.flow import api
@@ -44,9 +45,10 @@ def test_float32_disagreements_only_at_thresholds() -> None:
     assert not c.ok and "no quantiser there" in c.why
 
 
-def _quant_model(x: np.ndarray, scale: float, pool: bool):
-    """x -> Quant(scale, 0, 2 bits, ROUND) [-> MaxPool 2x2] -> Mul(3) as a qonnx model,
-    executed in float64 by the ladder's own executor."""
+def _quant_model(x: np.ndarray, scale: float, pool: bool, sub: bool = False):
+    """x -> Quant(scale, 0, 2 bits, ROUND) [-> MaxPool 2x2] -> Mul(3) (or Sub(3, .), the
+    data on the second input) as a qonnx model, executed in float64 by the ladder's own
+    executor."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.transformation.infer_shapes import InferShapes
 
@@ -69,7 +71,8 @@ def _quant_model(x: np.ndarray, scale: float, pool: bool):
     if pool:
         nodes.append(helper.make_node("MaxPool", ["q"], ["p"], kernel_shape=[2, 2], strides=[2, 2]))
         last = "p"
-    nodes.append(helper.make_node("Mul", [last, "k"], ["y"]))
+    nodes.append(helper.make_node("Sub", ["k", last], ["y"]) if sub
+                 else helper.make_node("Mul", [last, "k"], ["y"]))  # fmt: skip
     out_shape = [1, 1, 1, 1] if pool else list(x.shape)
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
@@ -81,9 +84,10 @@ def _quant_model(x: np.ndarray, scale: float, pool: bool):
     return m64, ladder._execute_float64(m64, x)
 
 
-def test_threshold_ulps_of_a_quant_boundary() -> None:
+@pytest.mark.parametrize("sub", [False, True], ids=["mul", "sub-const-first"])
+def test_threshold_ulps_of_a_quant_boundary(sub: bool) -> None:
     x = np.array([[0.26, 0.5, 0.75 + 2**-30, 1.2]])  # / 0.5: 0.52, 1.0, 1.5+, 2.4
-    m, ctx = _quant_model(x, 0.5, pool=False)
+    m, ctx = _quant_model(x, 0.5, pool=False, sub=sub)
     u = ladder.threshold_ulps(m, ctx, "y")
     q = x / 0.5
     want = np.abs(q - np.array([[0.5, 1.5, 1.5, 2.5]]))
