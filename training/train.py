@@ -23,6 +23,7 @@ from torch import nn
 from halfwave.compiler.errors import HalfwaveError
 
 from .data import Split, digits_images, load_digits_split
+from .imagefolder import ImageFolderError
 from .models import QuantMLP, build_model, is_conv
 from .quantizers import QuantConv2d, QuantLinear
 from .size import model_size
@@ -66,7 +67,7 @@ def training_data(model: nn.Module, data_dir: Path | str | None = None) -> Split
     input size (convolutional), or the images of ``data_dir`` (convolutional only)."""
     if isinstance(model, QuantMLP):
         if data_dir is not None:
-            raise ValueError(
+            raise ImageFolderError(
                 f"{model.name}: image folders need a convolutional model (cnv_*, "
                 f"hwgq_alexnet*); FC models train on the digits vectors"
             )
@@ -78,7 +79,7 @@ def training_data(model: nn.Module, data_dir: Path | str | None = None) -> Split
 
     data = load_image_folder(data_dir, h)
     if len(data.classes) > model.n_classes:
-        raise ValueError(
+        raise ImageFolderError(
             f"{data_dir}: {len(data.classes)} classes, but {model.name} has "
             f"{model.n_classes} outputs"
         )

@@ -95,6 +95,7 @@ class SimResult:
     output: np.ndarray  # what the model returns (dequantised), batch first
     values: list[np.ndarray]  # integer values per boundary (rtl: input and output only)
     stats: dict = field(default_factory=dict)
+    port: np.ndarray | None = None  # rtl: the values that left top's output port
 
 
 def simulate(
@@ -126,7 +127,7 @@ def simulate(
         values = [vin, run.values]
         if run.taps is not None:
             values = [vin, *(run.taps[n.name] for n in df.nodes)]
-        return SimResult(golden.dequantize_output(df, run.values), values, stats)
+        return SimResult(golden.dequantize_output(df, run.values), values, stats, run.values)
     if backend == "hls":  # C simulation of BUILD/hls with g++: every boundary, always
         from halfwave.sim import hls
 
@@ -148,6 +149,14 @@ class VerifyReport:
     rtl_stats: dict
     hls_stats: dict = field(default_factory=dict)
     fifos: ladder.FifoCheck | None = None  # RTL FIFO high-water marks vs depths
+    ran: list[str] = field(default_factory=list)  # the exact rungs compared
+    not_run: list[str] = field(default_factory=list)  # rungs left out (torch, rtl, hls)
+
+    @property
+    def verdict(self) -> str:
+        """BIT-EXACT or MISMATCH, naming the rungs that ran and those that did not."""
+        s = f"{'BIT-EXACT' if self.ok else 'MISMATCH'} ({' = '.join(self.ran)})"
+        return s + (f"; not run: {', '.join(self.not_run)}" if self.not_run else "")
 
 
 def model_paths(model: str, root: Path = Path("build")) -> tuple[Path, Path, Path]:
@@ -275,6 +284,10 @@ def verify_onnx(
         rungs.append(ladder.Rung("rtl", res.values))
         rtl_stats = res.stats
     comps = [ladder.compare(a, b) for a, b in zip(rungs, rungs[1:], strict=False)]
+    gold = next(r for r in rungs if r.name == "golden")
+    if rtl:  # the taps are the blocks' outputs; the output port is compared too
+        port = ladder.Rung("rtl-port", [None] * len(df.nodes) + [res.port])
+        comps.append(ladder.compare(gold, port))
     hls_stats: dict = {}
     if hls:  # the HLS rung beside the RTL: compared with golden and with the RTL
         res = simulate(build, x, "hls", opts)
@@ -295,16 +308,13 @@ def verify_onnx(
                 f"{s['cycles_per_s'] / 1e6:.2f} M cycles/s"
             )
         lines.append(c.line(extra))
-    gold = rungs[-2] if rtl else rungs[-1]
+    ulps = next(r for r in rungs if r.name == "qonnx-f64").threshold_ulps
     f32 = []
     if model is not None:
-        f32.append(
-            ladder.compare(gold, ladder.torch_rung(model, df, x, float64=False), exact=False)
-        )
-    f32.append(
-        ladder.compare(gold, ladder.qonnx_rung(onnx_path, df, x, float64=False), exact=False)
-    )
-    lines += [c.line("float32, reported only") for c in f32]
+        f32.append(ladder.torch_rung(model, df, x, float64=False))
+    f32.append(ladder.qonnx_rung(onnx_path, df, x, float64=False))
+    f32 = [ladder.compare_float32(gold, r, ulps) for r in f32]
+    lines += [c.line("float32") for c in f32]
     fifos = None
     if rtl:
         fifos = write_fifo_levels(build, rtl_stats, steady=stall == 0)
@@ -312,10 +322,11 @@ def verify_onnx(
     margins = ", ".join(f"{r.name} {r.margin:.1e}" for r in rungs if r.margin)
     if margins:
         lines.append(f"integer recovery margins (must stay < {ladder.MARGIN_LIMIT}): {margins}")
-    ok = all(c.mismatched_frames == 0 for c in comps) and all(
-        r.margin < ladder.MARGIN_LIMIT for r in rungs
-    )
-    return VerifyReport(lines, ok, comps + f32, rtl_stats, hls_stats, fifos)
+    ok = all(c.ok for c in comps + f32) and all(r.margin < ladder.MARGIN_LIMIT for r in rungs)
+    ran = [r.name for r in rungs] + (["hls"] if hls else [])
+    not_run = [name for name, on in (("torch-f64", model is not None), ("rtl", rtl),
+                                     ("hls", hls)) if not on]  # fmt: skip
+    return VerifyReport(lines, ok, comps + f32, rtl_stats, hls_stats, fifos, ran, not_run)
 
 
 def write_fifo_levels(build: Path, stats: dict, steady: bool = True) -> ladder.FifoCheck:

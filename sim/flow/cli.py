@@ -46,6 +46,14 @@ def _existing(s: str) -> Path:
     return p
 
 
+def _build_folder(s: str) -> Path:
+    """argparse type: a BUILD folder written by `halfwave compile`."""
+    p = _existing(s)
+    if not (p / "dataflow.json").is_file():
+        raise argparse.ArgumentTypeError(f"{s}: not a BUILD folder (no dataflow.json)")
+    return p
+
+
 def _check_model_name(name: str) -> str:
     """The training package's name grammar (tfc_w1a2, cnv_w2a2, hwgq_alexnet, ...)."""
     from halfwave.training.models import parse_name
@@ -185,7 +193,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
     )
     for line in rep.lines:
         print(line)
-    print("BIT-EXACT" if rep.ok else "MISMATCH")
+    print(rep.verdict)
     return 0 if rep.ok else 1
 
 
@@ -216,6 +224,8 @@ def cmd_cosim(a: argparse.Namespace) -> int:
                                   frames=a.n, until="cosim", log=_log,
                                   opts=sim_options())  # fmt: skip
         return status
+    if not (a.build / "dataflow.json").is_file():
+        raise InputError(f"{a.build}: neither a model name nor a BUILD folder (no dataflow.json)")
     x = _load_npy(a.inputs) if a.inputs else api.verification_inputs(ir.load(a.build), a.n)
     tm = None
     if a.ckpt:
@@ -225,7 +235,8 @@ def cmd_cosim(a: argparse.Namespace) -> int:
     res = cosim_check(a.build, a.board, x, tm, log=_log, opts=sim_options())
     print(json.dumps(res, indent=1))
     bad = res["mismatched_frames_vs_golden"] + res.get("mismatched_frames_vs_torch", 0)
-    print("BIT-EXACT" if bad == 0 else "MISMATCH")
+    rungs = "system cosim = golden" + (" = torch-f64" if tm is not None else "")
+    print(f"{'BIT-EXACT' if bad == 0 else 'MISMATCH'} ({rungs})")
     return 0 if bad == 0 else 1
 
 
@@ -297,7 +308,7 @@ def add_board_commands(sub) -> None:
         help="write BUILD's deployment package (driver, test vectors, bitstream)",
         description="Write deploy/: meta.json, halfwave_driver.py, validate.py, test vectors.",
     )
-    d.add_argument("build", type=_existing)
+    d.add_argument("build", type=_build_folder)
     d.add_argument("--board", default="pynq-z2")
     d.add_argument("--out", type=Path, default=None)
     d.add_argument("--inputs", type=_existing, default=None)
@@ -405,7 +416,7 @@ def parser() -> argparse.ArgumentParser:
             "BUILD/report.md. Results are cached by a hash of sources and parameters."
         ),
     )
-    y.add_argument("build", type=_existing)
+    y.add_argument("build", type=_build_folder)
     y.add_argument("--per-layer", action="store_true", help="each block as its own top")
     y.add_argument("--whole", action="store_true", help="the whole design, flattened")
     y.add_argument("--jobs", type=int, default=None, help="parallel Yosys runs (default: CPUs)")
@@ -419,7 +430,7 @@ def parser() -> argparse.ArgumentParser:
             "and write Y.npy (what the PyTorch model returns)."
         ),
     )
-    s.add_argument("build", type=_existing)
+    s.add_argument("build", type=_build_folder)
     s.add_argument("--inputs", type=_existing, required=True)
     s.add_argument(
         "--backend",

@@ -59,6 +59,11 @@ def test_missing_path_and_bad_model_name_are_refused_by_argparse(tmp_path: Path,
 
 def test_unreadable_inputs_are_a_user_error(tmp_path: Path, capsys) -> None:
     (tmp_path / "x.npy").write_text("not numpy")
+    args = ["sim", str(tmp_path), "--inputs", str(tmp_path / "x.npy"), "--out", "y.npy"]
+    with pytest.raises(SystemExit) as ex:  # no dataflow.json: not a BUILD folder
+        cli.main(args)
+    assert ex.value.code == 2 and "not a BUILD folder" in capsys.readouterr().err
+    (tmp_path / "dataflow.json").write_text("{}")
     rc = cli.main(["sim", str(tmp_path), "--inputs", str(tmp_path / "x.npy"),
                    "--out", str(tmp_path / "y.npy")])  # fmt: skip
     assert rc == 2

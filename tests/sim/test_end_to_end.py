@@ -11,14 +11,16 @@ from halfwave.training import calibrated_model, digits_test_arrays, export_qonnx
 
 
 def _assert_exact(rep: api.VerifyReport, rtl_boundaries: int | None = None):
-    """Every exact rung agrees; the RTL rung (its taps) covers every node boundary."""
+    """Every exact rung agrees; the RTL rung (its taps) covers every node boundary, and
+    the RTL output port is compared with the golden executor's last boundary."""
     print("\n".join(rep.lines))
     assert rep.ok, "\n".join(rep.lines)
-    exact = [c for c in rep.comparisons if c.exact]
-    assert exact and all(c.mismatched_frames == 0 for c in exact)
-    assert exact[-1].dut == "rtl"
+    exact = {c.dut: c for c in rep.comparisons if c.exact}
+    assert exact and all(c.mismatched_frames == 0 for c in exact.values())
+    assert exact["rtl-port"].ref == "golden" and exact["rtl-port"].boundaries == 1
+    assert rep.verdict.startswith("BIT-EXACT (") and " = rtl" in rep.verdict
     if rtl_boundaries is not None:
-        assert exact[-1].boundaries == rtl_boundaries
+        assert exact["rtl"].boundaries == rtl_boundaries
 
 
 def test_trained_tfc_w1a2_bit_exact_in_rtl(tmp_path, sim_opts):

@@ -146,11 +146,9 @@ def _design_record(report: dict, target_fps: float | None, compile_s: float) -> 
         "ddr": plan.get("ddr"),
         "layers": [
             {
-                "name": r["name"],
-                "kind": r.get("kind"),
-                "PE": r.get("PE"),
-                "SIMD": r.get("SIMD"),
-                "cycles_per_frame_model": r.get("cycles_per_frame"),
+                ("cycles_per_frame_model" if k == "cycles_per_frame" else k): v
+                for k, v in r.items()
+                if k in ("name", "kind", "PE", "SIMD", "cycles_per_frame")
             }
             for r in report["layers"]
         ],
