@@ -31,7 +31,16 @@ LIBRARY = (
     "hw_lane_repack.v",
     "hw_swg.v",
     "hw_maxpool.v",
+    "hw_outbuf.v",
+    "hw_ram.v",
 )
+# shared hw/rtl modules that a library block instantiates (copied and read with it)
+RTL_DEPENDS = {
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_fifo.v": ("hw_ram.v",),
+}
 BUS_BITS = 64  # host stream width target (AXI-stream tdata)
 FIFO_DEPTH = 4
 MODES = {"xnor": 0, "signsel": 1, "mac": 2, "ternary": 3}
@@ -417,7 +426,13 @@ def library_blocks(df: Dataflow) -> list[str]:
     used = {"hw_fifo.v", "hw_lane_repack.v"}
     files = {MVU: "hw_mvu.v", TopK: "hw_topk.v", SlidingWindow: "hw_swg.v", MaxPool: "hw_maxpool.v"}
     used |= {files[type(n)] for n in df.nodes}
+    used |= {dep for name in used for dep in RTL_DEPENDS.get(name, ())}
     return [name for name in LIBRARY if name in used]
+
+
+def block_sources(module: str) -> list[str]:
+    """The hw/rtl files a library block `module` needs: its own, then the shared ones."""
+    return [f"{module}.v", *RTL_DEPENDS.get(f"{module}.v", ())]
 
 
 def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:

@@ -81,31 +81,25 @@ module hw_fifo #(
         end
     end
 
+    // "block": synchronous read of mem[rd_next], with the word written at the same edge to
+    // that address bypassed; the other styles read mem[rd_ptr] asynchronously
     generate
         if (RAM_STYLE == "block") begin : g_block
-            (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            reg [WIDTH-1:0] rd_q;     // synchronous read of mem[rd_next]
-            reg [WIDTH-1:0] byp_q;    // word written at the same edge to that address
-            reg             byp_sel;
+            wire [WIDTH-1:0] rd_q;
+            reg  [WIDTH-1:0] byp_q;   // word written at the same edge to that address
+            reg              byp_sel;
+            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_mem (
+                .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                .re(1'b1), .raddr(rd_next), .rdata(rd_q));
             always @(posedge clk) begin
-                if (in_fire) mem[wr_ptr] <= in_data;
-                rd_q    <= mem[rd_next];
                 byp_q   <= in_data;
                 byp_sel <= in_fire && (wr_ptr == rd_next);
             end
             assign out_data = byp_sel ? byp_q : rd_q;
-        end else if (RAM_STYLE == "distributed") begin : g_dist
-            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
-        end else if (RAM_STYLE == "registers") begin : g_regs
-            (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
-        end else begin : g_auto
-            reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
+        end else begin : g_lut
+            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(0), .RAM_STYLE(RAM_STYLE)) u_mem (
+                .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                .re(1'b0), .raddr(rd_ptr), .rdata(out_data));
         end
     endgenerate
 endmodule

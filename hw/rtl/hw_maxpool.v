@@ -120,9 +120,9 @@ module hw_maxpool #(
     endfunction
 
     // ---------------------------------------------------------------- pipeline control
-    reg  ob_full;            // output buffer holds 2 beats
+    wire ob_ready;           // the output buffer has room
     reg  s1_last;            // stage 1 holds a finished output beat
-    wire en   = !(ob_full && s1_last);
+    wire en   = ob_ready || !s1_last;
     wire fire = in_valid && en;
     assign in_ready = en;
 
@@ -195,30 +195,10 @@ module hw_maxpool #(
                 reg [DW-1:0] acc;
                 always @(posedge clk) if (fire && in_w) acc <= nv;
                 assign q = acc;
-            end else if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-                (* ram_style = "block" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-                (* ram_style = "distributed" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-                (* ram_style = "ultra" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else begin : g_auto
-                reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
+            end else begin : g_ram
+                hw_ram #(.WIDTH(DW), .DEPTH(CF), .RAM_STYLE(RAM_STYLE)) u_bank (
+                    .clk(clk), .we(fire && in_w), .waddr(cg), .wdata(nv),
+                    .re(fire), .raddr(cg_nx), .rdata(q));
             end
         end
     endgenerate
@@ -311,30 +291,10 @@ module hw_maxpool #(
                 reg [DW-1:0] acc;
                 always @(posedge clk) if (we) acc <= nv;
                 assign q = acc;
-            end else if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-                (* ram_style = "block" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-                (* ram_style = "distributed" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-                (* ram_style = "ultra" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else begin : g_auto
-                reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
+            end else begin : g_ram
+                hw_ram #(.WIDTH(DW), .DEPTH(VD), .RAM_STYLE(RAM_STYLE)) u_bank (
+                    .clk(clk), .we(we), .waddr(va), .wdata(nv),
+                    .re(s1_go), .raddr(va_nx), .rdata(q));
             end
         end
     endgenerate
@@ -349,48 +309,9 @@ module hw_maxpool #(
     end
 
     // ---------------------------------------------------------------- 2-entry output buffer
-    reg [DW-1:0] ob0, ob1;    // ob0 is the head
-    reg [1:0]    ob_cnt;
-    wire push = en && s1_last;
-    wire pop  = out_valid && out_ready;
-
-    assign out_valid = (ob_cnt != 2'd0);
-    assign out_data  = ob0;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            ob_cnt  <= 2'd0;
-            ob_full <= 1'b0;
-        end else begin
-            case ({push, pop})
-                2'b10: begin
-                    ob_cnt  <= ob_cnt + 2'd1;
-                    ob_full <= (ob_cnt == 2'd1);
-                end
-                2'b01: begin
-                    ob_cnt  <= ob_cnt - 2'd1;
-                    ob_full <= 1'b0;
-                end
-                default: ;
-            endcase
-        end
-    end
-    always @(posedge clk) begin
-        case ({push, pop})
-            2'b10: begin
-                if (ob_cnt == 2'd0) ob0 <= result;
-                else                ob1 <= result;
-            end
-            2'b01: ob0 <= ob1;
-            2'b11: begin
-                if (ob_cnt == 2'd1) ob0 <= result;
-                else begin
-                    ob0 <= ob1;
-                    ob1 <= result;
-                end
-            end
-            default: ;
-        endcase
-    end
+    hw_outbuf #(.WIDTH(DW)) u_obuf (
+        .clk(clk), .rst(rst),
+        .in_data(result), .in_valid(s1_last), .in_ready(ob_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire

@@ -233,9 +233,9 @@ module hw_swg #(
                          : ($signed(a_sh) > $signed(Y_IH) ? Y_IH : a_sh);
     assign rel_rows = lo_nx - lo;
 
-    reg  ob_full;             // output buffer holds 2 beats
+    wire ob_ready;            // the output buffer has room
     reg  s1_v;                // a read word is in stage 1
-    wire en    = !(ob_full && s1_v);
+    wire en    = ob_ready || !s1_v;
     wire issue = en && row_ok;
     wire j_end  = (j == J_LAST);
     wire ky_end = j_end && (ky == KY_LAST);
@@ -309,33 +309,9 @@ module hw_swg #(
 
     // ---------------------------------------------------------------- line buffer RAM
     wire [DW-1:0] rd_q;
-    generate
-        if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-            (* ram_style = "block" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-            (* ram_style = "distributed" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-            (* ram_style = "ultra" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else begin : g_auto
-            reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end
-    endgenerate
+    hw_ram #(.WIDTH(DW), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_lbuf (
+        .clk(clk), .we(in_fire), .waddr(wr_addr), .wdata(in_data),
+        .re(ren), .raddr(rd_addr), .rdata(rd_q));
 
     // ---------------------------------------------------------------- stage 1
     reg s1_pad;
@@ -357,48 +333,9 @@ module hw_swg #(
     wire [DW-1:0] result = s1_pad ? {SIMD{pad_lane}} : rd_q;
 
     // ---------------------------------------------------------------- 2-entry output buffer
-    reg [DW-1:0] ob0, ob1;    // ob0 is the head
-    reg [1:0]    ob_cnt;
-    wire push = en && s1_v;
-    wire pop  = out_valid && out_ready;
-
-    assign out_valid = (ob_cnt != 2'd0);
-    assign out_data  = ob0;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            ob_cnt  <= 2'd0;
-            ob_full <= 1'b0;
-        end else begin
-            case ({push, pop})
-                2'b10: begin
-                    ob_cnt  <= ob_cnt + 2'd1;
-                    ob_full <= (ob_cnt == 2'd1);
-                end
-                2'b01: begin
-                    ob_cnt  <= ob_cnt - 2'd1;
-                    ob_full <= 1'b0;
-                end
-                default: ;
-            endcase
-        end
-    end
-    always @(posedge clk) begin
-        case ({push, pop})
-            2'b10: begin
-                if (ob_cnt == 2'd0) ob0 <= result;
-                else                ob1 <= result;
-            end
-            2'b01: ob0 <= ob1;
-            2'b11: begin
-                if (ob_cnt == 2'd1) ob0 <= result;
-                else begin
-                    ob0 <= ob1;
-                    ob1 <= result;
-                end
-            end
-            default: ;
-        endcase
-    end
+    hw_outbuf #(.WIDTH(DW)) u_obuf (
+        .clk(clk), .rst(rst),
+        .in_data(result), .in_valid(s1_v), .in_ready(ob_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire
