@@ -35,12 +35,17 @@ module hw_fifo #(
     output wire [LEVEL_W-1:0] max_level   // highest level seen since reset
 );
     initial begin
-        if (WIDTH < 1) $error("hw_fifo: WIDTH must be >= 1");
-        if (DEPTH < 2) $error("hw_fifo: DEPTH must be >= 2");
-        if (LEVEL_W < $clog2(DEPTH + 1)) $error("hw_fifo: LEVEL_W too small for DEPTH");
+        if (WIDTH < 1) begin $display("ERROR: %m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
+        if (DEPTH < 2) begin $display("ERROR: %m: DEPTH=%0d must be >= 2", DEPTH); $finish; end
+        if (LEVEL_W < $clog2(DEPTH + 1)) begin
+            $display("ERROR: %m: LEVEL_W=%0d too small for DEPTH=%0d", LEVEL_W, DEPTH);
+            $finish;
+        end
         if (RAM_STYLE != "auto" && RAM_STYLE != "block" && RAM_STYLE != "distributed"
-            && RAM_STYLE != "registers")
-            $error("hw_fifo: RAM_STYLE must be auto, block, distributed or registers");
+            && RAM_STYLE != "registers") begin
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or registers", RAM_STYLE);
+            $finish;
+        end
     end
 
     localparam integer AW = (DEPTH > 2) ? $clog2(DEPTH) : 1; // pointer bits

@@ -90,18 +90,41 @@ module hw_maxpool #(
     localparam [8*11-1:0] STYLE_ULTRA = "ultra";
 
     initial begin
-        if (C < 1)                         $error("hw_maxpool: C must be >= 1");
-        if (PE < 1 || PE > C || (C % PE) != 0) $error("hw_maxpool: PE must divide C");
-        if (IH < 1 || IW < 1)              $error("hw_maxpool: IH and IW must be >= 1");
-        if (KH < 1 || KW < 1)              $error("hw_maxpool: KH and KW must be >= 1");
-        if (KH > IH || KW > IW)            $error("hw_maxpool: the window exceeds the image");
-        if (SH < 1 || SW < 1)              $error("hw_maxpool: SH and SW must be >= 1");
-        if (W < 1)                         $error("hw_maxpool: W must be >= 1");
-        if (SIGNED != 0 && SIGNED != 1)    $error("hw_maxpool: SIGNED must be 0 or 1");
-        if (XW > 31 || YW > 31)            $error("hw_maxpool: geometry too large");
+        if (C < 1) begin $display("ERROR: %m: C=%0d must be >= 1", C); $finish; end
+        if (PE < 1 || PE > C || (C % PE) != 0) begin
+            $display("ERROR: %m: PE=%0d must divide C=%0d", PE, C);
+            $finish;
+        end
+        if (IH < 1 || IW < 1) begin
+            $display("ERROR: %m: IH=%0d and IW=%0d must be >= 1", IH, IW);
+            $finish;
+        end
+        if (KH < 1 || KW < 1) begin
+            $display("ERROR: %m: KH=%0d and KW=%0d must be >= 1", KH, KW);
+            $finish;
+        end
+        if (KH > IH || KW > IW) begin
+            $display("ERROR: %m: the window KH=%0d x KW=%0d exceeds the image IH=%0d x IW=%0d", KH, KW, IH, IW);
+            $finish;
+        end
+        if (SH < 1 || SW < 1) begin
+            $display("ERROR: %m: SH=%0d and SW=%0d must be >= 1", SH, SW);
+            $finish;
+        end
+        if (W < 1) begin $display("ERROR: %m: W=%0d must be >= 1", W); $finish; end
+        if (SIGNED != 0 && SIGNED != 1) begin
+            $display("ERROR: %m: SIGNED=%0d must be 0 or 1", SIGNED);
+            $finish;
+        end
+        if (XW > 31 || YW > 31) begin
+            $display("ERROR: %m: geometry too large (counter bits XW=%0d YW=%0d)", XW, YW);
+            $finish;
+        end
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
-            && RAM_STYLE != STYLE_ULTRA)
-            $error("hw_maxpool: RAM_STYLE must be \"auto\", \"block\", \"distributed\" or \"ultra\"");
+            && RAM_STYLE != STYLE_ULTRA) begin
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or ultra", RAM_STYLE);
+            $finish;
+        end
     end
 
     // lane-wise max (mk[l] == 0) or min (mk[l] == 1) of two beats

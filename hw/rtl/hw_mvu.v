@@ -119,27 +119,63 @@ module hw_mvu #(
     localparam integer    STREAM      = (WEIGHT_SOURCE == SRC_STREAM) ? 1 : 0;
 
     initial begin
-        if (MW < 1)                          $error("hw_mvu: MW must be >= 1");
-        if (MH < 1)                          $error("hw_mvu: MH must be >= 1");
-        if (SIMD < 1 || SIMD > MW)           $error("hw_mvu: SIMD must be in 1..MW");
-        if (PE < 1 || PE > MH)               $error("hw_mvu: PE must be in 1..MH");
-        if (MODE < 0 || MODE > 3)            $error("hw_mvu: MODE must be 0, 1, 2 or 3");
-        if (MODE == 3 && W_W != 2)           $error("hw_mvu: MODE 3 (TERNARY) needs W_W == 2");
-        if (WP < 1 || WN < 1)                $error("hw_mvu: WP and WN must be >= 1");
-        if (MODE == 0 && (IN_W != 1 || W_W != 1))
-            $error("hw_mvu: MODE 0 (XNOR) needs IN_W == 1 and W_W == 1");
-        if (MODE == 0 && IN_SIGNED != 0)     $error("hw_mvu: MODE 0 (XNOR) needs IN_SIGNED == 0");
-        if (MODE == 1 && W_W != 1)           $error("hw_mvu: MODE 1 (SIGNSEL) needs W_W == 1");
-        if (MODE == 2 && W_W < 2)            $error("hw_mvu: MODE 2 (MAC) needs W_W >= 2");
-        if (IN_W < 1)                        $error("hw_mvu: IN_W must be >= 1");
-        if (IN_SIGNED != 0 && IN_SIGNED != 1) $error("hw_mvu: IN_SIGNED must be 0 or 1");
-        if (ACC_W < 2)                       $error("hw_mvu: ACC_W must be >= 2");
-        if (N_T < 0)                         $error("hw_mvu: N_T must be >= 0");
-        if (N_T > 0 && OUT_W < 1)            $error("hw_mvu: OUT_W must be >= 1");
-        if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO)
-            $error("hw_mvu: ROM_STYLE must be \"block\", \"distributed\" or \"auto\"");
-        if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM)
-            $error("hw_mvu: WEIGHT_SOURCE must be \"rom\" or \"stream\"");
+        if (MW < 1) begin $display("ERROR: %m: MW=%0d must be >= 1", MW); $finish; end
+        if (MH < 1) begin $display("ERROR: %m: MH=%0d must be >= 1", MH); $finish; end
+        if (SIMD < 1 || SIMD > MW) begin
+            $display("ERROR: %m: SIMD=%0d must be in 1..MW=%0d", SIMD, MW);
+            $finish;
+        end
+        if (PE < 1 || PE > MH) begin
+            $display("ERROR: %m: PE=%0d must be in 1..MH=%0d", PE, MH);
+            $finish;
+        end
+        if (MODE < 0 || MODE > 3) begin
+            $display("ERROR: %m: MODE=%0d must be 0, 1, 2 or 3", MODE);
+            $finish;
+        end
+        if (MODE == 3 && W_W != 2) begin
+            $display("ERROR: %m: MODE 3 (TERNARY) needs W_W=2, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (WP < 1 || WN < 1) begin
+            $display("ERROR: %m: WP=%0d and WN=%0d must be >= 1", WP, WN);
+            $finish;
+        end
+        if (MODE == 0 && (IN_W != 1 || W_W != 1)) begin
+            $display("ERROR: %m: MODE 0 (XNOR) needs IN_W=1 and W_W=1, got IN_W=%0d W_W=%0d", IN_W, W_W);
+            $finish;
+        end
+        if (MODE == 0 && IN_SIGNED != 0) begin
+            $display("ERROR: %m: MODE 0 (XNOR) needs IN_SIGNED=0, got %0d", IN_SIGNED);
+            $finish;
+        end
+        if (MODE == 1 && W_W != 1) begin
+            $display("ERROR: %m: MODE 1 (SIGNSEL) needs W_W=1, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (MODE == 2 && W_W < 2) begin
+            $display("ERROR: %m: MODE 2 (MAC) needs W_W >= 2, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (IN_W < 1) begin $display("ERROR: %m: IN_W=%0d must be >= 1", IN_W); $finish; end
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin
+            $display("ERROR: %m: IN_SIGNED=%0d must be 0 or 1", IN_SIGNED);
+            $finish;
+        end
+        if (ACC_W < 2) begin $display("ERROR: %m: ACC_W=%0d must be >= 2", ACC_W); $finish; end
+        if (N_T < 0) begin $display("ERROR: %m: N_T=%0d must be >= 0", N_T); $finish; end
+        if (N_T > 0 && OUT_W < 1) begin
+            $display("ERROR: %m: OUT_W=%0d must be >= 1", OUT_W);
+            $finish;
+        end
+        if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO) begin
+            $display("ERROR: %m: ROM_STYLE=\"%0s\" must be \"block\", \"distributed\" or \"auto\"", ROM_STYLE);
+            $finish;
+        end
+        if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM) begin
+            $display("ERROR: %m: WEIGHT_SOURCE=\"%0s\" must be \"rom\" or \"stream\"", WEIGHT_SOURCE);
+            $finish;
+        end
     end
 
     // ------------------------------------------------------------- pipeline enable

@@ -21,7 +21,7 @@ module hw_outbuf #(
     input  wire             out_ready
 );
     initial begin
-        if (WIDTH < 1) begin $error("%m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
+        if (WIDTH < 1) begin $display("ERROR: %m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
     end
 
     reg [WIDTH-1:0] ob0, ob1;   // ob0 is the head

@@ -36,21 +36,21 @@ module hw_ram #(
     localparam [8*11-1:0] STYLE_ULTRA = "ultra";
 
     initial begin
-        if (WIDTH < 1) begin $error("%m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
-        if (DEPTH < 1) begin $error("%m: DEPTH=%0d must be >= 1", DEPTH); $finish; end
+        if (WIDTH < 1) begin $display("ERROR: %m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
+        if (DEPTH < 1) begin $display("ERROR: %m: DEPTH=%0d must be >= 1", DEPTH); $finish; end
         if (AW < 1 || (DEPTH > 1 && AW < $clog2(DEPTH))) begin
-            $error("%m: AW=%0d must hold DEPTH-1=%0d", AW, DEPTH - 1); $finish;
+            $display("ERROR: %m: AW=%0d must hold DEPTH-1=%0d", AW, DEPTH - 1); $finish;
         end
-        if (ROM != 0 && ROM != 1) begin $error("%m: ROM=%0d must be 0 or 1", ROM); $finish; end
+        if (ROM != 0 && ROM != 1) begin $display("ERROR: %m: ROM=%0d must be 0 or 1", ROM); $finish; end
         if (SYNC_READ != 0 && SYNC_READ != 1) begin
-            $error("%m: SYNC_READ=%0d must be 0 or 1", SYNC_READ); $finish;
+            $display("ERROR: %m: SYNC_READ=%0d must be 0 or 1", SYNC_READ); $finish;
         end
         if (ROM == 1 && SYNC_READ == 0) begin
-            $error("%m: ROM=1 needs SYNC_READ=1 (got %0d)", SYNC_READ); $finish;
+            $display("ERROR: %m: ROM=1 needs SYNC_READ=1 (got %0d)", SYNC_READ); $finish;
         end
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
             && RAM_STYLE != STYLE_REGS && RAM_STYLE != STYLE_ULTRA) begin
-            $error("%m: RAM_STYLE=\"%0s\" must be auto, block, distributed, registers or ultra",
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed, registers or ultra",
                    RAM_STYLE);
             $finish;
         end

@@ -193,5 +193,6 @@ def test_maxpool_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> 
     params = dict(C=2, IH=2, IW=4, KH=3, KW=3, SH=1, SW=1, PE=2, W=2)
     binary = vl.build(SRCS, "hw_maxpool", params, sim_cache)
     beats = vl.pack_lanes(np.zeros((8, 2), np.int64), 2)
-    with pytest.raises(vl.SimError, match="the window exceeds the image"):
+    msg = r"ERROR: \S*hw_maxpool: the window KH=3 x KW=3 exceeds the image IH=2 x IW=4"
+    with pytest.raises(vl.SimError, match=msg):
         vl.run(binary, beats, 4, 4, 1, tmp_path, max_idle=100)

@@ -226,5 +226,5 @@ def test_mvu_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None
     params = dict(MW=4, MH=4, PE=2, SIMD=8, ACC_W=4)
     binary = vl.build(SRCS, "hw_mvu", params, sim_cache)
     beats = vl.pack_lanes(np.zeros((2, 8), np.int64), 1)
-    with pytest.raises(vl.SimError, match="SIMD must be in 1..MW"):
+    with pytest.raises(vl.SimError, match=r"ERROR: \S*hw_mvu: SIMD=8 must be in 1\.\.MW=4"):
         vl.run(binary, beats, 8, 2 * 4, 2, tmp_path, max_idle=100)

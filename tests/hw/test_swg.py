@@ -191,5 +191,5 @@ def test_swg_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None
     base = Case(6, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, W=2)
     binary = vl.build(SRCS, "hw_swg", _params(base), sim_cache)
     beats = vl.pack_lanes(np.zeros((2, 4), np.int64), 2)
-    with pytest.raises(vl.SimError, match="SIMD must divide C"):
+    with pytest.raises(vl.SimError, match=r"ERROR: \S*hw_swg: SIMD=4 must divide C=6"):
         vl.run(binary, beats, 8, 8, 2, tmp_path, max_idle=100)
