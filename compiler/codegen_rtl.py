@@ -58,9 +58,18 @@ LIBRARY = (
     "hw_lane_repack.v",
     "hw_swg.v",
     "hw_maxpool.v",
+    "hw_outbuf.v",
+    "hw_ram.v",
 )
 MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"
+# shared hw/rtl modules that a library block instantiates (copied and read with it)
+RTL_DEPENDS = {
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_fifo.v": ("hw_ram.v",),
+}
 
 
 def weight_port(n: MVU) -> str:
@@ -187,7 +196,13 @@ def top_verilog(df: Dataflow) -> str:
 def library_blocks(df: Dataflow) -> list[str]:
     """The hw/rtl files this design instantiates (in LIBRARY order)."""
     used = {f"{m}.v" for m in nl.build(df).modules()}
+    used |= {dep for name in used for dep in RTL_DEPENDS.get(name, ())}
     return [name for name in LIBRARY if name in used]
+
+
+def block_sources(module: str) -> list[str]:
+    """The hw/rtl files a library block `module` needs: its own, then the shared ones."""
+    return [f"{module}.v", *RTL_DEPENDS.get(f"{module}.v", ())]
 
 
 def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:

@@ -35,12 +35,17 @@ module hw_fifo #(
     output wire [LEVEL_W-1:0] max_level   // highest level seen since reset
 );
     initial begin
-        if (WIDTH < 1) $error("hw_fifo: WIDTH must be >= 1");
-        if (DEPTH < 2) $error("hw_fifo: DEPTH must be >= 2");
-        if (LEVEL_W < $clog2(DEPTH + 1)) $error("hw_fifo: LEVEL_W too small for DEPTH");
+        if (WIDTH < 1) begin $display("ERROR: %m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
+        if (DEPTH < 2) begin $display("ERROR: %m: DEPTH=%0d must be >= 2", DEPTH); $finish; end
+        if (LEVEL_W < $clog2(DEPTH + 1)) begin
+            $display("ERROR: %m: LEVEL_W=%0d too small for DEPTH=%0d", LEVEL_W, DEPTH);
+            $finish;
+        end
         if (RAM_STYLE != "auto" && RAM_STYLE != "block" && RAM_STYLE != "distributed"
-            && RAM_STYLE != "registers")
-            $error("hw_fifo: RAM_STYLE must be auto, block, distributed or registers");
+            && RAM_STYLE != "registers") begin
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or registers", RAM_STYLE);
+            $finish;
+        end
     end
 
     localparam integer AW = (DEPTH > 2) ? $clog2(DEPTH) : 1; // pointer bits
@@ -81,31 +86,25 @@ module hw_fifo #(
         end
     end
 
+    // "block": synchronous read of mem[rd_next], with the word written at the same edge to
+    // that address bypassed; the other styles read mem[rd_ptr] asynchronously
     generate
         if (RAM_STYLE == "block") begin : g_block
-            (* ram_style = "block" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            reg [WIDTH-1:0] rd_q;     // synchronous read of mem[rd_next]
-            reg [WIDTH-1:0] byp_q;    // word written at the same edge to that address
-            reg             byp_sel;
+            wire [WIDTH-1:0] rd_q;
+            reg  [WIDTH-1:0] byp_q;   // word written at the same edge to that address
+            reg              byp_sel;
+            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_mem (
+                .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                .re(1'b1), .raddr(rd_next), .rdata(rd_q));
             always @(posedge clk) begin
-                if (in_fire) mem[wr_ptr] <= in_data;
-                rd_q    <= mem[rd_next];
                 byp_q   <= in_data;
                 byp_sel <= in_fire && (wr_ptr == rd_next);
             end
             assign out_data = byp_sel ? byp_q : rd_q;
-        end else if (RAM_STYLE == "distributed") begin : g_dist
-            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
-        end else if (RAM_STYLE == "registers") begin : g_regs
-            (* ram_style = "registers" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
-        end else begin : g_auto
-            reg [WIDTH-1:0] mem [0:DEPTH-1];
-            always @(posedge clk) if (in_fire) mem[wr_ptr] <= in_data;
-            assign out_data = mem[rd_ptr];
+        end else begin : g_lut
+            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(0), .RAM_STYLE(RAM_STYLE)) u_mem (
+                .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                .re(1'b0), .raddr(rd_ptr), .rdata(out_data));
         end
     endgenerate
 endmodule

@@ -48,11 +48,23 @@ module hw_lane_repack #(
     output wire                          out_last   // high on the last beat of a vector
 );
     initial begin
-        if (IN_LANES < 1 || IN_LANES > 64)   $error("hw_lane_repack: IN_LANES must be in 1..64");
-        if (OUT_LANES < 1 || OUT_LANES > 64) $error("hw_lane_repack: OUT_LANES must be in 1..64");
-        if (IN_LW < 1 || OUT_LW < 1)         $error("hw_lane_repack: lane widths must be >= 1");
-        if (COUNT < 1)                       $error("hw_lane_repack: COUNT must be >= 1");
-        if (SIGNED != 0 && SIGNED != 1)      $error("hw_lane_repack: SIGNED must be 0 or 1");
+        if (IN_LANES < 1 || IN_LANES > 64) begin
+            $display("ERROR: %m: IN_LANES=%0d must be in 1..64", IN_LANES);
+            $finish;
+        end
+        if (OUT_LANES < 1 || OUT_LANES > 64) begin
+            $display("ERROR: %m: OUT_LANES=%0d must be in 1..64", OUT_LANES);
+            $finish;
+        end
+        if (IN_LW < 1 || OUT_LW < 1) begin
+            $display("ERROR: %m: IN_LW=%0d and OUT_LW=%0d must be >= 1", IN_LW, OUT_LW);
+            $finish;
+        end
+        if (COUNT < 1) begin $display("ERROR: %m: COUNT=%0d must be >= 1", COUNT); $finish; end
+        if (SIGNED != 0 && SIGNED != 1) begin
+            $display("ERROR: %m: SIGNED=%0d must be 0 or 1", SIGNED);
+            $finish;
+        end
     end
 
     localparam integer SW  = (IN_LW < OUT_LW) ? IN_LW : OUT_LW;     // stored element bits

@@ -90,18 +90,41 @@ module hw_maxpool #(
     localparam [8*11-1:0] STYLE_ULTRA = "ultra";
 
     initial begin
-        if (C < 1)                         $error("hw_maxpool: C must be >= 1");
-        if (PE < 1 || PE > C || (C % PE) != 0) $error("hw_maxpool: PE must divide C");
-        if (IH < 1 || IW < 1)              $error("hw_maxpool: IH and IW must be >= 1");
-        if (KH < 1 || KW < 1)              $error("hw_maxpool: KH and KW must be >= 1");
-        if (KH > IH || KW > IW)            $error("hw_maxpool: the window exceeds the image");
-        if (SH < 1 || SW < 1)              $error("hw_maxpool: SH and SW must be >= 1");
-        if (W < 1)                         $error("hw_maxpool: W must be >= 1");
-        if (SIGNED != 0 && SIGNED != 1)    $error("hw_maxpool: SIGNED must be 0 or 1");
-        if (XW > 31 || YW > 31)            $error("hw_maxpool: geometry too large");
+        if (C < 1) begin $display("ERROR: %m: C=%0d must be >= 1", C); $finish; end
+        if (PE < 1 || PE > C || (C % PE) != 0) begin
+            $display("ERROR: %m: PE=%0d must divide C=%0d", PE, C);
+            $finish;
+        end
+        if (IH < 1 || IW < 1) begin
+            $display("ERROR: %m: IH=%0d and IW=%0d must be >= 1", IH, IW);
+            $finish;
+        end
+        if (KH < 1 || KW < 1) begin
+            $display("ERROR: %m: KH=%0d and KW=%0d must be >= 1", KH, KW);
+            $finish;
+        end
+        if (KH > IH || KW > IW) begin
+            $display("ERROR: %m: the window KH=%0d x KW=%0d exceeds the image IH=%0d x IW=%0d", KH, KW, IH, IW);
+            $finish;
+        end
+        if (SH < 1 || SW < 1) begin
+            $display("ERROR: %m: SH=%0d and SW=%0d must be >= 1", SH, SW);
+            $finish;
+        end
+        if (W < 1) begin $display("ERROR: %m: W=%0d must be >= 1", W); $finish; end
+        if (SIGNED != 0 && SIGNED != 1) begin
+            $display("ERROR: %m: SIGNED=%0d must be 0 or 1", SIGNED);
+            $finish;
+        end
+        if (XW > 31 || YW > 31) begin
+            $display("ERROR: %m: geometry too large (counter bits XW=%0d YW=%0d)", XW, YW);
+            $finish;
+        end
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
-            && RAM_STYLE != STYLE_ULTRA)
-            $error("hw_maxpool: RAM_STYLE must be \"auto\", \"block\", \"distributed\" or \"ultra\"");
+            && RAM_STYLE != STYLE_ULTRA) begin
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or ultra", RAM_STYLE);
+            $finish;
+        end
     end
 
     // lane-wise max (mk[l] == 0) or min (mk[l] == 1) of two beats
@@ -120,9 +143,9 @@ module hw_maxpool #(
     endfunction
 
     // ---------------------------------------------------------------- pipeline control
-    reg  ob_full;            // output buffer holds 2 beats
+    wire ob_ready;           // the output buffer has room
     reg  s1_last;            // stage 1 holds a finished output beat
-    wire en   = !(ob_full && s1_last);
+    wire en   = ob_ready || !s1_last;
     wire fire = in_valid && en;
     assign in_ready = en;
 
@@ -195,30 +218,10 @@ module hw_maxpool #(
                 reg [DW-1:0] acc;
                 always @(posedge clk) if (fire && in_w) acc <= nv;
                 assign q = acc;
-            end else if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-                (* ram_style = "block" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-                (* ram_style = "distributed" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-                (* ram_style = "ultra" *) reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
-            end else begin : g_auto
-                reg [DW-1:0] mem [0:CF-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (fire && in_w) mem[cg] <= nv;
-                always @(posedge clk) if (fire) rq <= mem[cg_nx];
-                assign q = rq;
+            end else begin : g_ram
+                hw_ram #(.WIDTH(DW), .DEPTH(CF), .RAM_STYLE(RAM_STYLE)) u_bank (
+                    .clk(clk), .we(fire && in_w), .waddr(cg), .wdata(nv),
+                    .re(fire), .raddr(cg_nx), .rdata(q));
             end
         end
     endgenerate
@@ -311,30 +314,10 @@ module hw_maxpool #(
                 reg [DW-1:0] acc;
                 always @(posedge clk) if (we) acc <= nv;
                 assign q = acc;
-            end else if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-                (* ram_style = "block" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-                (* ram_style = "distributed" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-                (* ram_style = "ultra" *) reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
-            end else begin : g_auto
-                reg [DW-1:0] mem [0:VD-1];
-                reg [DW-1:0] rq;
-                always @(posedge clk) if (we) mem[va] <= nv;
-                always @(posedge clk) if (s1_go) rq <= mem[va_nx];
-                assign q = rq;
+            end else begin : g_ram
+                hw_ram #(.WIDTH(DW), .DEPTH(VD), .RAM_STYLE(RAM_STYLE)) u_bank (
+                    .clk(clk), .we(we), .waddr(va), .wdata(nv),
+                    .re(s1_go), .raddr(va_nx), .rdata(q));
             end
         end
     endgenerate
@@ -349,48 +332,9 @@ module hw_maxpool #(
     end
 
     // ---------------------------------------------------------------- 2-entry output buffer
-    reg [DW-1:0] ob0, ob1;    // ob0 is the head
-    reg [1:0]    ob_cnt;
-    wire push = en && s1_last;
-    wire pop  = out_valid && out_ready;
-
-    assign out_valid = (ob_cnt != 2'd0);
-    assign out_data  = ob0;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            ob_cnt  <= 2'd0;
-            ob_full <= 1'b0;
-        end else begin
-            case ({push, pop})
-                2'b10: begin
-                    ob_cnt  <= ob_cnt + 2'd1;
-                    ob_full <= (ob_cnt == 2'd1);
-                end
-                2'b01: begin
-                    ob_cnt  <= ob_cnt - 2'd1;
-                    ob_full <= 1'b0;
-                end
-                default: ;
-            endcase
-        end
-    end
-    always @(posedge clk) begin
-        case ({push, pop})
-            2'b10: begin
-                if (ob_cnt == 2'd0) ob0 <= result;
-                else                ob1 <= result;
-            end
-            2'b01: ob0 <= ob1;
-            2'b11: begin
-                if (ob_cnt == 2'd1) ob0 <= result;
-                else begin
-                    ob0 <= ob1;
-                    ob1 <= result;
-                end
-            end
-            default: ;
-        endcase
-    end
+    hw_outbuf #(.WIDTH(DW)) u_obuf (
+        .clk(clk), .rst(rst),
+        .in_data(result), .in_valid(s1_last), .in_ready(ob_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire

@@ -119,35 +119,71 @@ module hw_mvu #(
     localparam integer    STREAM      = (WEIGHT_SOURCE == SRC_STREAM) ? 1 : 0;
 
     initial begin
-        if (MW < 1)                          $error("hw_mvu: MW must be >= 1");
-        if (MH < 1)                          $error("hw_mvu: MH must be >= 1");
-        if (SIMD < 1 || SIMD > MW)           $error("hw_mvu: SIMD must be in 1..MW");
-        if (PE < 1 || PE > MH)               $error("hw_mvu: PE must be in 1..MH");
-        if (MODE < 0 || MODE > 3)            $error("hw_mvu: MODE must be 0, 1, 2 or 3");
-        if (MODE == 3 && W_W != 2)           $error("hw_mvu: MODE 3 (TERNARY) needs W_W == 2");
-        if (WP < 1 || WN < 1)                $error("hw_mvu: WP and WN must be >= 1");
-        if (MODE == 0 && (IN_W != 1 || W_W != 1))
-            $error("hw_mvu: MODE 0 (XNOR) needs IN_W == 1 and W_W == 1");
-        if (MODE == 0 && IN_SIGNED != 0)     $error("hw_mvu: MODE 0 (XNOR) needs IN_SIGNED == 0");
-        if (MODE == 1 && W_W != 1)           $error("hw_mvu: MODE 1 (SIGNSEL) needs W_W == 1");
-        if (MODE == 2 && W_W < 2)            $error("hw_mvu: MODE 2 (MAC) needs W_W >= 2");
-        if (IN_W < 1)                        $error("hw_mvu: IN_W must be >= 1");
-        if (IN_SIGNED != 0 && IN_SIGNED != 1) $error("hw_mvu: IN_SIGNED must be 0 or 1");
-        if (ACC_W < 2)                       $error("hw_mvu: ACC_W must be >= 2");
-        if (N_T < 0)                         $error("hw_mvu: N_T must be >= 0");
-        if (N_T > 0 && OUT_W < 1)            $error("hw_mvu: OUT_W must be >= 1");
-        if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO)
-            $error("hw_mvu: ROM_STYLE must be \"block\", \"distributed\" or \"auto\"");
-        if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM)
-            $error("hw_mvu: WEIGHT_SOURCE must be \"rom\" or \"stream\"");
+        if (MW < 1) begin $display("ERROR: %m: MW=%0d must be >= 1", MW); $finish; end
+        if (MH < 1) begin $display("ERROR: %m: MH=%0d must be >= 1", MH); $finish; end
+        if (SIMD < 1 || SIMD > MW) begin
+            $display("ERROR: %m: SIMD=%0d must be in 1..MW=%0d", SIMD, MW);
+            $finish;
+        end
+        if (PE < 1 || PE > MH) begin
+            $display("ERROR: %m: PE=%0d must be in 1..MH=%0d", PE, MH);
+            $finish;
+        end
+        if (MODE < 0 || MODE > 3) begin
+            $display("ERROR: %m: MODE=%0d must be 0, 1, 2 or 3", MODE);
+            $finish;
+        end
+        if (MODE == 3 && W_W != 2) begin
+            $display("ERROR: %m: MODE 3 (TERNARY) needs W_W=2, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (WP < 1 || WN < 1) begin
+            $display("ERROR: %m: WP=%0d and WN=%0d must be >= 1", WP, WN);
+            $finish;
+        end
+        if (MODE == 0 && (IN_W != 1 || W_W != 1)) begin
+            $display("ERROR: %m: MODE 0 (XNOR) needs IN_W=1 and W_W=1, got IN_W=%0d W_W=%0d", IN_W, W_W);
+            $finish;
+        end
+        if (MODE == 0 && IN_SIGNED != 0) begin
+            $display("ERROR: %m: MODE 0 (XNOR) needs IN_SIGNED=0, got %0d", IN_SIGNED);
+            $finish;
+        end
+        if (MODE == 1 && W_W != 1) begin
+            $display("ERROR: %m: MODE 1 (SIGNSEL) needs W_W=1, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (MODE == 2 && W_W < 2) begin
+            $display("ERROR: %m: MODE 2 (MAC) needs W_W >= 2, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (IN_W < 1) begin $display("ERROR: %m: IN_W=%0d must be >= 1", IN_W); $finish; end
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin
+            $display("ERROR: %m: IN_SIGNED=%0d must be 0 or 1", IN_SIGNED);
+            $finish;
+        end
+        if (ACC_W < 2) begin $display("ERROR: %m: ACC_W=%0d must be >= 2", ACC_W); $finish; end
+        if (N_T < 0) begin $display("ERROR: %m: N_T=%0d must be >= 0", N_T); $finish; end
+        if (N_T > 0 && OUT_W < 1) begin
+            $display("ERROR: %m: OUT_W=%0d must be >= 1", OUT_W);
+            $finish;
+        end
+        if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO) begin
+            $display("ERROR: %m: ROM_STYLE=\"%0s\" must be \"block\", \"distributed\" or \"auto\"", ROM_STYLE);
+            $finish;
+        end
+        if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM) begin
+            $display("ERROR: %m: WEIGHT_SOURCE=\"%0s\" must be \"rom\" or \"stream\"", WEIGHT_SOURCE);
+            $finish;
+        end
     end
 
     // ------------------------------------------------------------- pipeline enable
     // The whole pipeline advances together; it stalls only when a finished output beat
     // (s3_last) meets a full output buffer. Both terms are registers.
-    reg  ob_full;
+    wire ob_ready;
     reg  s3_last;
-    wire en = !(ob_full && s3_last);
+    wire en = ob_ready || !s3_last;
 
     // ------------------------------------------------------------- stage 0: counters
     reg [SFW-1:0] sf;
@@ -213,43 +249,26 @@ module hw_mvu #(
     // input buffer: written during nf = 0, reread for nf > 0 (not needed when NF == 1)
     generate
         if (NF > 1) begin : g_buf
-            reg [DW-1:0] ibuf [0:SF-1];
-            reg [DW-1:0] buf_q;
-            always @(posedge clk) begin
-                if (fire && take) ibuf[sf] <= in_data;
-                if (en) buf_q <= ibuf[sf];
-            end
-            assign s1_buf = buf_q;
+            hw_ram #(.WIDTH(DW), .DEPTH(SF)) u_ibuf (
+                .clk(clk), .we(fire && take), .waddr(sf), .wdata(in_data),
+                .re(en), .raddr(sf), .rdata(s1_buf));
         end else begin : g_nobuf
             assign s1_buf = {DW{1'b0}};
         end
     endgenerate
 
-    // weight ROM; rom_style cannot take a parameter in every tool, hence three branches.
-    // "stream": the word comes from the weight stream, registered like a ROM read.
+    // weight ROM (ROM_STYLE), or with "stream" the word from the weight stream, registered
+    // like a ROM read
     generate
         if (STREAM != 0) begin : g_wstream
             reg [WWORD-1:0] w_q;
             always @(posedge clk) if (en) w_q <= w_data;
             assign s1_w = w_q;
-        end else if (ROM_STYLE == STYLE_BLOCK) begin : g_rom_block
-            (* rom_style = "block" *) reg [WWORD-1:0] wmem [0:DEPTH-1];
-            reg [WWORD-1:0] w_q;
-            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
-            always @(posedge clk) if (en) w_q <= wmem[waddr];
-            assign s1_w = w_q;
-        end else if (ROM_STYLE == STYLE_DIST) begin : g_rom_dist
-            (* rom_style = "distributed" *) reg [WWORD-1:0] wmem [0:DEPTH-1];
-            reg [WWORD-1:0] w_q;
-            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
-            always @(posedge clk) if (en) w_q <= wmem[waddr];
-            assign s1_w = w_q;
-        end else begin : g_rom_auto
-            reg [WWORD-1:0] wmem [0:DEPTH-1];
-            reg [WWORD-1:0] w_q;
-            initial if (WEIGHT_FILE != "") $readmemh(WEIGHT_FILE, wmem);
-            always @(posedge clk) if (en) w_q <= wmem[waddr];
-            assign s1_w = w_q;
+        end else begin : g_rom
+            hw_ram #(.WIDTH(WWORD), .DEPTH(DEPTH), .ROM(1), .RAM_STYLE(ROM_STYLE),
+                     .INIT_FILE(WEIGHT_FILE)) u_wrom (
+                .clk(clk), .we(1'b0), .waddr({AW{1'b0}}), .wdata({WWORD{1'b0}}),
+                .re(en), .raddr(waddr), .rdata(s1_w));
         end
     endgenerate
 
@@ -260,17 +279,11 @@ module hw_mvu #(
     wire [PE-1:0] s1_swap;  // used by MODE 3 only
     /* verilator lint_on UNUSEDSIGNAL */
     generate
-        if (MODE == 3) begin : g_swap
-            reg [PE-1:0] smem [0:NF-1];
-            reg [PE-1:0] swap_q;
-            integer z;
-            initial begin
-                for (z = 0; z < NF; z = z + 1) smem[z] = {PE{1'b0}};
-                if (SWAP_FILE != "") $readmemh(SWAP_FILE, smem);
-            end
-            always @(posedge clk) if (en) swap_q <= smem[nf];
-            assign s1_swap = swap_q;
-        end else begin : g_noswap
+        if (MODE == 3 && SWAP_FILE != "") begin : g_swap
+            hw_ram #(.WIDTH(PE), .DEPTH(NF), .ROM(1), .INIT_FILE(SWAP_FILE)) u_srom (
+                .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({PE{1'b0}}),
+                .re(en), .raddr(nf), .rdata(s1_swap));
+        end else begin : g_noswap  // no file: no row is swapped
             assign s1_swap = {PE{1'b0}};
         end
     endgenerate
@@ -375,17 +388,17 @@ module hw_mvu #(
             localparam [OUT_W-1:0]  BIAS   = BIAS32[OUT_W-1:0];
             localparam [31:0]       ONE32  = 1;
             localparam [OUT_W-1:0]  ONE    = ONE32[OUT_W-1:0];
-            reg [TWORD-1:0] tmem [0:NF-1];
-            reg [TWORD-1:0] thr_q;     // thresholds of the rows in acc
-            reg [NFW-1:0]   s1_nf, s2_nf;
-            initial if (THRESH_FILE != "") $readmemh(THRESH_FILE, tmem);
+            wire [TWORD-1:0] thr_q;    // thresholds of the rows in acc
+            reg  [NFW-1:0]   s1_nf, s2_nf;
             always @(posedge clk) begin
                 if (en) begin
                     s1_nf <= nf;
                     s2_nf <= s1_nf;
-                    thr_q <= tmem[s2_nf];
                 end
             end
+            hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
+                .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
+                .re(en), .raddr(s2_nf), .rdata(thr_q));
             for (p = 0; p < PE; p = p + 1) begin : g_act
                 wire signed [ACC_W-1:0] a = acc[p*ACC_W +: ACC_W];
                 wire [N_T-1:0] ge;
@@ -407,48 +420,9 @@ module hw_mvu #(
     endgenerate
 
     // ------------------------------------------------------------- 2-entry output buffer
-    reg [PE*LW-1:0] ob0, ob1;   // ob0 is the head
-    reg [1:0]       ob_cnt;
-    wire push = en && s3_last;
-    wire pop  = out_valid && out_ready;
-
-    assign out_valid = (ob_cnt != 2'd0);
-    assign out_data  = ob0;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            ob_cnt  <= 2'd0;
-            ob_full <= 1'b0;
-        end else begin
-            case ({push, pop})
-                2'b10: begin
-                    ob_cnt  <= ob_cnt + 2'd1;
-                    ob_full <= (ob_cnt == 2'd1);
-                end
-                2'b01: begin
-                    ob_cnt  <= ob_cnt - 2'd1;
-                    ob_full <= 1'b0;
-                end
-                default: ;
-            endcase
-        end
-    end
-    always @(posedge clk) begin
-        case ({push, pop})
-            2'b10: begin
-                if (ob_cnt == 2'd0) ob0 <= result;
-                else                ob1 <= result;
-            end
-            2'b01: ob0 <= ob1;
-            2'b11: begin
-                if (ob_cnt == 2'd1) ob0 <= result;
-                else begin
-                    ob0 <= ob1;
-                    ob1 <= result;
-                end
-            end
-            default: ;
-        endcase
-    end
+    hw_outbuf #(.WIDTH(PE*LW)) u_obuf (
+        .clk(clk), .rst(rst),
+        .in_data(result), .in_valid(s3_last), .in_ready(ob_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire

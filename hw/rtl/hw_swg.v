@@ -143,23 +143,49 @@ module hw_swg #(
     localparam [8*11-1:0] STYLE_ULTRA = "ultra";
 
     initial begin
-        if (C < 1)                            $error("hw_swg: C must be >= 1");
-        if (SIMD < 1 || SIMD > C || (C % SIMD) != 0)
-            $error("hw_swg: SIMD must divide C");
-        if (IH < 1 || IW < 1)                 $error("hw_swg: IH and IW must be >= 1");
-        if (KH < 1 || KW < 1)                 $error("hw_swg: KH and KW must be >= 1");
-        if (SH < 1 || SW < 1)                 $error("hw_swg: SH and SW must be >= 1");
-        if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0)
-            $error("hw_swg: padding must be >= 0");
-        if (IH + PAD_T + PAD_B < KH)          $error("hw_swg: KH exceeds the padded height");
-        if (IW + PAD_L + PAD_R < KW)          $error("hw_swg: KW exceeds the padded width");
-        if (W < 1)                            $error("hw_swg: W must be >= 1");
-        if (W <= 30 && (PAD_VALUE < -(2 ** (W - 1)) || PAD_VALUE >= 2 ** W))
-            $error("hw_swg: PAD_VALUE does not fit in W bits");
-        if (PW > 32 || YW > 32 || AW > 30)    $error("hw_swg: geometry too large");
+        if (C < 1) begin $display("ERROR: %m: C=%0d must be >= 1", C); $finish; end
+        if (SIMD < 1 || SIMD > C || (C % SIMD) != 0) begin
+            $display("ERROR: %m: SIMD=%0d must divide C=%0d", SIMD, C);
+            $finish;
+        end
+        if (IH < 1 || IW < 1) begin
+            $display("ERROR: %m: IH=%0d and IW=%0d must be >= 1", IH, IW);
+            $finish;
+        end
+        if (KH < 1 || KW < 1) begin
+            $display("ERROR: %m: KH=%0d and KW=%0d must be >= 1", KH, KW);
+            $finish;
+        end
+        if (SH < 1 || SW < 1) begin
+            $display("ERROR: %m: SH=%0d and SW=%0d must be >= 1", SH, SW);
+            $finish;
+        end
+        if (PAD_T < 0 || PAD_L < 0 || PAD_B < 0 || PAD_R < 0) begin
+            $display("ERROR: %m: padding T=%0d L=%0d B=%0d R=%0d must be >= 0", PAD_T, PAD_L, PAD_B, PAD_R);
+            $finish;
+        end
+        if (IH + PAD_T + PAD_B < KH) begin
+            $display("ERROR: %m: KH=%0d exceeds the padded height %0d", KH, IH + PAD_T + PAD_B);
+            $finish;
+        end
+        if (IW + PAD_L + PAD_R < KW) begin
+            $display("ERROR: %m: KW=%0d exceeds the padded width %0d", KW, IW + PAD_L + PAD_R);
+            $finish;
+        end
+        if (W < 1) begin $display("ERROR: %m: W=%0d must be >= 1", W); $finish; end
+        if (W <= 30 && (PAD_VALUE < -(2 ** (W - 1)) || PAD_VALUE >= 2 ** W)) begin
+            $display("ERROR: %m: PAD_VALUE=%0d does not fit in W=%0d bits", PAD_VALUE, W);
+            $finish;
+        end
+        if (PW > 32 || YW > 32 || AW > 30) begin
+            $display("ERROR: %m: geometry too large (counter bits PW=%0d YW=%0d AW=%0d)", PW, YW, AW);
+            $finish;
+        end
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
-            && RAM_STYLE != STYLE_ULTRA)
-            $error("hw_swg: RAM_STYLE must be \"auto\", \"block\", \"distributed\" or \"ultra\"");
+            && RAM_STYLE != STYLE_ULTRA) begin
+            $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or ultra", RAM_STYLE);
+            $finish;
+        end
     end
 
     // (a + b) mod DEPTH for a < DEPTH, b <= DEPTH
@@ -233,9 +259,9 @@ module hw_swg #(
                          : ($signed(a_sh) > $signed(Y_IH) ? Y_IH : a_sh);
     assign rel_rows = lo_nx - lo;
 
-    reg  ob_full;             // output buffer holds 2 beats
+    wire ob_ready;            // the output buffer has room
     reg  s1_v;                // a read word is in stage 1
-    wire en    = !(ob_full && s1_v);
+    wire en    = ob_ready || !s1_v;
     wire issue = en && row_ok;
     wire j_end  = (j == J_LAST);
     wire ky_end = j_end && (ky == KY_LAST);
@@ -309,33 +335,9 @@ module hw_swg #(
 
     // ---------------------------------------------------------------- line buffer RAM
     wire [DW-1:0] rd_q;
-    generate
-        if (RAM_STYLE == STYLE_BLOCK) begin : g_block
-            (* ram_style = "block" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else if (RAM_STYLE == STYLE_DIST) begin : g_dist
-            (* ram_style = "distributed" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else if (RAM_STYLE == STYLE_ULTRA) begin : g_ultra
-            (* ram_style = "ultra" *) reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end else begin : g_auto
-            reg [DW-1:0] mem [0:DEPTH-1];
-            reg [DW-1:0] q;
-            always @(posedge clk) if (in_fire) mem[wr_addr] <= in_data;
-            always @(posedge clk) if (ren) q <= mem[rd_addr];
-            assign rd_q = q;
-        end
-    endgenerate
+    hw_ram #(.WIDTH(DW), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_lbuf (
+        .clk(clk), .we(in_fire), .waddr(wr_addr), .wdata(in_data),
+        .re(ren), .raddr(rd_addr), .rdata(rd_q));
 
     // ---------------------------------------------------------------- stage 1
     reg s1_pad;
@@ -357,48 +359,9 @@ module hw_swg #(
     wire [DW-1:0] result = s1_pad ? {SIMD{pad_lane}} : rd_q;
 
     // ---------------------------------------------------------------- 2-entry output buffer
-    reg [DW-1:0] ob0, ob1;    // ob0 is the head
-    reg [1:0]    ob_cnt;
-    wire push = en && s1_v;
-    wire pop  = out_valid && out_ready;
-
-    assign out_valid = (ob_cnt != 2'd0);
-    assign out_data  = ob0;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            ob_cnt  <= 2'd0;
-            ob_full <= 1'b0;
-        end else begin
-            case ({push, pop})
-                2'b10: begin
-                    ob_cnt  <= ob_cnt + 2'd1;
-                    ob_full <= (ob_cnt == 2'd1);
-                end
-                2'b01: begin
-                    ob_cnt  <= ob_cnt - 2'd1;
-                    ob_full <= 1'b0;
-                end
-                default: ;
-            endcase
-        end
-    end
-    always @(posedge clk) begin
-        case ({push, pop})
-            2'b10: begin
-                if (ob_cnt == 2'd0) ob0 <= result;
-                else                ob1 <= result;
-            end
-            2'b01: ob0 <= ob1;
-            2'b11: begin
-                if (ob_cnt == 2'd1) ob0 <= result;
-                else begin
-                    ob0 <= ob1;
-                    ob1 <= result;
-                end
-            end
-            default: ;
-        endcase
-    end
+    hw_outbuf #(.WIDTH(DW)) u_obuf (
+        .clk(clk), .rst(rst),
+        .in_data(result), .in_valid(s1_v), .in_ready(ob_ready),
+        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire

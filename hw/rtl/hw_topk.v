@@ -45,12 +45,20 @@ module hw_topk #(
     localparam [OCW-1:0]   OC_K    = K32[OCW-1:0];
 
     initial begin
-        if (N < 1)                         $error("hw_topk: N must be >= 1");
-        if (PE < 1 || PE > N)              $error("hw_topk: PE must be in 1..N");
-        if (K < 1 || K > N)                $error("hw_topk: K must be in 1..N");
-        if (ACC_W < 1)                     $error("hw_topk: ACC_W must be >= 1");
-        if (IDX_W < 1 || (N > 1 && IDX_W < $clog2(N)))
-            $error("hw_topk: IDX_W must hold N-1");
+        if (N < 1) begin $display("ERROR: %m: N=%0d must be >= 1", N); $finish; end
+        if (PE < 1 || PE > N) begin
+            $display("ERROR: %m: PE=%0d must be in 1..N=%0d", PE, N);
+            $finish;
+        end
+        if (K < 1 || K > N) begin
+            $display("ERROR: %m: K=%0d must be in 1..N=%0d", K, N);
+            $finish;
+        end
+        if (ACC_W < 1) begin $display("ERROR: %m: ACC_W=%0d must be >= 1", ACC_W); $finish; end
+        if (IDX_W < 1 || (N > 1 && IDX_W < $clog2(N))) begin
+            $display("ERROR: %m: IDX_W=%0d must hold N-1=%0d", IDX_W, N - 1);
+            $finish;
+        end
     end
 
     // ------------------------------------------------------------- input beat, lane by lane

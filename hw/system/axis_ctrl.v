@@ -76,10 +76,24 @@ module axis_ctrl #(
     output wire                   acc_out_ready
 );
     initial begin
-        if (TDATA_IN < 8 * IN_BYTES || TDATA_OUT < 8 * OUT_BYTES)
-            $error("axis_ctrl: TDATA narrower than top's bus");
-        if (N_EXT_WEIGHTS < 0) $error("axis_ctrl: N_EXT_WEIGHTS must be >= 0");
+        if (TDATA_IN < 8 * IN_BYTES) begin
+            $display("ERROR: %m: TDATA_IN=%0d is narrower than top's input bus (%0d bits)", TDATA_IN, 8 * IN_BYTES);
+            $finish;
+        end
+        if (TDATA_OUT < 8 * OUT_BYTES) begin
+            $display("ERROR: %m: TDATA_OUT=%0d is narrower than top's output bus (%0d bits)", TDATA_OUT, 8 * OUT_BYTES);
+            $finish;
+        end
+        if (N_EXT_WEIGHTS < 0) begin
+            $display("ERROR: %m: N_EXT_WEIGHTS=%0d must be >= 0", N_EXT_WEIGHTS);
+            $finish;
+        end
     end
+    // 32-bit register values (a plain Verilog-2005 way to size a parameter expression)
+    localparam [31:0] OUT_BEAT_LAST = OUT_BEATS - 1;
+    localparam [31:0] IN_DMA_BYTES  = IN_BEATS * TDATA_IN / 8;
+    localparam [31:0] OUT_DMA_BYTES = OUT_BEATS * TDATA_OUT / 8;
+    localparam [31:0] N_EXT32       = N_EXT_WEIGHTS;
     wire clk = ap_clk;
     reg soft_rst;
     wire rst = !ap_rst_n || soft_rst;
@@ -97,7 +111,7 @@ module axis_ctrl #(
 
     wire in_fire = s_axis_tvalid && s_axis_tready;
     wire out_fire = m_axis_tvalid && m_axis_tready;
-    wire last_beat = beat_in_frame == 32'(OUT_BEATS - 1);
+    wire last_beat = beat_in_frame == OUT_BEAT_LAST;
     wire batch_last = last_beat && frames_done + 1 == frames;
 
     always @(posedge clk) begin
@@ -144,10 +158,10 @@ module axis_ctrl #(
                     4'h3: s_axi_ctrl_rdata <= cycles;
                     4'h4: s_axi_ctrl_rdata <= "1VWH";  // bytes 'H','W','V','1' in memory
                     4'h5: s_axi_ctrl_rdata <= MODEL_ID;
-                    4'h6: s_axi_ctrl_rdata <= 32'(IN_BEATS * TDATA_IN / 8);
-                    4'h7: s_axi_ctrl_rdata <= 32'(OUT_BEATS * TDATA_OUT / 8);
+                    4'h6: s_axi_ctrl_rdata <= IN_DMA_BYTES;
+                    4'h7: s_axi_ctrl_rdata <= OUT_DMA_BYTES;
                     4'h8: s_axi_ctrl_rdata <= frames_done;
-                    4'h9: s_axi_ctrl_rdata <= 32'(N_EXT_WEIGHTS);
+                    4'h9: s_axi_ctrl_rdata <= N_EXT32;
                     default: s_axi_ctrl_rdata <= 32'h0;
                 endcase
             end
@@ -189,7 +203,13 @@ module axis_ctrl #(
     assign acc_in_data = s_axis_tdata[8*IN_BYTES-1:0];
     assign acc_in_valid = s_axis_tvalid;
     assign s_axis_tready = acc_in_ready;
-    assign m_axis_tdata = TDATA_OUT'(acc_out_data);
+    generate  // top's output beat in the low bits, zero padding above
+        if (TDATA_OUT > 8 * OUT_BYTES) begin : g_pad
+            assign m_axis_tdata = {{(TDATA_OUT - 8 * OUT_BYTES){1'b0}}, acc_out_data};
+        end else begin : g_nopad
+            assign m_axis_tdata = acc_out_data;
+        end
+    endgenerate
     assign m_axis_tvalid = acc_out_valid;
     assign acc_out_ready = m_axis_tready;
     assign m_axis_tkeep = {(TDATA_OUT/8){1'b1}};

@@ -28,9 +28,11 @@ module axis_upsize #(
     input  wire             out_ready
 );
     initial begin
-        if (BEATS < 1) $error("axis_upsize: BEATS must be >= 1");
-        if (OUT_W > IN_W * BEATS || OUT_W < 1)
-            $error("axis_upsize: OUT_W must be 1 .. IN_W * BEATS");
+        if (BEATS < 1) begin $display("ERROR: %m: BEATS=%0d must be >= 1", BEATS); $finish; end
+        if (OUT_W > IN_W * BEATS || OUT_W < 1) begin
+            $display("ERROR: %m: OUT_W=%0d must be in 1..IN_W*BEATS=%0d", OUT_W, IN_W * BEATS);
+            $finish;
+        end
     end
     generate
         if (BEATS == 1) begin : g_pass
@@ -42,9 +44,12 @@ module axis_upsize #(
             assign in_ready = out_ready;
         end else begin : g_up
             localparam integer CW = $clog2(BEATS + 1);
+            localparam [31:0]   BEATS32 = BEATS;
+            localparam [CW-1:0] FULL = BEATS32[CW-1:0];
+            localparam [CW-1:0] ONE  = {{(CW-1){1'b0}}, 1'b1};
             reg [IN_W*BEATS-1:0] word;  // beats shift in at the top, down to bit 0
             reg [CW-1:0] count;          // beats held
-            wire full = count == CW'(BEATS);
+            wire full = count == FULL;
             wire in_fire = in_valid && in_ready;
             wire out_fire = full && out_ready;
             assign in_ready = !full || out_ready;
@@ -55,9 +60,9 @@ module axis_upsize #(
             assign out_data = held[OUT_W-1:0];
             always @(posedge clk) begin
                 if (in_fire) word <= {in_data, word[IN_W*BEATS-1:IN_W]};
-                if (rst) count <= '0;
-                else if (out_fire) count <= in_fire ? CW'(1) : '0;
-                else if (in_fire) count <= count + CW'(1);
+                if (rst) count <= {CW{1'b0}};
+                else if (out_fire) count <= in_fire ? ONE : {CW{1'b0}};
+                else if (in_fire) count <= count + ONE;
             end
         end
     endgenerate

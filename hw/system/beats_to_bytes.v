@@ -18,13 +18,17 @@ module beats_to_bytes #(
     output wire                  out_valid,
     input  wire                  out_ready
 );
-    initial if (NBYTES < 1) $error("beats_to_bytes: NBYTES must be >= 1");
+    initial begin
+        if (NBYTES < 1) begin $display("ERROR: %m: NBYTES=%0d must be >= 1", NBYTES); $finish; end
+    end
     localparam integer IW = NBYTES > 1 ? $clog2(NBYTES) : 1;
+    localparam [31:0]   LAST32 = NBYTES - 1;
+    localparam [IW-1:0] LAST   = LAST32[IW-1:0];  // index of the last byte
     reg [8*NBYTES-1:0] beat;
     reg [IW-1:0] idx;
     reg full;
 
-    wire last = idx == IW'(NBYTES - 1);
+    wire last = idx == LAST;
     assign out_data = beat[idx*8 +: 8];
     assign out_valid = full;
     assign in_ready = !full || (out_ready && last);

@@ -18,8 +18,12 @@ module bytes_to_beats #(
     output reg                   out_valid,
     input  wire                  out_ready
 );
-    initial if (NBYTES < 1) $error("bytes_to_beats: NBYTES must be >= 1");
+    initial begin
+        if (NBYTES < 1) begin $display("ERROR: %m: NBYTES=%0d must be >= 1", NBYTES); $finish; end
+    end
     localparam integer IW = NBYTES > 1 ? $clog2(NBYTES) : 1;
+    localparam [31:0]   LAST32 = NBYTES - 1;
+    localparam [IW-1:0] LAST   = LAST32[IW-1:0];  // index of the last byte
     reg [IW-1:0] idx;
 
     assign in_ready = !out_valid || out_ready;
@@ -32,7 +36,7 @@ module bytes_to_beats #(
             if (out_valid && out_ready) out_valid <= 1'b0;
             if (in_valid && in_ready) begin
                 out_data[idx*8 +: 8] <= in_data;
-                if (idx == IW'(NBYTES - 1)) begin
+                if (idx == LAST) begin
                     idx <= 0;
                     out_valid <= 1'b1;
                 end else idx <= idx + 1'b1;

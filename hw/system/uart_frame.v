@@ -49,8 +49,16 @@ module uart_frame #(
     output reg        abort_req
 );
     initial begin
-        if (IN_FRAME_BYTES < 1 || OUT_FRAME_BYTES < 1) $error("uart_frame: frame bytes >= 1");
+        if (IN_FRAME_BYTES < 1 || OUT_FRAME_BYTES < 1) begin
+            $display("ERROR: %m: IN_FRAME_BYTES=%0d and OUT_FRAME_BYTES=%0d must be >= 1", IN_FRAME_BYTES, OUT_FRAME_BYTES);
+            $finish;
+        end
     end
+    localparam [31:0] TIMEOUT32     = TIMEOUT;
+    localparam [31:0] IN_LAST32     = IN_FRAME_BYTES - 1;
+    localparam [31:0] OUT_LAST32    = OUT_FRAME_BYTES - 1;
+    localparam [31:0] IN_FRAME32    = IN_FRAME_BYTES;
+    localparam [31:0] OUT_FRAME32   = OUT_FRAME_BYTES;
     localparam [7:0] SYNC_REQ = 8'hA5, SYNC_REP = 8'h5A, CMD_INFO = 8'h01, CMD_INFER = 8'h02;
     localparam [2:0] R_SYNC = 0, R_CMD = 1, R_N = 2, R_PAY = 3, R_SUM = 4, R_WAIT = 5;
     localparam [1:0] T_IDLE = 0, T_HDR = 1, T_PAY = 2, T_TAIL = 3;
@@ -95,7 +103,7 @@ module uart_frame #(
             if (rx_overrun) overrun <= 1'b1;
             if (rx_ferr) ferr <= 1'b1;
             idle <= (rx_event || rs == R_SYNC || rs == R_WAIT) ? 32'd0 : idle + 1;
-            if (idle == 32'(TIMEOUT)) abort_req <= 1'b1;
+            if (idle == TIMEOUT32) abort_req <= 1'b1;
             case (rs)
                 R_SYNC: if (rx_fire && rx_data == SYNC_REQ) rs <= R_CMD;
                 R_CMD: if (rx_fire) begin
@@ -116,7 +124,7 @@ module uart_frame #(
                 end
                 R_PAY: if (rx_fire) begin
                     rx_sum <= rx_sum + rx_data;
-                    if (rx_bytes == 32'(IN_FRAME_BYTES - 1)) begin
+                    if (rx_bytes == IN_LAST32) begin
                         rx_bytes <= 0;
                         rx_frames <= rx_frames + 1;
                         if (rx_frames == n - 1) rs <= R_SUM;
@@ -139,14 +147,14 @@ module uart_frame #(
 
     // reply side ----------------------------------------------------------------------
     wire info = cmd == CMD_INFO;
-    wire [127:0] info_bytes = {MODEL_ID, 32'(OUT_FRAME_BYTES), 32'(IN_FRAME_BYTES),
+    wire [127:0] info_bytes = {MODEL_ID, OUT_FRAME32, IN_FRAME32,
                                "1VWH"};  // little-endian: 'H' first
     wire [47:0] header = {n, cmd, SYNC_REP};
     wire [7:0] status = {4'b0, !(info || infer), ferr, overrun, sum_bad};
     wire [47:0] tail = {cycles, status, tx_sum};
     wire pay_empty = !(info || (infer && n != 0));
     wire pay_last = info ? tx_bytes == 15
-                         : (tx_bytes == 32'(OUT_FRAME_BYTES - 1) && tx_frames == n - 1);
+                         : (tx_bytes == OUT_LAST32 && tx_frames == n - 1);
 
     always @(*) begin
         tx_valid = 1'b0;
@@ -199,7 +207,7 @@ module uart_frame #(
                 T_PAY: if (tx_fire) begin
                     tx_sum <= tx_sum + tx_data;
                     if (pay_last) ts <= T_TAIL;
-                    if (!info && tx_bytes == 32'(OUT_FRAME_BYTES - 1)) begin
+                    if (!info && tx_bytes == OUT_LAST32) begin
                         tx_bytes <= 0;
                         tx_frames <= tx_frames + 1;
                     end else tx_bytes <= tx_bytes + 1;

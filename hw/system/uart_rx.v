@@ -19,8 +19,17 @@ module uart_rx #(
     output reg        out_valid,
     output reg        frame_error   // one-cycle pulse: stop bit was low
 );
-    initial if (CLKS_PER_BIT < 4) $error("uart_rx: CLKS_PER_BIT must be >= 4");
+    initial begin
+        if (CLKS_PER_BIT < 4) begin
+            $display("ERROR: %m: CLKS_PER_BIT=%0d must be >= 4", CLKS_PER_BIT);
+            $finish;
+        end
+    end
     localparam integer CW = $clog2(CLKS_PER_BIT + 1);
+    localparam [31:0]   BIT_M1_32 = CLKS_PER_BIT - 1;
+    localparam [CW-1:0] BIT_M1    = BIT_M1_32[CW-1:0];  // a bit's last cycle
+    localparam [31:0]   HALF_M1_32 = CLKS_PER_BIT / 2 - 1;
+    localparam [CW-1:0] HALF_M1    = HALF_M1_32[CW-1:0];  // middle of the start bit
     localparam [1:0] IDLE = 2'd0, START = 2'd1, DATA = 2'd2, STOP = 2'd3;
 
     reg [2:0] sync;  // sync[2] is the synchronised line
@@ -42,18 +51,18 @@ module uart_rx #(
             case (state)
                 IDLE: if (!sync[2]) begin
                     state <= START;
-                    count <= CW'(CLKS_PER_BIT / 2 - 1);
+                    count <= HALF_M1;
                 end
                 START: if (count == 0) begin
                     if (!sync[2]) begin  // still low in the middle: a real start bit
                         state <= DATA;
-                        count <= CW'(CLKS_PER_BIT - 1);
+                        count <= BIT_M1;
                         bit_idx <= 0;
                     end else state <= IDLE;
                 end else count <= count - 1'b1;
                 DATA: if (count == 0) begin
                     shift <= {sync[2], shift[7:1]};
-                    count <= CW'(CLKS_PER_BIT - 1);
+                    count <= BIT_M1;
                     if (bit_idx == 3'd7) state <= STOP;
                     bit_idx <= bit_idx + 1'b1;
                 end else count <= count - 1'b1;

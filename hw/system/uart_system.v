@@ -27,7 +27,12 @@ module uart_system #(
     output wire busy,       // a request is being handled
     output wire error       // sticky: an overrun or a framing error since reset
 );
-    initial if (N_EXT_WEIGHTS != 0) $error("uart_system: external weight streams: not yet");
+    initial begin
+        if (N_EXT_WEIGHTS != 0) begin
+            $display("ERROR: %m: N_EXT_WEIGHTS=%0d: external weight streams over UART are not supported", N_EXT_WEIGHTS);
+            $finish;
+        end
+    end
 
     reg abort_q;
     wire abort_req;

@@ -17,8 +17,15 @@ module uart_tx #(
     // serial line, idle high
     output reg        txd
 );
-    initial if (CLKS_PER_BIT < 2) $error("uart_tx: CLKS_PER_BIT must be >= 2");
+    initial begin
+        if (CLKS_PER_BIT < 2) begin
+            $display("ERROR: %m: CLKS_PER_BIT=%0d must be >= 2", CLKS_PER_BIT);
+            $finish;
+        end
+    end
     localparam integer CW = $clog2(CLKS_PER_BIT + 1);
+    localparam [31:0]   BIT_M1_32 = CLKS_PER_BIT - 1;
+    localparam [CW-1:0] BIT_M1    = BIT_M1_32[CW-1:0];  // a bit's last cycle
 
     reg [8:0] shift;     // {stop, data} after the start bit, shifted out LSB first
     reg [3:0] bits_left; // 0: idle
@@ -36,10 +43,10 @@ module uart_tx #(
                 shift <= {1'b1, in_data};
                 txd <= 1'b0;
                 bits_left <= 4'd10;
-                count <= CW'(CLKS_PER_BIT - 1);
+                count <= BIT_M1;
             end
         end else if (count == 0) begin
-            count <= CW'(CLKS_PER_BIT - 1);
+            count <= BIT_M1;
             bits_left <= bits_left - 1'b1;
             txd <= shift[0];  // data, then the stop bit; ones after it (idle)
             shift <= {1'b1, shift[8:1]};

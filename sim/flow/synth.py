@@ -280,12 +280,14 @@ def _file_refs(inst: Instance, rtl_dir: Path) -> list[bytes]:
 
 def synth_instance(inst: Instance, rtl_dir: Path, cache_dir: Path) -> Utilisation:
     """Utilisation of one block instance synthesised as its own top."""
-    source = f"{inst.module}.v"
-    commands = block_script(inst, source, "{STAT}")
+    from halfwave.compiler.codegen_rtl import block_sources
+
+    sources = block_sources(inst.module)
+    commands = block_script(inst, " ".join(sources), "{STAT}")
     key = _hash(
         yosys_version(),
         *commands,
-        (rtl_dir / source).read_bytes(),
+        *[(rtl_dir / s).read_bytes() for s in sources],
         *_file_refs(inst, rtl_dir),
     )
     return _synth_cached(key, commands, rtl_dir, cache_dir, f"block {inst.name} ({inst.module})")

@@ -29,7 +29,7 @@ def test_fifo(width: int, depth: int, style: str, sim_cache: Path, tmp_path: Pat
     lw = _level_bits(depth)
     ow = width + 2 * lw
     params = {"WIDTH": width, "DEPTH": depth, "RAM_STYLE": style}
-    binary = vl.build([RTL / "hw_fifo.v", TB], "fifo_tb", params, sim_cache)
+    binary = vl.build([RTL / "hw_fifo.v", RTL / "hw_ram.v", TB], "fifo_tb", params, sim_cache)
     rng = np.random.default_rng(width * 1000 + depth)
     n = 3000
     data = rng.integers(0, 1 << min(width, 62), (n, 1), dtype=np.int64)

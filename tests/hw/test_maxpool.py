@@ -30,6 +30,7 @@ from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 SRC = RTL / "hw_maxpool.v"
+SRCS = [SRC, RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # the block and the shared modules it uses
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def reference_pool(img: np.ndarray, c: Case) -> np.ndarray:
 def test_maxpool_lint(case: Case, tmp_path: Path) -> None:
     """Every tested parameter set (through its wrapper) is lint-clean under -Wall."""
     tb = _wrapper(case, tmp_path / "maxpool_tb.v")
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "maxpool_tb", str(tb), str(SRC)]
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "maxpool_tb", str(tb),
+           *map(str, SRCS)]  # fmt: skip
     proc = subprocess.run(cmd, env=vl.verilator_env(), capture_output=True, text=True)
     report = "\n".join(ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%"))
     assert proc.returncode == 0 and not report, f"{' '.join(cmd)}\n{report}"
@@ -143,7 +145,7 @@ def test_maxpool(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     c = case
     where = f"case {asdict(c)} min_mask {_min_mask(c).astype(int).tolist()}"
     tb = _wrapper(c, tmp_path / "maxpool_tb.v")
-    binary = vl.build([SRC, tb], "maxpool_tb", {}, sim_cache)
+    binary = vl.build([*SRCS, tb], "maxpool_tb", {}, sim_cache)
     rng = np.random.default_rng(100 + c.seed)
     lo, hi = (-(1 << (c.W - 1)), 1 << (c.W - 1)) if c.SIGNED else (0, 1 << c.W)
     width = c.PE * c.W
@@ -189,7 +191,8 @@ def test_maxpool(case: Case, sim_cache: Path, tmp_path: Path) -> None:
 def test_maxpool_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None:
     """A window larger than the image stops the simulation at time 0 with its message."""
     params = dict(C=2, IH=2, IW=4, KH=3, KW=3, SH=1, SW=1, PE=2, W=2)
-    binary = vl.build([SRC], "hw_maxpool", params, sim_cache)
+    binary = vl.build(SRCS, "hw_maxpool", params, sim_cache)
     beats = vl.pack_lanes(np.zeros((8, 2), np.int64), 2)
-    with pytest.raises(vl.SimError, match="the window exceeds the image"):
+    msg = r"ERROR: \S*hw_maxpool: the window KH=3 x KW=3 exceeds the image IH=2 x IW=4"
+    with pytest.raises(vl.SimError, match=msg):
         vl.run(binary, beats, 4, 4, 1, tmp_path, max_idle=100)

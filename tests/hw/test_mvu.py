@@ -20,6 +20,7 @@ from halfwave.compiler.blocks.mvu import write_mvu_mem_files, write_swap_file
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
+SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # hw_mvu and its shared modules
 LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4
 
 
@@ -179,7 +180,7 @@ def stimulus_and_expected(c: Case, x_codes, acc, acc_w: int, thr):
 def lint_mvu(params: dict[str, int | str]) -> None:
     """verilator --lint-only -Wall on hw_mvu.v with these parameters; fails on any warning."""
     gargs = [f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in params.items()]
-    cmd = ["verilator", "--lint-only", "-Wall", *gargs, str(RTL / "hw_mvu.v")]
+    cmd = ["verilator", "--lint-only", "-Wall", *gargs, *map(str, SRCS)]
     proc = subprocess.run(cmd, env=vl.verilator_env(), capture_output=True, text=True)
     report = "\n".join(ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%"))
     assert proc.returncode == 0 and not report, f"{' '.join(cmd)}\n{report}"
@@ -199,7 +200,7 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     write_mvu_mem_files(wfile, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
     if swap is not None:
         write_swap_file(swap, c.PE, tmp_path / "mvu")
-    binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
+    binary = vl.build(SRCS, "hw_mvu", params, sim_cache)
     lw, in_beats, expected = stimulus_and_expected(c, x_codes, acc, acc_w, thr)
 
     for stall, seed in ((0.0, 1), (0.5, 2 + c.seed)):
@@ -223,7 +224,7 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
 def test_mvu_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None:
     """SIMD > MW stops the simulation at time 0 with the parameter check's message."""
     params = dict(MW=4, MH=4, PE=2, SIMD=8, ACC_W=4)
-    binary = vl.build([RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache)
+    binary = vl.build(SRCS, "hw_mvu", params, sim_cache)
     beats = vl.pack_lanes(np.zeros((2, 8), np.int64), 1)
-    with pytest.raises(vl.SimError, match="SIMD must be in 1..MW"):
+    with pytest.raises(vl.SimError, match=r"ERROR: \S*hw_mvu: SIMD=8 must be in 1\.\.MW=4"):
         vl.run(binary, beats, 8, 2 * 4, 2, tmp_path, max_idle=100)

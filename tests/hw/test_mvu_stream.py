@@ -35,6 +35,7 @@ from halfwave.compiler.blocks.mvu import (
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
+SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # hw_mvu and its shared modules
 # one case per mode, tails in both dimensions where the case has them
 STREAM_CASES = [CASES[0], CASES[2], CASES[4], CASES[8], CASES[7], CASES[1]]
 
@@ -64,9 +65,7 @@ def _prepare(c: Case, sim_cache: Path, tmp_path: Path):
     if swap is not None:
         write_swap_file(swap, c.PE, tmp_path / "mvu")
     params = _stream_params(c, acc_w)
-    binary = vl.build(
-        [RTL / "hw_mvu.v"], "hw_mvu", params, sim_cache, cflags=vl.wstream_cflags(["w_"])
-    )
+    binary = vl.build(SRCS, "hw_mvu", params, sim_cache, cflags=vl.wstream_cflags(["w_"]))
     lw, in_beats, expected = stimulus_and_expected(c, x_codes, acc, acc_w, thr)
     return binary, in_beats, lw, expected, wfile, f"case {asdict(c)} params {params}"
 

@@ -26,6 +26,7 @@ from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 SRC = RTL / "hw_swg.v"
+SRCS = [SRC, RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # the block and the shared modules it uses
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def test_swg_lint(case: Case) -> None:
     gargs = [
         f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in _params(case).items()
     ]
-    cmd = ["verilator", "--lint-only", "-Wall", *gargs, str(SRC)]
+    cmd = ["verilator", "--lint-only", "-Wall", *gargs, *map(str, SRCS)]
     proc = subprocess.run(cmd, env=vl.verilator_env(), capture_output=True, text=True)
     report = "\n".join(ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%"))
     assert proc.returncode == 0 and not report, f"{' '.join(cmd)}\n{report}"
@@ -139,7 +140,7 @@ def test_swg(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     c = case
     params = _params(c)
     where = f"case {asdict(c)}"
-    binary = vl.build([SRC], "hw_swg", params, sim_cache)
+    binary = vl.build(SRCS, "hw_swg", params, sim_cache)
     rng = np.random.default_rng(100 + c.seed)
     cf = c.C // c.SIMD
     width = c.SIMD * c.W
@@ -188,7 +189,7 @@ def test_swg(case: Case, sim_cache: Path, tmp_path: Path) -> None:
 def test_swg_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None:
     """SIMD not dividing C stops the simulation at time 0 with the check's message."""
     base = Case(6, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, W=2)
-    binary = vl.build([SRC], "hw_swg", _params(base), sim_cache)
+    binary = vl.build(SRCS, "hw_swg", _params(base), sim_cache)
     beats = vl.pack_lanes(np.zeros((2, 4), np.int64), 2)
-    with pytest.raises(vl.SimError, match="SIMD must divide C"):
+    with pytest.raises(vl.SimError, match=r"ERROR: \S*hw_swg: SIMD=4 must divide C=6"):
         vl.run(binary, beats, 8, 8, 2, tmp_path, max_idle=100)

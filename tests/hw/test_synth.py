@@ -85,7 +85,8 @@ def test_mvu_block_estimate_against_yosys(tmp_path, name, args, lut_tol):
     n = _mvu(name, *args)
     rtl = tmp_path / "rtl"
     rtl.mkdir()
-    shutil.copyfile(cg.RTL_LIB / "hw_mvu.v", rtl / "hw_mvu.v")
+    for f in cg.block_sources("hw_mvu"):
+        shutil.copyfile(cg.RTL_LIB / f, rtl / f)
     w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
     write_mvu_mem_files(n.weights, n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl / n.name)
     inst = sy.parse_instances(cg._mvu(n, "a", "b"))[0]

@@ -12,6 +12,7 @@ import pytest
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
+FIFO_SRCS = [RTL / "hw_fifo.v", RTL / "hw_ram.v"]  # hw_fifo and the memory it instantiates
 FIFO_PARAMS = {"WIDTH": 8, "DEPTH": 2}  # same build as a case of tests/hw/test_fifo.py
 
 
@@ -70,7 +71,7 @@ def test_vectors_beats_round_trip() -> None:
 
 
 def test_deadlock_raises(sim_cache: Path, tmp_path: Path) -> None:
-    binary = vl.build([RTL / "hw_fifo.v"], "hw_fifo", FIFO_PARAMS, sim_cache)
+    binary = vl.build(FIFO_SRCS, "hw_fifo", FIFO_PARAMS, sim_cache)
     beats = np.arange(10, dtype=np.uint8).reshape(10, 1)
     with pytest.raises(vl.SimDeadlock) as err:
         vl.run(binary, beats, 8, 8, 10, tmp_path, stall_out=1.0, max_idle=500)
@@ -82,7 +83,7 @@ def test_deadlock_raises(sim_cache: Path, tmp_path: Path) -> None:
 
 def test_run_wide_and_partial_bytes(sim_cache: Path, tmp_path: Path) -> None:
     """A 100-bit FIFO (VlWide signal, 13 bytes with 4 spare bits) passes beats intact."""
-    binary = vl.build([RTL / "hw_fifo.v"], "hw_fifo", {"WIDTH": 100, "DEPTH": 3}, sim_cache)
+    binary = vl.build(FIFO_SRCS, "hw_fifo", {"WIDTH": 100, "DEPTH": 3}, sim_cache)
     rng = np.random.default_rng(5)
     beats = rng.integers(0, 256, (50, 13), dtype=np.uint8)
     beats[:, 12] &= 0x0F
@@ -93,7 +94,7 @@ def test_run_wide_and_partial_bytes(sim_cache: Path, tmp_path: Path) -> None:
 
 
 def test_build_is_cached(sim_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = vl.build([RTL / "hw_fifo.v"], "hw_fifo", FIFO_PARAMS, sim_cache)
+    first = vl.build(FIFO_SRCS, "hw_fifo", FIFO_PARAMS, sim_cache)
     mtime = first.stat().st_mtime_ns
 
     def no_subprocess(*args, **kwargs):
@@ -101,7 +102,7 @@ def test_build_is_cached(sim_cache: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
     vl._verilator_version()  # version probe is memoised; the build itself must not run
     monkeypatch.setattr(subprocess, "run", no_subprocess)
-    second = vl.build([RTL / "hw_fifo.v"], "hw_fifo", dict(FIFO_PARAMS), sim_cache)
+    second = vl.build(FIFO_SRCS, "hw_fifo", dict(FIFO_PARAMS), sim_cache)
     assert second == first and second.stat().st_mtime_ns == mtime
 
 

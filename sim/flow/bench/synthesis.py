@@ -409,7 +409,8 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
 
     rtl = work / "rtl"
     rtl.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cg.RTL_LIB / "hw_mvu.v", rtl / "hw_mvu.v")
+    for f in cg.block_sources("hw_mvu"):
+        shutil.copyfile(cg.RTL_LIB / f, rtl / f)
     insts, nodes = [], {}
     for kind, (mw, mh, pe, simd), styles in CALIBRATION:
         n = calibration_node(
