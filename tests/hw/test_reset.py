@@ -17,7 +17,7 @@ import test_maxpool as tmp_
 import test_mvu as tmv
 import test_swg as tsw
 
-from halfwave.hw.memfiles import write_mvu_mem_files
+from halfwave.compiler.blocks.mvu import write_mvu_mem_files
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
