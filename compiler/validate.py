@@ -62,6 +62,7 @@ def validate_model(model: onnx.ModelProto) -> None:
     names = node_names(g)
     _check_opsets(model, names)
     consts = _constants(g, names)
+    _check_declared(g, consts)
     _check_edges(g, consts, names)
     float_type = _float_type(g)
     for node, name in zip(g.node, names, strict=True):
@@ -172,6 +173,27 @@ def _decode(t: TensorProto, what: str) -> np.ndarray:
     if arr.dtype == object:
         raise CompileError(f"{what} holds {_type_name(t.data_type)} values, not numbers")
     return arr
+
+
+def _check_declared(g: onnx.GraphProto, consts: dict[str, np.ndarray]) -> None:
+    """An initialiser also listed as a graph input must match what that input declares."""
+    for vi in g.input:
+        arr = consts.get(vi.name)
+        tt = vi.type.tensor_type
+        if arr is None or not tt.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+        fits = len(dims) == arr.ndim
+        if not fits or any(d is not None and d != n for d, n in zip(dims, arr.shape, strict=True)):
+            raise CompileError(
+                f"initialiser '{vi.name}' has shape {list(arr.shape)} but the graph declares "
+                f"{[d if d is not None else '?' for d in dims]} for it"
+            )
+        declared = helper.tensor_dtype_to_np_dtype(tt.elem_type) if tt.elem_type else arr.dtype
+        if declared != arr.dtype:
+            raise CompileError(
+                f"initialiser '{vi.name}' is {arr.dtype} but the graph declares {declared}"
+            )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -482,8 +504,11 @@ def _check_shapes(model: onnx.ModelProto, names: list[str]) -> None:
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.transformation.infer_shapes import InferShapes
 
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    del bare.graph.value_info[:]  # infer afresh: a stale declaration names no node
     try:
-        inferred = ModelWrapper(model).transform(InferShapes()).model
+        inferred = ModelWrapper(bare).transform(InferShapes()).model
     except Exception as exc:
         raise CompileError(
             f"shapes cannot be inferred ({type(exc).__name__}: {_first_line(exc)})"

@@ -160,6 +160,14 @@ def _init_index(m: onnx.ModelProto, rng: np.random.Generator) -> int:
     return int(rng.integers(len(m.graph.initializer)))
 
 
+def _redeclare(m: onnx.ModelProto, t: TensorProto, rng: np.random.Generator) -> None:
+    """Half the time, a graph input declaring the initialiser is updated too (a consistent
+    file with a wrong tensor), else the file contradicts itself."""
+    vi = next((v for v in m.graph.input if v.name == t.name), None)
+    if vi is not None and rng.random() < 0.5:
+        vi.CopyFrom(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+
+
 def init_shape(model: onnx.ModelProto, rng: np.random.Generator) -> bytes:
     m = _copy(model)
     i = _init_index(m, rng)
@@ -176,6 +184,7 @@ def init_shape(model: onnx.ModelProto, rng: np.random.Generator) -> bytes:
     else:  # empty
         arr = arr.reshape(-1)[:0]
     t.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(arr), t.name))
+    _redeclare(m, t, rng)
     return _ser(m)
 
 
@@ -188,6 +197,7 @@ def init_dtype(model: onnx.ModelProto, rng: np.random.Generator) -> bytes:
     with np.errstate(all="ignore"):
         new = arr.astype(dt)
     t.CopyFrom(numpy_helper.from_array(new, t.name))
+    _redeclare(m, t, rng)
     return _ser(m)
 
 
@@ -200,6 +210,23 @@ def init_nonfinite(model: onnx.ModelProto, rng: np.random.Generator) -> bytes:
     flat = arr.reshape(-1)
     if flat.size:
         flat[int(rng.integers(flat.size))] = _pick(rng, [np.nan, np.inf, -np.inf])
+    t.CopyFrom(numpy_helper.from_array(arr, t.name))
+    return _ser(m)
+
+
+def init_value(model: onnx.ModelProto, rng: np.random.Generator) -> bytes:
+    """A legal-looking change of values: one constant scaled, negated or one element
+    replaced (the compiler must either refuse or build hardware that is still right)."""
+    m = _copy(model)
+    floats = [i for i, t in enumerate(m.graph.initializer) if t.data_type == TensorProto.FLOAT]
+    t = m.graph.initializer[_pick(rng, floats)]
+    arr = numpy_helper.to_array(t).astype(np.float32).copy()
+    choice = int(rng.integers(3))
+    if choice == 0:
+        arr *= np.float32(_pick(rng, [-1.0, 0.5, 2.0, 1 / 3, 0.0]))
+    elif arr.size:
+        flat = arr.reshape(-1)
+        flat[int(rng.integers(flat.size))] = np.float32(rng.normal(0, 3))
     t.CopyFrom(numpy_helper.from_array(arr, t.name))
     return _ser(m)
 
@@ -238,6 +265,7 @@ MUTATIONS: dict[str, Mutation] = {
     "init_shape": init_shape,
     "init_dtype": init_dtype,
     "init_nonfinite": init_nonfinite,
+    "init_value": init_value,
     "unsupported_op": unsupported_op,
     "dangling_input": dangling_input,
     "swap_inputs": swap_inputs,
