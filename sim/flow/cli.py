@@ -17,6 +17,8 @@ import numpy as np
 
 from halfwave.compiler.errors import CompileError
 
+from .inputs import sentence
+
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
@@ -437,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return a.func(a)
     except (CompileError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {sentence(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a named failure from a lower layer (training, simulation)
         named = (
@@ -451,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             "SimError",
         )
         if type(exc).__name__ in named:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {sentence(exc)}", file=sys.stderr)
             return 2
         raise
 
