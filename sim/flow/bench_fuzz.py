@@ -404,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=60, help="seconds per mutant")
     p.add_argument("--out", type=Path, default=None, help="bench/fuzz.json")
     p.add_argument("--fast", action="store_true", help="lower and fold only, no files")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a fuzz.json of the same run on older code: kept as 'before_fixes'",
+    )
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -419,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
             for o in outcomes if o.status == s][:8]
         for s in ("traceback", "wrong", "hang")
     }  # fmt: skip
+    if a.baseline:
+        before = json.loads(a.baseline.read_text())
+        doc["before_fixes"] = {
+            k: before[k] for k in ("total", "per_kind", "examples") if k in before
+        }
     print(json.dumps({k: doc[k] for k in ("mutants", "total", "per_kind", "wall_s")}, indent=1))
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
