@@ -43,6 +43,12 @@ INT_INPUTS = {  # (op, input index) that hold integers (shapes, axes, K), not da
     ("Pad", 1),
 }
 FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16)
+FLOAT_OPS = {  # every input is float data of the model's type (ONNX type constraints)
+    "Quant", "BipolarQuant", "MultiThreshold", "Conv", "Gemm", "MatMul", "Add", "Sub",
+    "Mul", "Div", "BatchNormalization", "Clip", "Relu", "MaxPool", "Neg",
+}  # fmt: skip
+CONSTANT_ATTRS = {"value_float": np.float32, "value_floats": np.float32,
+                  "value_int": np.int64, "value_ints": np.int64}  # fmt: skip
 
 
 def _type_name(elem: int) -> str:
@@ -153,12 +159,18 @@ def _constants(g: onnx.GraphProto, names: list[str]) -> dict[str, np.ndarray]:
     for t in g.initializer:
         consts[t.name] = _decode(t, f"initialiser '{t.name}'")
     for node, name in zip(g.node, names, strict=True):
-        if node.op_type == "Constant" and node.domain in STANDARD_DOMAINS:
-            attr = next((a for a in node.attribute if a.name == "value"), None)
-            if attr is None or attr.type != AttributeProto.TENSOR:
-                raise CompileError("a Constant node without a tensor 'value'", name)
-            consts[node.output[0]] = _decode(attr.t, f"the value of Constant '{name}'")
+        if node.op_type == "Constant" and node.domain in STANDARD_DOMAINS and node.output:
+            consts[node.output[0]] = _constant_value(node, name)
     return consts
+
+
+def _constant_value(node: onnx.NodeProto, name: str) -> np.ndarray:
+    for a in node.attribute:
+        if a.name == "value" and a.type == AttributeProto.TENSOR:
+            return _decode(a.t, f"the value of Constant '{name}'")
+        if a.name in CONSTANT_ATTRS:
+            return np.asarray(helper.get_attribute_value(a), dtype=CONSTANT_ATTRS[a.name])
+    raise CompileError("a Constant node without a numeric value", name)
 
 
 def _decode(t: TensorProto, what: str) -> np.ndarray:
@@ -280,8 +292,10 @@ def _check_const_operand(node, name: str, k: int, tensor: str, arr, float_type: 
         if arr.dtype.kind not in "iu":
             raise CompileError(f"input '{tensor}' must hold integers, not {arr.dtype}", name)
         return
+    if arr.dtype.kind != "f" and node.op_type not in FLOAT_OPS:
+        return  # another op's integer operand: the lowering says whether it supports it
     want = helper.tensor_dtype_to_np_dtype(float_type)
-    if arr.dtype != want:
+    if arr.dtype != want and node.op_type in FLOAT_OPS:
         raise CompileError(
             f"constant '{tensor}' is {arr.dtype}, not the model's float type {want}", name
         )
