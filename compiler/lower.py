@@ -63,8 +63,10 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
         if not consumers:
             if not nodes:
                 raise CompileError("the graph has no matrix-vector layer")
+            _ends_at_output(graph, tensor)
             return Dataflow(model_name, inq, nodes, graph.outputs[0])
         node = _only_consumer(graph, tensor)
+        _is_data_input(node, tensor)
         if node.op in MATMUL_OPS or node.op == "Conv":
             if nodes and isinstance(nodes[-1], MVU) and nodes[-1].out_dtype is None:
                 raise CompileError("a layer follows an unquantised layer output", node.name)
@@ -78,6 +80,29 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
             return Dataflow(model_name, inq, nodes, graph.outputs[0])
         else:
             raise CompileError(_unsupported(node), node.name)
+
+
+def _ends_at_output(graph: OnnxGraph, tensor: str) -> None:
+    """The walk along the edges must end at the graph's output: anything else means a
+    part of the graph the chain never reached."""
+    if tensor != graph.outputs[0]:
+        raise CompileError(
+            f"the chain of layers ends at tensor '{tensor}', not at the graph output "
+            f"'{graph.outputs[0]}'"
+        )
+
+
+def _is_data_input(node: Node, tensor: str) -> None:
+    """The chain's tensor must enter a layer op as its data input (input 0), not as a
+    weight, scale or bias (binary affine ops take it on either side)."""
+    if node.op in AFFINE_OPS - {"BatchNormalization"}:
+        if tensor in node.inputs[:2]:
+            return
+    elif node.inputs and node.inputs[0] == tensor and tensor not in node.inputs[1:]:
+        return
+    raise CompileError(
+        f"tensor '{tensor}' enters {node.op} as a parameter, not as its data", node.name
+    )
 
 
 def _unsupported(node: Node) -> str:
@@ -154,6 +179,7 @@ def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantiz
             "add an input quantiser (e.g. Brevitas QuantIdentity)"
         )
     q = consumers[0]
+    _is_data_input(q, _skip_shape_ops(graph, x))
     scale = _scalar(graph, q, 1, "the input quantiser's scale")
     if q.op == "BipolarQuant":
         return (
@@ -483,6 +509,7 @@ def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, index: int):
             mvu.vectors, mvu.boundary.chw = vectors, _list(out_chw)
             return [*front, mvu], Quantized(tensor, Fraction(0), BIPOLAR, out_chw)
         node = _only_consumer(graph, tensor)
+        _is_data_input(node, tensor)
         unclipped = clip_lo is None and clip_hi is None
         if node.op in AFFINE_OPS and unclipped:
             aff = _apply_affine(graph, node, tensor, aff)

@@ -1,6 +1,8 @@
 """Loading a QONNX file into a small read-only view of its graph.
 
 Only protobuf parsing (onnx.load) touches the file: no pickle, no code execution.
+External data is read only from files inside the model's folder. The model is validated
+(validate.py) before qonnx's cleanup sees it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .errors import CompileError
+from .validate import validate_model
 
 
 @dataclass
@@ -59,21 +62,61 @@ def _attr_dict(node: onnx.NodeProto) -> dict:
 
 
 def load_qonnx(path: Path | str, cleanup: bool = True) -> OnnxGraph:
-    """Parse, check and clean up a QONNX file; CompileError on anything unreadable."""
+    """Parse, validate and clean up a QONNX file; CompileError on anything unreadable."""
+    model = read_model(path)
+    if cleanup:
+        model = _cleanup(model, Path(path))
+    return _to_graph(model)
+
+
+def read_model(path: Path | str) -> onnx.ModelProto:
+    """Parse and validate (validate.py) a QONNX file: the one entry for every command
+    that reads a model, so verify and sim refuse what compile refuses, in its words."""
     path = Path(path)
     if not path.is_file():
         raise CompileError(f"{path}: no such file")
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf decode errors have many types
         raise CompileError(
-            f"{path}: not a readable ONNX file (truncated or corrupt?): {exc}"
-        ) from exc
-    if not model.graph.node:
-        raise CompileError(f"{path}: the ONNX graph has no nodes")
-    if cleanup:
-        model = _cleanup(model, path)
-    return _to_graph(model)
+            f"{path}: not a readable ONNX file (truncated or corrupt?): {_first_line(exc)}"
+        ) from None
+    _load_external_data(model, path)
+    validate_model(model)
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _load_external_data(model: onnx.ModelProto, path: Path) -> None:
+    """External tensors must live in files inside the model's folder."""
+    from onnx import external_data_helper as ext
+
+    folder = path.resolve().parent
+    for t in ext._get_all_tensors(model):
+        if not ext.uses_external_data(t):
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        loc = info.get("location", "")
+        target = (folder / loc).resolve()
+        if not loc or Path(loc).is_absolute() or not target.is_relative_to(folder):
+            raise CompileError(
+                f"{path}: tensor '{t.name}' points to external data '{loc}' outside the "
+                "model's folder"
+            )
+        if not target.is_file():
+            raise CompileError(f"{path}: external data file '{loc}' of '{t.name}' is missing")
+        try:
+            ext.load_external_data_for_tensor(t, str(folder))
+        except Exception as exc:
+            raise CompileError(
+                f"{path}: external data of '{t.name}' cannot be read ({_first_line(exc)})"
+            ) from None
+        t.data_location = onnx.TensorProto.DEFAULT
+        del t.external_data[:]
 
 
 def _cleanup(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
@@ -83,7 +126,9 @@ def _cleanup(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
     try:
         return cleanup_model(ModelWrapper(model)).model
     except Exception as exc:
-        raise CompileError(f"{path}: qonnx cleanup failed ({type(exc).__name__}: {exc})") from exc
+        raise CompileError(
+            f"{path}: qonnx cleanup failed ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
 
 
 def _to_graph(model: onnx.ModelProto) -> OnnxGraph:

@@ -16,6 +16,7 @@ from halfwave.compiler.compile import CompileOptions, compile_model
 from halfwave.sim import golden
 from halfwave.sim.options import SimOptions
 
+from . import inputs
 from . import verify as ladder
 
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -66,10 +67,12 @@ def compile(
         folding, target_cycles, topk, board=board, target_fps=target_fps, max_fps=max_fps,
         fifo_depths=fifo_depths,
     )  # fmt: skip
+    inputs.before_compile(Path(build), folding)  # folding file checked, old manifest gone
     df = compile_model(Path(onnx_path), Path(build), opts, log)
     from halfwave.sim import hls
 
     hls.write_testbench_vectors(Path(build), df)  # hls/tb_*.bin: the Vitis HLS self-check
+    inputs.write_manifest(Path(build))  # sim/verify refuse files edited after this
     return df
 
 
@@ -105,7 +108,8 @@ def simulate(
     are logged by the simulator; without, only the input and output values are returned.
     `opts` (stalls, DDR model, simulator cache) applies to rtl and hls."""
     opts = opts or SimOptions()
-    df = ir.load(Path(build))
+    df = inputs.load_build(Path(build))  # missing/edited files, damaged IR: one sentence
+    x = inputs.check_inputs(x, df)
     if backend == "golden":
         values = golden.execute(df, x)
         return SimResult(golden.dequantize_output(df, values[-1]), values)

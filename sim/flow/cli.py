@@ -21,6 +21,8 @@ import numpy as np
 from halfwave.compiler.errors import CompileError, HalfwaveError, InputError
 from halfwave.sim.options import SimOptions
 
+from .inputs import sentence
+
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
@@ -498,8 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     try:
         return a.func(a)
-    except HalfwaveError as exc:  # bad input: one sentence
-        print(f"error: {exc}", file=sys.stderr)
+    except (HalfwaveError, FileNotFoundError) as exc:  # bad input: one sentence
+        print(f"error: {sentence(exc)}", file=sys.stderr)
         return 2
     except Exception:  # a bug in halfwave: its traceback, for the report
         traceback.print_exc()
