@@ -134,6 +134,12 @@ def _node(d: dict, build: Path, path: Path) -> Block:
             if not f.is_file():
                 raise CompileError(f"{path}: {key} file {d[key]} is missing", name)
             d[key] = np.load(f, allow_pickle=False)
+    for f in fields(cls):
+        v = d.get(f.name)
+        if f.type == "int" and f.name in d and (not isinstance(v, int) or isinstance(v, bool)):
+            raise CompileError(f"{path}: field {f.name}={v!r} is not an integer", name)
+        if f.type == "str" and f.name in d and not isinstance(v, str):
+            raise CompileError(f"{path}: field {f.name}={v!r} is not text", name)
     try:
         node = cls(**d)
     except TypeError as exc:

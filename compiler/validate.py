@@ -103,7 +103,7 @@ def _check_opsets(model: onnx.ModelProto, names: list[str]) -> None:
 def _check_standard_op(node: onnx.NodeProto, name: str, version: int) -> None:
     try:
         schema = onnx.defs.get_schema(node.op_type, version, "")
-    except onnx.defs.SchemaError:
+    except (onnx.defs.SchemaError, TypeError):  # TypeError: op_type not valid UTF-8
         raise CompileError(
             f"op '{node.op_type}' is not an ONNX operator of opset {version}", name
         ) from None

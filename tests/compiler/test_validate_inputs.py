@@ -115,7 +115,7 @@ def _damaged(build, tmp_path, what: str, manifest: bool = True):
      ("mem", True, "rtl/mvu0_weights.mem was edited after the compile"),
      ("field", True, "dataflow.json was edited"),
      ("field", False, "field MW='x' is not an integer"),
-     ("params", False, "weights of shape [2, 2], not [8, 16]"),
+     ("params", False, "weights of shape (2, 2), expected (8, 16)"),
      ("missing", False, "damaged build"), ("json", False, "damaged build")],
 )  # fmt: skip
 def test_damaged_build_folders(built, tmp_path, capsys, what, manifest, match):
