@@ -92,15 +92,17 @@ def step_throughput(name: str, batch: int, steps: int, device: torch.device) -> 
     step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
     return {
         "input": [3, size, size], "batch": batch, "steps": steps,
         "seconds": round(seconds, 3), "images_per_second": round(batch * steps / seconds, 2),
+        "cpu_seconds": round(cpu, 3),  # all threads; less sensitive to other jobs' load
+        "images_per_cpu_second": round(batch * steps / cpu, 2),
         "parameters": sum(p.numel() for p in model.parameters()),
     }  # fmt: skip
 

@@ -162,30 +162,31 @@ def _folder(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> 
     )
 
 
-def _param_groups(model: nn.Module, r: Recipe) -> list[dict]:
-    """Weight decay on weights of two or more dimensions only; each TTQ layer's Wp and Wn
-    (modules with parameters ``wp`` and ``wn``) get ``lr`` times their initial magnitude,
-    so that a step moves them by about ``lr`` relative (an absolute step of ``lr`` is as
-    large as the scales of wide layers), and no decay."""
+def _param_groups(model: nn.Module, lr: float, weight_decay: float = 0.0) -> list[dict]:
+    """One group for every parameter but TTQ's scales (two with ``weight_decay``: decay on
+    weights of two or more dimensions only); each TTQ layer's Wp and Wn (modules with
+    parameters ``wp`` and ``wn``) get ``lr`` times their initial magnitude, so that a step
+    moves them by about ``lr`` relative (an absolute step of ``lr`` is as large as the
+    scales of wide layers), and no decay."""
     scales, groups = set(), []
     for m in model.modules():
         wp, wn = getattr(m, "wp", None), getattr(m, "wn", None)
         if isinstance(wp, nn.Parameter) and isinstance(wn, nn.Parameter):
             size = float(torch.stack([wp.detach(), wn.detach()]).mean())
-            groups.append({"params": [wp, wn], "lr": r.lr * size, "weight_decay": 0.0})
+            groups.append({"params": [wp, wn], "lr": lr * size, "weight_decay": 0.0})
             scales.update((id(wp), id(wn)))
     rest = [p for p in model.parameters() if id(p) not in scales]
-    decay = [p for p in rest if p.dim() > 1]
-    no_decay = [p for p in rest if p.dim() <= 1]
+    if not weight_decay:
+        return [{"params": rest}, *groups]
     return [
-        {"params": decay, "weight_decay": r.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": [p for p in rest if p.dim() > 1], "weight_decay": weight_decay},
+        {"params": [p for p in rest if p.dim() <= 1], "weight_decay": 0.0},
         *groups,
     ]
 
 
 def _optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
-    groups = _param_groups(model, r)
+    groups = _param_groups(model, r.lr, r.weight_decay)
     if r.optimizer == "adam":
         return torch.optim.Adam(groups, lr=r.lr)
     if r.optimizer == "sgd":
@@ -257,7 +258,10 @@ def _resume_state(path: Path, name: str) -> dict:
 
 
 def _save(out: Path, name: str, model: nn.Module, state: dict) -> None:
-    sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    sd = {
+        k: v.detach().cpu() if isinstance(v, torch.Tensor) else v  # extra state: as is
+        for k, v in model.state_dict().items()
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     torch.save({"model": name, "state_dict": sd, "train_state": state}, tmp)

@@ -43,6 +43,18 @@ def test_resume_equals_straight_digits(tmp_path):
     assert [json.loads(line)["epoch"] for line in log] == [1, 2]  # resume appends
 
 
+def test_resume_equals_straight_ttq(tmp_path):
+    """TTQ: its scales' own optimiser group and constraint survive the resume."""
+    kw = dict(epochs=2, seed=2, progress=False)
+    train("tfc_ttq_a2", tmp_path / "s.pt", **kw)
+    train("tfc_ttq_a2", tmp_path / "r.pt", stop_after=1, **kw)
+    train("tfc_ttq_a2", tmp_path / "r.pt", resume=tmp_path / "r.pt", **kw)
+    a, b = _weights(tmp_path / "s.pt"), _weights(tmp_path / "r.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]) if isinstance(a[k], torch.Tensor) else a[k] == b[k], k
+
+
 def test_resume_equals_straight_folder_with_workers(folder, tmp_path):
     """Augmented crops drawn in worker processes: the same after a resume."""
     kw = dict(
