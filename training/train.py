@@ -371,9 +371,10 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
     start = 0
     if ckpt is not None:
         model.load_state_dict(ckpt["state_dict"])
-        opt.load_state_dict(stored["optimizer"])
-        sched.load_state_dict(stored["scheduler"])
-        _set_rng_state(stored["rng"], ctx)
+        if int(stored["epoch"]) > 0:  # an epoch-0 checkpoint holds the initial weights only
+            opt.load_state_dict(stored["optimizer"])
+            sched.load_state_dict(stored["scheduler"])
+            _set_rng_state(stored["rng"], ctx)
         start = int(stored["epoch"])
     net = model
     if ctx.world > 1:
