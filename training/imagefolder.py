@@ -18,6 +18,7 @@ model input is the same values as float."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,21 +61,34 @@ def _class_dirs(d: Path) -> list[Path]:
     return sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def read_image(path: Path | str, size: int) -> np.ndarray:
+    """:func:`load_image`, a file that is not an image named in one sentence."""
+    try:
+        return load_image(path, size)
+    except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for bad files
+        raise ImageFolderError(f"{path}: cannot read as an image ({e})") from None
+
+
 def _stack(files: list[tuple[Path, int]], size: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.empty((len(files), 3, size, size), dtype=np.uint8)
     y = np.empty(len(files), dtype=np.int64)
     for i, (f, label) in enumerate(files):
-        try:
-            x[i] = load_image(f, size)
-        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for bad files
-            raise ImageFolderError(f"{f}: cannot read as an image ({e})") from None
-        y[i] = label
+        x[i], y[i] = read_image(f, size), label
     return x, y
 
 
-def load_image_folder(root: Path | str, size: int, val_fraction: float = VAL_FRACTION) -> Split:
-    """The images under ``root`` as a split (uint8 (N, 3, size, size), int64 labels, the
-    class names in label order). See the module docstring for layouts and preprocessing."""
+@dataclass(frozen=True)
+class FolderListing:
+    """The files of an image folder, split, with their labels; no pixels read."""
+
+    train: list[tuple[Path, int]]
+    val: list[tuple[Path, int]]
+    classes: tuple[str, ...]
+
+
+def list_image_folder(root: Path | str, val_fraction: float = VAL_FRACTION) -> FolderListing:
+    """The files under ``root``, split and labelled as the module docstring says; reads
+    directory entries only (the loader opens each image when a batch needs it)."""
     root = Path(root)
     if not root.is_dir():
         raise ImageFolderError(f"{root}: no such folder")
@@ -108,6 +122,15 @@ def load_image_folder(root: Path | str, size: int, val_fraction: float = VAL_FRA
             f"{root}: no images found (expected {root}/<class>/*.png|jpg or "
             f"{root}/train/<class>/... and {root}/val/<class>/...)"
         )
-    x_train, y_train = _stack(train, size)
-    x_val, y_val = _stack(val, size)
-    return Split(x_train, y_train, x_val, y_val, tuple(classes))
+    return FolderListing(train, val, tuple(classes))
+
+
+def load_image_folder(root: Path | str, size: int, val_fraction: float = VAL_FRACTION) -> Split:
+    """The images under ``root`` as a split held in memory (uint8 (N, 3, size, size),
+    int64 labels, the class names in label order): for small folders, calibration and
+    tests; training streams them instead (loader.py). See the module docstring for
+    layouts and preprocessing."""
+    listing = list_image_folder(root, val_fraction)
+    x_train, y_train = _stack(listing.train, size)
+    x_val, y_val = _stack(listing.val, size)
+    return Split(x_train, y_train, x_val, y_val, listing.classes)

@@ -32,12 +32,18 @@ def is_model_name(s: str) -> bool:
 
 
 def train(
-    model: str, out: Path, epochs: int | None = None, seed: int = 0, data: Path | None = None
+    model: str,
+    out: Path,
+    epochs: int | None = None,
+    seed: int = 0,
+    data: Path | None = None,
+    **options,
 ) -> dict:
-    """Train on digits, or (convolutional models) on the image folder ``data``."""
+    """Train on digits, or (convolutional models) on the image folder ``data``;
+    ``options``: halfwave.training.train's (lr, batch_size, device, loss, resume, ...)."""
     from halfwave.training import train as _train
 
-    return _train(model, Path(out), epochs=epochs, seed=seed, data_dir=data)
+    return _train(model, Path(out), epochs=epochs, seed=seed, data_dir=data, **options)
 
 
 def export(model: str, ckpt: Path | None, out: Path) -> Path:

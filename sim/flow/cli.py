@@ -76,11 +76,26 @@ def _model_name(s: str) -> str:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    from halfwave.training import distributed
+
     from . import api
 
-    metrics = api.train(a.model, a.out, epochs=a.epochs, seed=a.seed, data=a.data)
-    print(json.dumps(metrics, indent=1))
-    print(f"checkpoint: {a.out}")
+    if a.nproc > 1 and not distributed.launched():
+        return distributed.relaunch(a.nproc, a.argv)
+    options = {
+        k: getattr(a, k)
+        for k in (
+            "lr", "batch_size", "optimizer", "weight_decay", "device", "loss", "workers",
+            "sync_bn", "amp", "resume", "max_steps", "stop_after",
+        )
+    }  # fmt: skip
+    metrics = api.train(
+        a.model, a.out, epochs=a.epochs, seed=a.seed, data=a.data, augment=not a.no_augment,
+        **options,
+    )  # fmt: skip
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun: rank 0 speaks
+        print(json.dumps(metrics, indent=1))
+        print(f"checkpoint: {a.out}")
     return 0
 
 
@@ -320,6 +335,27 @@ def add_board_commands(sub) -> None:
     d.set_defaults(func=cmd_deploy)
 
 
+def add_train_options(t: argparse.ArgumentParser) -> None:
+    """The training loop's options (recipe overrides, device, processes, resume)."""
+    t.add_argument("--lr", type=float, default=None, help="base learning rate (recipe's)")
+    t.add_argument("--batch-size", type=int, default=None, help="global batch (recipe's)")
+    t.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
+    t.add_argument("--weight-decay", type=float, default=None)
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--loss", choices=("cross_entropy", "square_hinge"), default="cross_entropy")
+    t.add_argument("--workers", type=int, default=None, help="DataLoader worker processes")
+    t.add_argument(
+        "--sync-bn", choices=("auto", "on", "off"), default="auto",
+        help="BatchNorm statistics over all processes (auto: per-process batch < 32)",
+    )  # fmt: skip
+    t.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA (inexact)")
+    t.add_argument("--resume", type=Path, default=None, help="checkpoint to continue")
+    t.add_argument("--max-steps", type=int, default=None, help="cap on steps per epoch")
+    t.add_argument("--stop-after", type=int, default=None, help="stop after this epoch")
+    t.add_argument("--no-augment", action="store_true", help="no crop/flip augmentation")
+    t.add_argument("--nproc", type=int, default=1, help="processes: relaunch under torchrun (DDP)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="halfwave", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -344,6 +380,7 @@ def parser() -> argparse.ArgumentParser:
         help="image folder (DIR/<class>/*.png|jpg, or DIR/train/... and DIR/val/...) for "
         "convolutional models, instead of digits",
     )
+    add_train_options(t)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser(
@@ -498,6 +535,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)  # for a torchrun relaunch
     try:
         return a.func(a)
     except (HalfwaveError, FileNotFoundError) as exc:  # bad input: one sentence
