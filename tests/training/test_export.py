@@ -150,3 +150,23 @@ def test_nonuniform_hwgq_refused(tmp_path):
 def test_float_model_refused(tmp_path):
     with pytest.raises(ExportError, match="float"):
         export_qonnx("tfc_float", None, tmp_path / "m.onnx")
+
+
+def test_stochastic_qnn_mlp_exports_deterministic_sign(tmp_path, digits_x):
+    """qnn_mlp_stochastic (hidden layers shrunk): stochastic in training mode, but eval and
+    export are the deterministic sign, so the export reproduces the float64 model."""
+    from halfwave.training.models import QuantMLP, parse_name, with_hidden
+
+    torch.manual_seed(0)
+    model = QuantMLP(with_hidden(parse_name("qnn_mlp_stochastic"), (32, 32, 32)))
+    x = torch.from_numpy(digits_x[:64])
+    model.train()
+    assert not torch.equal(model(x), model(x))  # stochastic draws (and dropout)
+    model = randomise_bn(model, digits_x, 2)
+    a = export_qonnx(model, None, tmp_path / "a.onnx", batch_size=len(digits_x))
+    b = export_qonnx(model, None, tmp_path / "b.onnx", batch_size=len(digits_x))
+    assert a.read_bytes() == b.read_bytes()
+    ops = [n.op_type for n in onnx.load(a).graph.node]
+    assert "Dropout" not in ops and ops.count("BipolarQuant") == 7  # 4 weights, 3 acts
+    codes = _compare(model, a, digits_x)
+    assert all(set(np.unique(c)) == {-1, 1} for c in codes[1:])
