@@ -1,5 +1,6 @@
 """halfwave.training: quantised models (FC and convolutional; binary, ternary, k-bit
-weights) on digits or image folders, their training, QONNX export and weight memory.
+weights; brevitas.nn modules) on digits or image folders, their training, QONNX export
+(by Brevitas) and weight memory.
 
 Knows nothing of hardware; see ../shared/DESIGN.md sections 1-2 for the numeric contract."""
 
@@ -14,7 +15,7 @@ from .data import (
 )
 from .export import ExportError, export_qonnx
 from .imagefolder import ImageFolderError, load_image_folder
-from .models import build_model, input_shape, is_conv, parse_name
+from .models import build_model, default_loss, input_shape, is_conv, parse_name
 from .size import model_size
 from .ternary import snap_scales, ternary_report
 from .train import CheckpointError, load_checkpoint, train
@@ -23,6 +24,7 @@ __all__ = [
     "calibrate_batchnorm",
     "calibrated_model",
     "CheckpointError",
+    "default_loss",
     "ExportError",
     "ImageFolderError",
     "build_model",

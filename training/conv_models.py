@@ -36,15 +36,27 @@ keep their 8-bit weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import BN_EPS, BN_MOMENTUM, ModelSpec, _make_act, make_linear
-from .quantizers import InputQuant, QuantConv2d
-from .ternary import TernaryConv2d
+from .brevitas_layers import (
+    BN_EPS,
+    BN_MOMENTUM,
+    BatchNorm1d,
+    BatchNorm2d,
+    CodeRecorder,
+    check_codes,
+    head_scale_init,
+    input_quant,
+)
+from .ternary import make_act, make_conv, make_linear
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -105,22 +117,6 @@ ARCHITECTURES = {
 }
 
 
-def make_conv(
-    spec: ModelSpec,
-    cin: int,
-    cout: int,
-    kernel: int,
-    stride: int,
-    pad: int,
-    bits: int | None = None,
-) -> QuantConv2d:
-    """The model's convolution: ``bits`` when given (fixed-precision layers such as
-    AlexNet's conv1), else ternary for a ternary model, else W bits."""
-    if bits is None and spec.ternary and spec.wbits:
-        return TernaryConv2d(cin, cout, kernel, stride, pad, spec.ternary)
-    return QuantConv2d(cin, cout, kernel, stride, pad, spec.wbits if bits is None else bits)
-
-
 def _pool(x: torch.Tensor, pool: tuple[int, int]) -> torch.Tensor:
     return F.max_pool2d(x, pool[0], pool[1])
 
@@ -142,7 +138,7 @@ class QuantCNN(nn.Module):
         def bits(b):  # None: the model's weights (ternary, or W bits)
             return b if quant else 0
 
-        self.inp = InputQuant() if quant else nn.Identity()
+        self.inp = input_quant(quant)
         chans, h = arch.input_shape[0], arch.input_shape[1]
         self.convs, self.conv_bns = nn.ModuleList(), nn.ModuleList()
         self.shapes: list[tuple[int, int, int]] = []  # (C, H, W) after each conv block
@@ -151,7 +147,7 @@ class QuantCNN(nn.Module):
                 spec, chans, layer.out, layer.kernel, layer.stride, layer.pad, bits(layer.wbits)
             )
             self.convs.append(conv)
-            self.conv_bns.append(nn.BatchNorm2d(layer.out, eps=BN_EPS, momentum=BN_MOMENTUM))
+            self.conv_bns.append(BatchNorm2d(layer.out, eps=BN_EPS, momentum=BN_MOMENTUM))
             h = conv.out_size(h)
             if layer.pool is not None:
                 k, s = layer.pool
@@ -160,20 +156,21 @@ class QuantCNN(nn.Module):
                 h = (h - k) // s + 1
             chans = layer.out
             self.shapes.append((chans, h, h))
-        self.conv_acts = nn.ModuleList(_make_act(spec) for _ in arch.convs)
+        self.conv_acts = nn.ModuleList(make_act(spec, i) for i in range(len(arch.convs)))
         self.flat_features = chans * h * h
         sizes = (self.flat_features, *arch.hidden)
         self.linears = nn.ModuleList(
             make_linear(spec, i, o, bits(None)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.bns = nn.ModuleList(
-            nn.BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in arch.hidden
+            BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in arch.hidden
         )
-        self.acts = nn.ModuleList(_make_act(spec) for _ in arch.hidden)
+        n = len(arch.convs)
+        self.acts = nn.ModuleList(make_act(spec, n + i) for i in range(len(arch.hidden)))
         self.out_linear = make_linear(
             spec, sizes[-1], arch.classes, bits(arch.head_bits), arch.head_per_channel
         )
-        self.out_scale = nn.Parameter(torch.ones(arch.classes))
+        self.out_scale = nn.Parameter(torch.full((arch.classes,), head_scale_init(self.out_linear)))
         self.out_bias = nn.Parameter(torch.zeros(arch.classes))
 
     def activations(self) -> list[nn.Module]:
@@ -211,28 +208,14 @@ class QuantCNN(nn.Module):
         input codes (N, C, H, W), each convolution's activation codes (N, C, H, W, NCHW as
         the model computes them; taken at the activation, i.e. before a pool that follows
         it), then each hidden FC activation's codes (N, C). Checks that each boundary
-        tensor divided by its scale is exactly an integer."""
-        if self.spec.act == "float":
-            raise ValueError(f"{self.name}: a float model has no quantiser boundaries")
-        if self.spec.act == "hwgq_nonuniform":
-            raise ValueError(f"{self.name}: non-uniform HWGQ has no integer code scale")
+        tensor divided by its scale is exactly an integer (in float64)."""
+        check_codes(self.spec)
         x = x.to(self.out_scale.dtype)
-        codes = []
-
-        def boundary(y, c, scale, what):
-            ratio = y / scale
-            if not torch.equal(ratio, torch.round(ratio)) or not torch.equal(ratio.long(), c):
-                raise AssertionError(f"{self.name}: {what} / scale is not its integer code")
-            codes.append(c.cpu().numpy().astype(np.int64))
-
-        x, c, s = self.inp.quantize(x)
-        boundary(x, c, s, "input")
+        rec = CodeRecorder(self.name)
+        x = rec(self.inp, x, "input")
         for i, act in enumerate(self.conv_acts):
-            y, c, s = act.quantize(self._pre_act(i, x))
-            boundary(y, c, s, f"conv activation {i}")
-            x = self._post_act(i, y)
+            x = self._post_act(i, rec(act, self._pre_act(i, x), f"conv activation {i}"))
         x = x.flatten(1)
         for i, (lin, bn, act) in enumerate(zip(self.linears, self.bns, self.acts, strict=True)):
-            x, c, s = act.quantize(bn(lin(x)))
-            boundary(x, c, s, f"fc activation {i}")
-        return self._head(x), codes
+            x = rec(act, bn(lin(x)), f"fc activation {i}")
+        return self._head(x), rec.codes

@@ -18,8 +18,15 @@ versions (hwgq_alexnet*'s binary layers become ternary; conv1 and fc8 stay 8-bit
 layer the binary model makes binary is ternary, the first and last FC/conv of tfc/sfc/lfc
 and cnv included (as their binary versions, FINN style).
 
+``qnn_mlp`` (Hubara et al., "Quantized Neural Networks", their MNIST MLP; issue 18):
+3 hidden layers of 4096 units, binary weights and sign activations, BatchNorm, dropout
+0.2 on the input and 0.5 after each hidden activation (training only), a linear (L2-SVM)
+output layer, default loss the square hinge (``default_loss``). ``qnn_mlp_stochastic``:
+the same with stochastic binarization of the activations at training time.
+
 FC structure: input quantiser (UINT8, scale 1) -> [QuantLinear -> BatchNorm1d -> act] x 3
--> QuantLinear -> affine.
+-> QuantLinear -> affine. Every layer is a ``brevitas.nn`` layer (brevitas_layers.py);
+models are exported by ``brevitas.export.export_qonnx`` (export.py).
 """
 
 from __future__ import annotations
@@ -31,25 +38,37 @@ import numpy as np
 import torch
 from torch import nn
 
-from .quantizers import HWGQ, InputQuant, QuantLinear, SignAct, UniformReLU
-from .ternary import TERNARY_LAYERS, TernaryLinear
+from .brevitas_layers import (
+    BN_EPS,
+    BN_MOMENTUM,
+    BatchNorm1d,
+    CodeRecorder,
+    check_codes,
+    head_scale_init,
+    input_quant,
+)
+from .conv_models import ARCHITECTURES, QuantCNN
+from .ternary import TERNARY_LAYERS, make_act, make_linear
+
+__all__ = ["BN_EPS", "BN_MOMENTUM"]
 
 TOPOLOGIES = {
     "tfc": (64, 64, 64),
     "sfc": (256, 256, 256),
     "lfc": (1024, 1024, 1024),
+    "qnn_mlp": (4096, 4096, 4096),
     # convolutional: output channels of the convolutions, then of the hidden FC layers
     "cnv": (64, 64, 128, 128, 256, 256, 512, 512),
     "hwgq_alexnet": (96, 256, 384, 384, 256, 4096, 4096),
     "hwgq_alexnet_tiny": (8, 16, 24, 24, 16, 64, 64),
 }
-FC_TOPOLOGIES = ("tfc", "sfc", "lfc")
+FC_TOPOLOGIES = ("tfc", "sfc", "lfc", "qnn_mlp")
 ALEXNETS = ("hwgq_alexnet", "hwgq_alexnet_tiny")  # 2-bit HWGQ, binary (or ternary) weights
-FIXED_NAMES = (*ALEXNETS, *(f"{a}_{m}" for a in ALEXNETS for m in ("ttq", "twn")))
+QNN_NAMES = ("qnn_mlp", "qnn_mlp_stochastic")
+FIXED_NAMES = (*ALEXNETS, *(f"{a}_{m}" for a in ALEXNETS for m in ("ttq", "twn")), *QNN_NAMES)
 IN_FEATURES = 64
 N_CLASSES = 10
-BN_EPS = float(np.float32(1e-5))  # float32-exact so the exported epsilon equals it
-BN_MOMENTUM = 0.1
+QNN_DROPOUT = (0.2, 0.5)  # input, hidden (BinaryNet's MNIST MLP)
 NAME_RE = re.compile(
     r"^(tfc|sfc|lfc|cnv)_(?:(?:w([1-8])|(ttq|twn)_)a([1-8])(_relu|_hwgqnu)?|(float))$"
 )
@@ -64,9 +83,23 @@ class ModelSpec:
     abits: int  # 0: float ReLU
     act: str  # "hwgq" | "hwgq_nonuniform" | "sign" | "relu" | "float"
     ternary: str = ""  # "ttq" | "twn": ternary weights where W bits would be used
+    dropout: tuple[float, float] = (0.0, 0.0)  # input, after each hidden activation
+    stochastic: bool = False  # stochastic sign activations at training time
+    loss: str = "cross_entropy"  # the model's default loss: "cross_entropy" | "square_hinge"
+
+
+def default_loss(name: str) -> str:
+    """The loss model ``name`` trains with by default (``square_hinge`` for qnn_mlp*)."""
+    return parse_name(name).loss
 
 
 def parse_name(name: str) -> ModelSpec:
+    if name in QNN_NAMES:
+        hidden = TOPOLOGIES["qnn_mlp"]
+        stoch = name.endswith("_stochastic")
+        return ModelSpec(
+            name, "qnn_mlp", hidden, 1, 1, "sign", "", QNN_DROPOUT, stoch, "square_hinge"
+        )
     if name in FIXED_NAMES:
         topo = next(a for a in sorted(ALEXNETS, key=len, reverse=True) if name.startswith(a))
         tern = name[len(topo) + 1 :]
@@ -76,7 +109,7 @@ def parse_name(name: str) -> ModelSpec:
         raise ValueError(
             f"unknown model name {name!r}: expected <tfc|sfc|lfc|cnv>_w<1-8>a<1-8>[_relu], "
             f"<tfc|sfc|lfc|cnv>_<ttq|twn>_a<2-8>[_relu], <tfc|sfc|lfc|cnv>_float, "
-            f"hwgq_alexnet[_tiny][_ttq|_twn]"
+            f"hwgq_alexnet[_tiny][_ttq|_twn], qnn_mlp[_stochastic]"
         )
     topo, w, tern, a, suffix, flt = m.groups()
     hidden = TOPOLOGIES[topo]
@@ -105,79 +138,53 @@ def with_hidden(spec: ModelSpec, hidden: tuple[int, ...]) -> ModelSpec:
     return replace(spec, name=f"{spec.name}_h{'_'.join(map(str, hidden))}", hidden=tuple(hidden))
 
 
-def make_linear(
-    spec: ModelSpec, i: int, o: int, bits: int | None = None, per_channel: bool = True
-) -> QuantLinear:
-    """The model's FC weight layer: ``bits`` when given (fixed-precision layers such as
-    AlexNet's fc8), else ternary for a ternary model, else W bits (0: float)."""
-    if bits is None and spec.ternary and spec.wbits:
-        return TernaryLinear(i, o, spec.ternary)
-    return QuantLinear(i, o, spec.wbits if bits is None else bits, per_channel)
-
-
-def _make_act(spec: ModelSpec) -> nn.Module:
-    if spec.act == "float":
-        return nn.ReLU()
-    if spec.act == "sign":
-        return SignAct()
-    if spec.act == "relu":
-        return UniformReLU(spec.abits)
-    return HWGQ(spec.abits, uniform=spec.act == "hwgq")
-
-
 class QuantMLP(nn.Module):
+    """An FC model (see module docstring); ``linears``/``bns``/``acts`` per hidden layer,
+    ``out_linear`` and the affine ``out_scale``/``out_bias``."""
+
     input_shape = (IN_FEATURES,)  # one sample, without the batch axis
+    n_classes = N_CLASSES
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
         self.name = spec.name
-        self.inp = InputQuant() if spec.wbits else nn.Identity()
+        self.inp = input_quant(spec.wbits != 0)
+        self.in_drop = nn.Dropout(spec.dropout[0])
         sizes = (IN_FEATURES, *spec.hidden)
         self.linears = nn.ModuleList(
             make_linear(spec, i, o) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.bns = nn.ModuleList(
-            nn.BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in spec.hidden
+            BatchNorm1d(o, eps=BN_EPS, momentum=BN_MOMENTUM) for o in spec.hidden
         )
-        self.acts = nn.ModuleList(_make_act(spec) for _ in spec.hidden)
+        self.acts = nn.ModuleList(make_act(spec, i) for i in range(len(spec.hidden)))
+        self.drops = nn.ModuleList(nn.Dropout(spec.dropout[1]) for _ in spec.hidden)
         self.out_linear = make_linear(spec, sizes[-1], N_CLASSES, per_channel=False)
-        self.out_scale = nn.Parameter(torch.ones(N_CLASSES))
+        self.out_scale = nn.Parameter(torch.full((N_CLASSES,), head_scale_init(self.out_linear)))
         self.out_bias = nn.Parameter(torch.zeros(N_CLASSES))
 
     def _head(self, x):
         return self.out_linear(x) * self.out_scale + self.out_bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.inp(x)
-        for lin, bn, act in zip(self.linears, self.bns, self.acts, strict=True):
-            x = act(bn(lin(x)))
+        x = self.in_drop(self.inp(x))
+        for lin, bn, act, drop in zip(self.linears, self.bns, self.acts, self.drops, strict=True):
+            x = drop(act(bn(lin(x))))
         return self._head(x)
 
     @torch.no_grad()
     def forward_with_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, list[np.ndarray]]:
-        """Output and the integer codes at every quantiser boundary: input codes, then each
-        hidden activation's codes, as int64 (N, C) arrays. Checks that each boundary
-        tensor divided by its scale is exactly an integer."""
-        if self.spec.act == "float":
-            raise ValueError(f"{self.name}: a float model has no quantiser boundaries")
-        if self.spec.act == "hwgq_nonuniform":
-            raise ValueError(f"{self.name}: non-uniform HWGQ has no integer code scale")
+        """Output (eval mode) and the integer codes at every quantiser boundary: input
+        codes, then each hidden activation's codes, as int64 (N, C) arrays. Checks (in
+        float64) that each boundary tensor divided by its scale is exactly an integer."""
+        check_codes(self.spec)
         x = x.to(self.out_scale.dtype)
-        codes = []
-
-        def boundary(y, c, scale, what):
-            ratio = y / scale
-            if not torch.equal(ratio, torch.round(ratio)) or not torch.equal(ratio.long(), c):
-                raise AssertionError(f"{self.name}: {what} / scale is not its integer code")
-            codes.append(c.cpu().numpy().astype(np.int64))
-
-        x, c, s = self.inp.quantize(x)
-        boundary(x, c, s, "input")
+        rec = CodeRecorder(self.name)
+        x = rec(self.inp, x, "input")
         for i, (lin, bn, act) in enumerate(zip(self.linears, self.bns, self.acts, strict=True)):
-            x, c, s = act.quantize(bn(lin(x)))
-            boundary(x, c, s, f"activation {i}")
-        return self._head(x), codes
+            x = rec(act, bn(lin(x)), f"activation {i}")
+        return self._head(x), rec.codes
 
 
 def is_conv(name: str) -> bool:
@@ -190,8 +197,6 @@ def input_shape(name: str) -> tuple[int, ...]:
     spec = parse_name(name)
     if spec.topology in FC_TOPOLOGIES:
         return (IN_FEATURES,)
-    from .conv_models import ARCHITECTURES
-
     return ARCHITECTURES[spec.topology].input_shape
 
 
@@ -201,12 +206,7 @@ def build_model(name: str, ternary_threshold: float | None = None) -> nn.Module:
     ``ternary_threshold`` (ternary models): TTQ's t (default 0.05) or TWN's factor of
     mean|W| (default 0.7), for every ternary layer; kept in checkpoints."""
     spec = parse_name(name)
-    if spec.topology in FC_TOPOLOGIES:
-        model = QuantMLP(spec)
-    else:
-        from .conv_models import QuantCNN
-
-        model = QuantCNN(spec)
+    model = QuantMLP(spec) if spec.topology in FC_TOPOLOGIES else QuantCNN(spec)
     if ternary_threshold is not None:
         if not spec.ternary:
             raise ValueError(f"{name}: a ternary threshold needs a ternary model (_ttq/_twn)")

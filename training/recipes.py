@@ -33,6 +33,7 @@ DIGITS_EPOCHS = {
     "cnv": 4,
     "hwgq_alexnet": 1,
     "hwgq_alexnet_tiny": 10,
+    "qnn_mlp": 20,
 }
 FALLBACK_EPOCHS = 10  # a topology the table does not know yet
 

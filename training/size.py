@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .quantizers import QuantConv2d, QuantLinear
+from .brevitas_layers import QuantConv2d, QuantLinear
 from .ternary import TERNARY_LAYERS
 
 FLOAT_BITS = 32

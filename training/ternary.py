@@ -22,10 +22,18 @@ integers, so the hardware computes sum(kp * x) - sum(kn * x) and one scale 2^-f:
 model is exactly the exported one. Gradients pass the snapping straight through. TWN's
 alpha is rounded to 16 significant bits (float32-exact) as the other weight scales.
 
-Export (export.py): one QONNX ``Quant(W, S, 0, 2; signed 1, narrow 1, ROUND)`` with W the
-ternary float weights (+Wp, 0, -Wn) and S the same shape, Wp where the code is 0 or +1 and
-Wn where it is -1 (TTQ); S is the scalar alpha for TWN. Quant computes
-S * clip(round(W / S), -1, 1) = W exactly.
+Brevitas: :class:`TernaryWeightQuant` is a Brevitas weight quantiser (injector; its
+tensor quantiser :class:`TernaryTensorQuant` holds Wp, Wn) usable with any
+``brevitas.nn`` weight layer; :class:`TernaryLinear` and :class:`TernaryConv2d` are
+``brevitas.nn.QuantLinear``/``QuantConv2d`` with it. Export (``brevitas.export.export_qonnx``,
+through :class:`TernaryQONNXHandler`, registered with Brevitas' QONNXManager on import): one
+QONNX ``Quant(W, S, 0, 2; signed 1, narrow 1, ROUND)`` with W the ternary float weights
+(+Wp, 0, -Wn) and S the same shape, Wp where the code is 0 or +1 and Wn where it is -1
+(TTQ); S is the scalar alpha for TWN. Quant computes S * clip(round(W / S), -1, 1) = W
+exactly.
+
+This module also holds the factories of the named models' layers (:func:`make_linear`,
+:func:`make_conv`, :func:`make_act`), which choose between binary, k-bit and ternary.
 """
 
 from __future__ import annotations
@@ -34,9 +42,15 @@ import math
 from dataclasses import dataclass
 
 import torch
+from brevitas.export.onnx.qonnx.handler import BrevitasWeightQuantProxyHandler
+from brevitas.export.onnx.qonnx.manager import QONNXManager
+from brevitas.inject import ExtendedInjector
+from brevitas.proxy import WeightQuantProxyFromInjector
 from torch import nn
 
-from .quantizers import QuantConv2d, QuantLinear, round_significant
+from .brevitas_layers import QuantConv2d, QuantLinear
+from .brevitas_layers import make_act as _make_act
+from .quantizers import round_significant
 
 TTQ_THRESHOLD = 0.05  # t: delta = t * max|W|
 TWN_THRESHOLD = 0.7  # delta = 0.7 * mean|W|
@@ -129,36 +143,32 @@ class TernaryState:
     scales: SnappedScales  # TWN: wp = wn = alpha rounded to 16 significant bits
 
 
-class _Ternary:
-    """Ternary weight quantisation shared by :class:`TernaryLinear` and
-    :class:`TernaryConv2d` (see module docstring). ``threshold`` is t (TTQ) or the
-    factor of mean|W| (TWN); it is kept in the checkpoint (module extra state)."""
+class TernaryTensorQuant(nn.Module):
+    """Brevitas tensor quantiser of TTQ or TWN weights (see module docstring): returns
+    (weights, scale, zero point, bit width 2), the scale elementwise (TTQ: Wp where the
+    code is 0 or +1, Wn where it is -1) or the scalar alpha (TWN). ``threshold`` is t
+    (TTQ) or the factor of mean|W| (TWN); it is kept in the checkpoint (extra state)."""
 
-    weight: nn.Parameter
-    method: str
-    threshold: float
-    scale_bits: int
-
-    def _init_ternary(self, method: str, threshold: float | None, scale_bits: int):
+    def __init__(self, method: str, threshold: float | None, scale_bits: int):
+        super().__init__()
         if method not in METHODS:
             raise ValueError(f"ternary method must be one of {METHODS}, got {method!r}")
-        self.method, self.scale_bits = method, scale_bits
+        self.method, self.scale_bits = method, int(scale_bits)
         if method == "ttq":
             self.wp = nn.Parameter(torch.tensor(1.0))
             self.wn = nn.Parameter(torch.tensor(1.0))
-        self.set_threshold(TTQ_THRESHOLD if method == "ttq" else TWN_THRESHOLD)
-        if threshold is not None:
-            self.set_threshold(threshold)
+        default = TTQ_THRESHOLD if method == "ttq" else TWN_THRESHOLD
+        self.threshold = float(default if threshold is None else threshold)
 
     @torch.no_grad()
-    def set_threshold(self, threshold: float) -> None:
+    def set_threshold(self, threshold: float, weight: torch.Tensor) -> None:
         """Set t (TTQ) or the factor of mean|W| (TWN); TTQ's Wp and Wn restart at the
         mean magnitudes of the latent weights above and below the new threshold."""
         if not 0 < threshold < (1 if self.method == "ttq" else math.inf):
             raise ValueError(f"{self.method} threshold out of range: {threshold}")
         self.threshold = float(threshold)
         if self.method == "ttq":
-            w = self.weight.double()
+            w = weight.double()
             delta = self.delta(w)
             self.wp.fill_(_mean_or(w[w > delta], delta))
             self.wn.fill_(_mean_or(-w[w < -delta], delta))
@@ -168,8 +178,8 @@ class _Ternary:
         a = w64.abs()
         return self.threshold * float(a.max() if self.method == "ttq" else a.mean())
 
-    def ternary_state(self) -> TernaryState:
-        w = self.weight.detach().double()
+    def state(self, weight: torch.Tensor) -> TernaryState:
+        w = weight.detach().double()
         delta = self.delta(w)
         pos, neg = w > delta, w < -delta
         codes = pos.long() - neg.long()
@@ -182,35 +192,20 @@ class _Ternary:
         snapped = SnappedScales(a, a, 1, 1, 0, 1, 1, err, err)
         return TernaryState("twn", delta, codes, alpha, alpha, snapped)
 
-    def quant_weight(self) -> torch.Tensor:
-        st = self.ternary_state()
+    def forward(self, w: torch.Tensor):
+        st = self.state(w)
         s = st.scales
         if self.method == "ttq":
             pos, neg = st.codes > 0, st.codes < 0
-            return _TtqFn.apply(self.weight, self.wp, self.wn, pos, neg, s.wp, s.wn)
-        return _TwnFn.apply(self.weight, st.codes, s.wp)
-
-    def weight_codes_and_scale(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Codes (-1, 0, +1) and the elementwise scale (weight shape: Wp where the code is
-        0 or +1, Wn where it is -1; alpha everywhere for TWN), in weight dtype, no
-        gradient; codes * scale is the forward weight."""
-        st = self.ternary_state()
-        dt = self.weight.dtype
-        scale = torch.where(st.codes < 0, st.scales.wn, st.scales.wp).to(dt)
-        return st.codes.to(dt), scale
-
-    def export_arrays(self):
-        """(W, S) as float64 numpy arrays for QONNX: W the ternary weights, S the
-        elementwise scale (TTQ) or a 0-d array alpha (TWN)."""
-        codes, scale = self.weight_codes_and_scale()
-        codes, scale = codes.double().numpy(), scale.double().numpy()
-        if self.method == "twn":
-            return codes * scale, scale.reshape(-1)[:1].reshape(())
-        return codes * scale, scale
+            wq = _TtqFn.apply(w, self.wp, self.wn, pos, neg, s.wp, s.wn)
+            scale = torch.where(neg, s.wn, s.wp).to(w.dtype)
+        else:
+            wq = _TwnFn.apply(w, st.codes, s.wp)
+            scale = w.new_tensor(s.wp)
+        return wq, scale, w.new_zeros(()), w.new_tensor(2.0)
 
     @torch.no_grad()
     def constrain(self) -> None:
-        """After an optimiser step: keep the learned scales positive."""
         if self.method == "ttq":
             self.wp.clamp_(min=MIN_SCALE)
             self.wn.clamp_(min=MIN_SCALE)
@@ -224,8 +219,98 @@ class _Ternary:
         self.threshold = float(state["threshold"])
         self.scale_bits = int(state["scale_bits"])
 
+
+class TernaryWeightProxy(WeightQuantProxyFromInjector):
+    """The weight proxy of :class:`TernaryWeightQuant` (found by its export handler)."""
+
+
+class TernaryWeightQuant(ExtendedInjector):
+    """Brevitas weight quantiser: TTQ (``method="ttq"``) or TWN, e.g.
+    ``QuantLinear(..., weight_quant=TernaryWeightQuant.let(method="twn"))``."""
+
+    tensor_quant = TernaryTensorQuant
+    proxy_class = TernaryWeightProxy
+    method = "ttq"
+    threshold = None
+    scale_bits = SCALE_BITS
+    bit_width = 2
+    signed = True
+    narrow_range = True
+
+
+class TernaryQONNXHandler(BrevitasWeightQuantProxyHandler):
+    """Exports ``Quant(W, S, 0, 2; signed, narrow, ROUND)`` with W the ternary weights
+    themselves (Brevitas' weight handler would export the latent weights, which Quant with
+    an elementwise TTQ scale does not map to their codes)."""
+
+    handled_layer = TernaryWeightProxy
+
+    def prepare_for_export(self, module: TernaryWeightProxy) -> None:
+        super().prepare_for_export(module)
+        self.ternary_weights = module.tracked_module_list[0].quant_weight().value.detach()
+
+    def symbolic_execution(self, x: torch.Tensor):
+        return super().symbolic_execution(self.ternary_weights.to(x.dtype))
+
+
+if TernaryQONNXHandler not in QONNXManager.handlers:
+    QONNXManager.handlers.append(TernaryQONNXHandler)
+
+
+class _Ternary:
+    """What :class:`TernaryLinear` and :class:`TernaryConv2d` add to their Brevitas layer:
+    the method, threshold and scales of their :class:`TernaryTensorQuant`."""
+
+    weight: nn.Parameter
+
+    @property
+    def tq(self) -> TernaryTensorQuant:
+        return self.weight_quant.tensor_quant
+
+    @property
+    def method(self) -> str:
+        return self.tq.method
+
+    @property
+    def threshold(self) -> float:
+        return self.tq.threshold
+
+    @property
+    def wp(self) -> nn.Parameter:
+        return self.tq.wp
+
+    @property
+    def wn(self) -> nn.Parameter:
+        return self.tq.wn
+
+    def set_threshold(self, threshold: float) -> None:
+        self.tq.set_threshold(threshold, self.weight)
+
+    def delta(self, w64: torch.Tensor) -> float:
+        return self.tq.delta(w64)
+
+    def ternary_state(self) -> TernaryState:
+        return self.tq.state(self.weight)
+
+    def constrain(self) -> None:
+        """After an optimiser step: keep the learned scales positive."""
+        self.tq.constrain()
+
+    @torch.no_grad()
+    def weight_codes_and_scale(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes (-1, 0, +1) and the elementwise scale (Wp on codes 0 and +1, Wn on -1;
+        alpha everywhere for TWN), in weight dtype; codes * scale is the forward weight."""
+        st = self.ternary_state()
+        dt = self.weight.dtype
+        scale = torch.where(st.codes < 0, st.scales.wn, st.scales.wp).to(dt)
+        return st.codes.to(dt), scale
+
     def _ternary_repr(self) -> str:
         return f"{self.method}, threshold={self.threshold}"
+
+
+def _ternary_quant(method: str, threshold: float | None, scale_bits: int):
+    return TernaryWeightQuant.let(method=method, threshold=threshold, scale_bits=scale_bits)
 
 
 def _mean_or(t: torch.Tensor, default: float) -> float:
@@ -243,8 +328,10 @@ class TernaryLinear(_Ternary, QuantLinear):
         threshold: float | None = None,
         scale_bits: int = SCALE_BITS,
     ):
-        super().__init__(in_features, out_features, bits=2, per_channel=False)
-        self._init_ternary(method, threshold, scale_bits)
+        quant = _ternary_quant(method, threshold, scale_bits)
+        super().__init__(in_features, out_features, bits=2, per_channel=False, quant=quant)
+        if self.method == "ttq":
+            self.set_threshold(self.threshold)  # Wp, Wn from the initial weights
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}, {self._ternary_repr()}"
@@ -264,17 +351,44 @@ class TernaryConv2d(_Ternary, QuantConv2d):
         threshold: float | None = None,
         scale_bits: int = SCALE_BITS,
     ):
-        super().__init__(in_channels, out_channels, kernel, stride, pad, bits=2, per_channel=False)
-        self._init_ternary(method, threshold, scale_bits)
+        quant = _ternary_quant(method, threshold, scale_bits)
+        super().__init__(
+            in_channels, out_channels, kernel, stride, pad, bits=2, per_channel=False, quant=quant
+        )
+        if self.method == "ttq":
+            self.set_threshold(self.threshold)  # Wp, Wn from the initial weights
 
     def extra_repr(self):
         return (
-            f"{self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
-            f"stride={self.stride}, pad={self.pad}, {self._ternary_repr()}"
+            f"{self.in_channels}, {self.out_channels}, kernel={self.kernel_size[0]}, "
+            f"stride={self.stride[0]}, pad={self.padding[0]}, {self._ternary_repr()}"
         )
 
 
 TERNARY_LAYERS = (TernaryLinear, TernaryConv2d)
+
+
+def make_linear(spec, i: int, o: int, bits: int | None = None, per_channel: bool = True):
+    """A named model's FC weight layer (``spec`` its ModelSpec): ``bits`` when given
+    (fixed-precision layers such as AlexNet's fc8), else ternary for a ternary model,
+    else W bits (0: float)."""
+    if bits is None and spec.ternary and spec.wbits:
+        return TernaryLinear(i, o, spec.ternary)
+    return QuantLinear(i, o, spec.wbits if bits is None else bits, per_channel)
+
+
+def make_conv(spec, cin: int, cout: int, kernel: int, stride: int, pad: int, bits=None):
+    """A named model's convolution: ``bits`` when given (fixed-precision layers such as
+    AlexNet's conv1), else ternary for a ternary model, else W bits."""
+    if bits is None and spec.ternary and spec.wbits:
+        return TernaryConv2d(cin, cout, kernel, stride, pad, spec.ternary)
+    return QuantConv2d(cin, cout, kernel, stride, pad, spec.wbits if bits is None else bits)
+
+
+def make_act(spec, index: int) -> nn.Module:
+    """A named model's activation number ``index`` (its stochastic sign, if any, is
+    seeded with the index)."""
+    return _make_act(spec.act, spec.abits, spec.stochastic, seed=index)
 
 
 def ternary_report(model: nn.Module) -> list[dict]:

@@ -39,7 +39,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -53,7 +53,7 @@ from .data import digits_images, load_digits_split
 from .distributed import Context
 from .loader import ArrayDataset, FolderDataset, Shard, eval_loader, train_loader
 from .losses import make_loss
-from .models import build_model, input_shape, is_conv, parse_name
+from .models import build_model, default_loss, input_shape, is_conv, parse_name
 from .recipes import Recipe, recipe, with_overrides
 from .size import model_size
 
@@ -76,7 +76,7 @@ class TrainOptions:
     optimizer: str | None = None
     weight_decay: float | None = None
     device: str = "auto"
-    loss: str = "cross_entropy"
+    loss: str | None = None  # None: the model's default_loss (square hinge for qnn_mlp*)
     workers: int | None = None  # DataLoader worker processes; None: _default_workers
     augment: bool = True  # random-resized crop + flip on image folders
     sync_bn: str = "auto"  # "auto" | "on" | "off"
@@ -115,6 +115,8 @@ def train(
     and torch's default (the cores) for convolutional ones. ``ternary_threshold``: see
     :func:`build_model`."""
     opts = TrainOptions(epochs=epochs, lr=lr, batch_size=batch_size, progress=progress, **options)
+    if opts.loss is None:
+        opts = replace(opts, loss=default_loss(name))
     old_threads = torch.get_num_threads()
     if threads is None:
         threads = old_threads if is_conv(name) else 1
@@ -173,7 +175,8 @@ def _param_groups(model: nn.Module, lr: float, weight_decay: float = 0.0) -> lis
     scales, groups = set(), []
     for m in model.modules():
         wp, wn = getattr(m, "wp", None), getattr(m, "wn", None)
-        if isinstance(wp, nn.Parameter) and isinstance(wn, nn.Parameter):
+        # a TTQ layer exposes its quantiser's wp/wn too: each pair once
+        if isinstance(wp, nn.Parameter) and isinstance(wn, nn.Parameter) and id(wp) not in scales:
             size = float(torch.stack([wp.detach(), wn.detach()]).mean())
             groups.append({"params": [wp, wn], "lr": lr * size, "weight_decay": 0.0})
             scales.update((id(wp), id(wn)))

@@ -342,7 +342,10 @@ def add_train_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
     t.add_argument("--weight-decay", type=float, default=None)
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    t.add_argument("--loss", choices=("cross_entropy", "square_hinge"), default="cross_entropy")
+    t.add_argument(
+        "--loss", choices=("cross_entropy", "square_hinge"), default=None,
+        help="default: the model's (square_hinge for qnn_mlp*, else cross_entropy)",
+    )  # fmt: skip
     t.add_argument("--workers", type=int, default=None, help="DataLoader worker processes")
     t.add_argument(
         "--sync-bn", choices=("auto", "on", "off"), default="auto",

@@ -28,7 +28,9 @@ def qonnx_boundaries(path, x: np.ndarray):
 
 
 def boundary_scales(model):
-    return [1.0] + [a.quantize(torch.zeros(1, dtype=torch.float64))[2] for a in model.acts]
+    from halfwave.training.brevitas_layers import act_scale
+
+    return [1.0] + [act_scale(a) for a in model.acts]
 
 
 def to_codes(tensors, scales):
@@ -94,8 +96,9 @@ def qonnx_activation_boundaries(path, x: np.ndarray):
 
 
 def conv_boundary_scales(model):
-    acts = model.activations()
-    return [1.0] + [a.quantize(torch.zeros(1, dtype=torch.float64))[2] for a in acts]
+    from halfwave.training.brevitas_layers import act_scale
+
+    return [1.0] + [act_scale(a) for a in model.activations()]
 
 
 @torch.no_grad()
@@ -160,10 +163,13 @@ def qonnx_float64_boundaries(path, x: np.ndarray):
     w = cleanup_model(ModelWrapper(str(path)))
     m = w.model
     for i, t in enumerate(m.graph.initializer):
-        arr = onnx.numpy_helper.to_array(t).astype(np.float64)
-        m.graph.initializer[i].CopyFrom(onnx.numpy_helper.from_array(arr, t.name))
+        arr = onnx.numpy_helper.to_array(t)
+        if arr.dtype.kind == "f":  # not Reshape's int64 shapes
+            arr = arr.astype(np.float64)
+            m.graph.initializer[i].CopyFrom(onnx.numpy_helper.from_array(arr, t.name))
     for vi in [*m.graph.input, *m.graph.output, *m.graph.value_info]:
-        vi.type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
+        if vi.type.tensor_type.elem_type == onnx.TensorProto.FLOAT:
+            vi.type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
     w = ModelWrapper(m)
     ctx = {k: v for k, v in w.make_empty_exec_context().items()}
     ctx["global_in"] = np.asarray(x, dtype=np.float64)
@@ -210,12 +216,15 @@ def pre_activations(model, x: torch.Tensor) -> list[np.ndarray]:
 
 def activation_thresholds(act) -> np.ndarray:
     """Where an activation's code changes (HWGQ, sign, uniform QuantReLU)."""
-    if hasattr(act, "thresholds"):
-        return act.thresholds.double().numpy()
-    if hasattr(act, "n"):  # uniform: (k + 0.5) * s
-        s = float(act.scale(torch.float64).detach())
-        return (np.arange(act.n) + 0.5) * s
-    return np.zeros(1)  # sign
+    from halfwave.training.brevitas_layers import act_scale
+    from halfwave.training.brevitas_quant import HWGQReLU, SignAct
+
+    if isinstance(act, HWGQReLU):
+        return act.hwgq.thresholds.double().numpy()
+    if isinstance(act, SignAct):
+        return np.zeros(1)
+    n = 2 ** int(act.act_quant.bit_width()) - 1  # uniform QuantReLU: (k + 0.5) * s
+    return (np.arange(n) + 0.5) * act_scale(act)
 
 
 def explain_float32(model, x, codes64, codes32, tol=1e-4):

@@ -3,13 +3,16 @@
 import numpy as np
 import pytest
 import torch
+from brevitas.nn import QuantReLU as UniformReLU
 from torch.nn import functional as F
 
 from halfwave.training import build_model, calibrated_model, parse_name
+from halfwave.training.brevitas_layers import QuantConv2d
+from halfwave.training.brevitas_quant import HWGQReLU as HWGQ
+from halfwave.training.brevitas_quant import SignAct
 from halfwave.training.conv_models import QuantCNN
 from halfwave.training.data import random_images
 from halfwave.training.models import input_shape, is_conv
-from halfwave.training.quantizers import HWGQ, QuantConv2d, SignAct, UniformReLU
 
 
 @pytest.mark.parametrize(
@@ -42,7 +45,7 @@ def test_cnv_structure():
     m = build_model("cnv_w1a2")
     assert m.input_shape == (3, 32, 32)
     assert [c.out_channels for c in m.convs] == [64, 64, 128, 128, 256, 256]
-    assert [(c.kernel, c.stride, c.pad) for c in m.convs] == [(3, 1, 0)] * 6
+    assert [(c.kernel_size, c.stride, c.padding) for c in m.convs] == [((3, 3), (1, 1), (0, 0))] * 6
     assert all(c.bits == 1 and c.per_channel for c in m.convs)
     assert m.shapes == [(64, 30, 30), (64, 14, 14), (128, 12, 12), (128, 5, 5), (256, 3, 3)] + [
         (256, 1, 1)
@@ -60,7 +63,9 @@ def test_cnv_structure():
 def test_alexnet_tiny_structure():
     m = build_model("hwgq_alexnet_tiny")
     assert m.input_shape == (3, 99, 99)
-    assert [(c.out_channels, c.kernel, c.stride, c.pad, c.bits) for c in m.convs] == [
+    assert [
+        (c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0], c.bits) for c in m.convs
+    ] == [
         (8, 11, 4, 0, 8),
         (16, 5, 1, 2, 1),
         (24, 3, 1, 1, 1),
@@ -93,25 +98,29 @@ def test_alexnet_full_shapes():
     assert m.convs[0].bits == 8 and all(c.bits == 1 for c in m.convs[1:])
 
 
+def _bn(z, bn):
+    """Inference BatchNorm written out in ONNX's order (as the models compute it)."""
+    shape = (1, -1) + (1,) * (z.dim() - 2)
+    mean, var = bn.running_mean.reshape(shape), bn.running_var.reshape(shape)
+    return (z - mean) / torch.sqrt(var + bn.eps) * bn.weight.reshape(shape) + bn.bias.reshape(shape)
+
+
 def _manual_forward(m, x):
     """The layer order written out with torch.nn.functional: conv -> [pool] -> BN -> act
     -> [pool] per the architecture; a second path to compare the model with."""
     x = torch.clamp(torch.round(x), 0, 255)
     for layer, conv, bn, act in zip(m.arch.convs, m.convs, m.conv_bns, m.conv_acts, strict=True):
-        z = F.conv2d(x, conv.quant_weight(), stride=conv.stride, padding=conv.pad)
+        z = F.conv2d(x, conv.quant_weight().value, stride=conv.stride, padding=conv.padding)
         if layer.pool and layer.pool_before_bn:
             z = F.max_pool2d(z, *layer.pool)
-        z = (z - bn.running_mean[:, None, None]) / torch.sqrt(
-            bn.running_var[:, None, None] + bn.eps
-        ) * bn.weight[:, None, None] + bn.bias[:, None, None]
-        x = act(z)
+        x = act(_bn(z, bn))
         if layer.pool and not layer.pool_before_bn:
             x = F.max_pool2d(x, *layer.pool)
     x = x.reshape(len(x), -1)
     for lin, bn, act in zip(m.linears, m.bns, m.acts, strict=True):
-        z = x @ lin.quant_weight().t()
-        x = act((z - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias)
-    return (x @ m.out_linear.quant_weight().t()) * m.out_scale + m.out_bias
+        z = x @ lin.quant_weight().value.t()
+        x = act(_bn(z, bn))
+    return (x @ m.out_linear.quant_weight().value.t()) * m.out_scale + m.out_bias
 
 
 @pytest.mark.parametrize("name", ["cnv_w1a2", "hwgq_alexnet_tiny"])
@@ -154,17 +163,19 @@ def test_sign_codes():
 
 
 def test_quant_conv_weights():
+    """Binary: sign(W) (W >= 0 -> +1), scale 1; 8-bit: narrow codes, a power-of-two scale
+    per output channel."""
     conv = QuantConv2d(2, 3, 3, bits=1).double()
-    codes, alpha = conv.weight_codes_and_scale()
+    qw = conv.quant_weight()
     w = conv.weight.detach()
-    assert torch.equal(codes, torch.where(w >= 0, 1.0, -1.0).double())
-    assert alpha.shape == (3, 1, 1, 1)
-    want = w.abs().reshape(3, -1).mean(1).float().double()
-    assert torch.equal(alpha.flatten(), want)
+    assert torch.equal(qw.value, torch.where(w >= 0, 1.0, -1.0).double())
+    assert float(qw.scale) == 1.0
     c8 = QuantConv2d(2, 3, 3, bits=8).double()
-    codes, scale = c8.weight_codes_and_scale()
-    assert scale.shape == (3, 1, 1, 1) and codes.abs().max() <= 127
+    qw = c8.quant_weight()
+    codes = qw.value / qw.scale
+    assert qw.scale.shape == (3, 1, 1, 1) and codes.abs().max() <= 127
     assert torch.equal(codes, torch.round(codes))
+    assert all(float(s).hex().startswith("0x1.0000000000000p") for s in qw.scale.flatten())
 
 
 def _histograms(model, x):

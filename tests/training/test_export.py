@@ -1,11 +1,18 @@
-"""QONNX export reproduces the float64 PyTorch model: equal integer codes at every
-quantiser boundary, qonnx execute_onnx being the independent path."""
+"""Brevitas' QONNX export (with halfwave's HWGQ handler) reproduces the float64 PyTorch
+model: equal integer codes at every quantiser boundary, qonnx execute_onnx being the
+independent path."""
 
 import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import boundary_scales, qonnx_boundaries, randomise_bn, to_codes
+from conftest import (
+    activation_thresholds,
+    boundary_scales,
+    qonnx_boundaries,
+    randomise_bn,
+    to_codes,
+)
 
 from halfwave.training import ExportError, build_model, export_qonnx
 from halfwave.training.models import BN_EPS
@@ -52,7 +59,7 @@ def test_op_sequence_tfc_w1a2(tmp_path):
     thr = inits[mt.input[1]]
     assert thr.shape == (1, 3) and list(thr[0]) == sorted(thr[0]) and thr[0, -1] == 0.0
     bn = [n for n in m.graph.node if n.op_type == "BatchNormalization"][0]
-    assert bn.attribute[0].f == BN_EPS
+    assert {a.name: a.f for a in bn.attribute}["epsilon"] == BN_EPS
 
 
 def test_export_is_deterministic(tmp_path):
@@ -101,7 +108,7 @@ def _tie_model(name, x, seed):
             bn.running_mean.zero_()
             bn.running_var.fill_(2.0**-16 - float(np.float32(bn.eps)))
             bn.weight.fill_(2.0**-8)
-            th = getattr(act, "thresholds", torch.zeros(1)).double()
+            th = torch.from_numpy(activation_thresholds(act))
             k = torch.randint(0, len(th), (c,), generator=g)
             s = torch.randint(0, len(x), (c,), generator=g)
             bn.bias.copy_(th[k] - z[s, torch.arange(c)])
@@ -127,7 +134,7 @@ def test_exact_ties_match(tmp_path, name):
     hits = 0
     for lin, bn, act in zip(ref.linears, ref.bns, ref.acts, strict=True):
         y = bn(lin(h))
-        th = getattr(act, "thresholds", torch.zeros(1)).double()
+        th = torch.from_numpy(activation_thresholds(act))
         hits += int((y.unsqueeze(-1) == th).sum())
         h = act(y)
     assert hits >= 3 * 64
@@ -143,3 +150,23 @@ def test_nonuniform_hwgq_refused(tmp_path):
 def test_float_model_refused(tmp_path):
     with pytest.raises(ExportError, match="float"):
         export_qonnx("tfc_float", None, tmp_path / "m.onnx")
+
+
+def test_stochastic_qnn_mlp_exports_deterministic_sign(tmp_path, digits_x):
+    """qnn_mlp_stochastic (hidden layers shrunk): stochastic in training mode, but eval and
+    export are the deterministic sign, so the export reproduces the float64 model."""
+    from halfwave.training.models import QuantMLP, parse_name, with_hidden
+
+    torch.manual_seed(0)
+    model = QuantMLP(with_hidden(parse_name("qnn_mlp_stochastic"), (32, 32, 32)))
+    x = torch.from_numpy(digits_x[:64])
+    model.train()
+    assert not torch.equal(model(x), model(x))  # stochastic draws (and dropout)
+    model = randomise_bn(model, digits_x, 2)
+    a = export_qonnx(model, None, tmp_path / "a.onnx", batch_size=len(digits_x))
+    b = export_qonnx(model, None, tmp_path / "b.onnx", batch_size=len(digits_x))
+    assert a.read_bytes() == b.read_bytes()
+    ops = [n.op_type for n in onnx.load(a).graph.node]
+    assert "Dropout" not in ops and ops.count("BipolarQuant") == 7  # 4 weights, 3 acts
+    codes = _compare(model, a, digits_x)
+    assert all(set(np.unique(c)) == {-1, 1} for c in codes[1:])

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from brevitas.nn import QuantReLU
 
 from halfwave.training import build_model, parse_name
-from halfwave.training.quantizers import HWGQ, SignAct, UniformReLU
+from halfwave.training.brevitas_quant import HWGQReLU as HWGQ
+from halfwave.training.brevitas_quant import SignAct
+from halfwave.training.models import QuantMLP, default_loss
 
 
 @pytest.mark.parametrize(
@@ -16,7 +19,7 @@ from halfwave.training.quantizers import HWGQ, SignAct, UniformReLU
         ("lfc_w1a2", 1024, 1, 2, HWGQ),
         ("tfc_w1a1", 64, 1, 1, SignAct),
         ("sfc_w4a3", 256, 4, 3, HWGQ),
-        ("tfc_w2a4_relu", 64, 2, 4, UniformReLU),
+        ("tfc_w2a4_relu", 64, 2, 4, QuantReLU),
     ],
 )
 def test_names(name, hidden, w, a, act):
@@ -26,6 +29,33 @@ def test_names(name, hidden, w, a, act):
     assert all(lin.bits == w for lin in m.linears) and m.spec.abits == a
     assert all(isinstance(x, act) for x in m.acts)
     assert not m.out_linear.per_channel
+
+
+def test_layers_are_brevitas():
+    import brevitas.nn as qnn
+
+    m = build_model("tfc_w1a2")
+    assert all(isinstance(lin, qnn.QuantLinear) for lin in (*m.linears, m.out_linear))
+    assert isinstance(m.inp, qnn.QuantIdentity)
+
+
+def test_qnn_mlp():
+    """Hubara et al.'s MNIST MLP: 3 x 4096 binary units, dropout 0.2 in / 0.5 hidden,
+    square hinge loss by default; the stochastic variant differs in training mode only."""
+    m = build_model("qnn_mlp")
+    assert isinstance(m, QuantMLP)
+    assert [lin.out_features for lin in m.linears] == [4096] * 3
+    assert all(lin.bits == 1 for lin in (*m.linears, m.out_linear))
+    assert all(isinstance(a, SignAct) for a in m.acts)
+    assert m.in_drop.p == 0.2 and all(d.p == 0.5 for d in m.drops)
+    assert default_loss("qnn_mlp") == "square_hinge" and default_loss("tfc_w1a2") == "cross_entropy"
+    torch.manual_seed(0)
+    det, sto = build_model("qnn_mlp"), build_model("qnn_mlp_stochastic")
+    sto.load_state_dict(det.state_dict())
+    x = torch.randint(0, 17, (8, 64)).float()
+    det.eval(), sto.eval()
+    assert torch.equal(det(x), sto(x))
+    assert sto.spec.stochastic and not det.spec.stochastic
 
 
 def test_float_baseline():

@@ -27,9 +27,11 @@ from halfwave.training import (
     ternary_report,
     train,
 )
+from halfwave.training.brevitas_layers import QuantConv2d, QuantLinear, act_scale
+from halfwave.training.brevitas_quant import HWGQReLU as HWGQ
 from halfwave.training.conv_models import QuantCNN
 from halfwave.training.data import digits_images, random_images
-from halfwave.training.quantizers import HWGQ, QuantConv2d, QuantLinear, round_significant
+from halfwave.training.quantizers import round_significant
 from halfwave.training.ternary import TernaryConv2d, TernaryLinear
 
 
@@ -62,9 +64,9 @@ def test_ttq_threshold_and_values():
     assert st.delta == 0.5
     assert st.codes.tolist() == [[1, 0, 0, 1], [-1, 0, -1, 0]]
     assert (st.scales.kp, st.scales.kn, st.scales.frac_bits) == (192, 96, 8)
-    assert lin.quant_weight().tolist() == [[0.75, 0, 0, 0.75], [-0.375, 0, -0.375, 0]]
+    assert lin.quant_weight().value.tolist() == [[0.75, 0, 0, 0.75], [-0.375, 0, -0.375, 0]]
     codes, scale = lin.weight_codes_and_scale()
-    assert torch.equal(codes * scale, lin.quant_weight().detach())
+    assert torch.equal(codes * scale, lin.quant_weight().value.detach())
     assert scale.tolist() == [[0.75, 0.75, 0.75, 0.75], [0.375, 0.75, 0.375, 0.75]]
 
 
@@ -75,7 +77,7 @@ def test_ttq_gradient_rules():
     w = torch.randn(6, 20, generator=g, dtype=torch.float64)
     lin = _ttq_layer(w, t=0.3, wp=0.8125, wn=0.3046875)  # 208 and 78 * 2^-8
     up = torch.randn(6, 20, generator=g, dtype=torch.float64)
-    lin.quant_weight().backward(up)
+    lin.quant_weight().value.backward(up)
     delta = 0.3 * w.abs().max()
     pos, neg = w > delta, w < -delta
     assert pos.any() and neg.any() and (~pos & ~neg).any()
@@ -139,9 +141,9 @@ def test_twn_threshold_alpha_and_ste():
     assert st.wp == pytest.approx(alpha, rel=1e-15)
     assert st.scales.wp == round_significant(alpha) and _f32_exact(st.scales.wp)
     assert st.scales.wp_error == pytest.approx(abs(st.scales.wp - alpha) / alpha)
-    assert torch.equal(conv.quant_weight(), want_codes.double() * st.scales.wp)
+    assert torch.equal(conv.quant_weight().value, want_codes.double() * st.scales.wp)
     up = torch.randn(w.shape, generator=g, dtype=torch.float64)
-    conv.quant_weight().backward(up)
+    conv.quant_weight().value.backward(up)
     assert torch.equal(conv.weight.grad, up)  # straight through
 
 
@@ -281,7 +283,7 @@ def test_threshold_option_and_checkpoint(tmp_path):
     torch.save({"model": "tfc_ttq_a2", "state_dict": m.state_dict()}, tmp_path / "c.pt")
     back = load_checkpoint(tmp_path / "c.pt")
     assert back.linears[0].threshold == 0.2
-    assert torch.equal(back.linears[0].quant_weight(), m.linears[0].quant_weight())
+    assert torch.equal(back.linears[0].quant_weight().value, m.linears[0].quant_weight().value)
     with pytest.raises(ValueError, match="ternary"):
         build_model("tfc_w1a2", ternary_threshold=0.1)
 
@@ -347,7 +349,7 @@ def test_fc_export_matches_float64(tmp_path, digits_x, name, seed):
     randomise_bn(model, digits_x, seed)
     p = export_qonnx(model, None, tmp_path / "m.onnx", batch_size=len(x))
     _check_ternary_quant_nodes(p, model)
-    scales = [1.0] + [a.quantize(torch.zeros(1, dtype=torch.float64))[2] for a in model.acts]
+    scales = [1.0] + [act_scale(a) for a in model.acts]
     codes = _compare_f64(model, p, x, scales)
     for c in codes[1:]:  # every level occurs at every hidden layer
         assert len(np.unique(c)) == 2**model.spec.abits
