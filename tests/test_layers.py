@@ -87,7 +87,7 @@ def imports_of(module: str, path: Path) -> list[Import]:
     typing_only = {  # `if TYPE_CHECKING:` imports never run
         id(s)
         for n in ast.walk(tree)
-        if isinstance(n, ast.If) and ast.unparse(n.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        if isinstance(n, ast.If) and ast.unparse(n.test).endswith("TYPE_CHECKING")
         for s in n.body
     }
     for node in ast.walk(tree):
