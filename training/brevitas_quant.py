@@ -36,6 +36,7 @@ from brevitas.quant import (
 )
 from torch import nn
 
+from .errors import TrainingError
 from .quantizers import BACKWARDS, hwgq_table
 
 BACKWARD_ALIASES = {"vanilla": "relu"}  # the paper's name for the plain ReLU backward
@@ -198,7 +199,7 @@ class MultiThresholdOp:
     dynamo = _MultiThresholdDynamo
 
 
-class HWGQExportError(ValueError):
+class HWGQExportError(TrainingError):
     """An HWGQ layer that has no QONNX form halfwave's compiler reads."""
 
 

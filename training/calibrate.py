@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .data import digits_images, load_digits_split, random_images
+from .errors import TrainingError
 from .models import QuantMLP, build_model, is_conv, parse_name, with_hidden
 
 CNV_CALIBRATION_IMAGES = 64  # digits training images (32x32) for cnv models
@@ -54,7 +55,7 @@ def calibrated_model(
         model = build_model(name)
     else:
         if is_conv(name):
-            raise ValueError(f"{name}: other hidden sizes are for FC models only")
+            raise TrainingError(f"{name}: other hidden sizes are for FC models only")
         spec = with_hidden(parse_name(name), hidden)
         model = QuantMLP(spec)
     return calibrate_batchnorm(model, calibration_inputs(name, seed) if x is None else x)

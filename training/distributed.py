@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .errors import TrainingError
+
 
 @dataclass(frozen=True)
 class Context:
@@ -35,9 +37,9 @@ class Context:
 def pick_device(device: str, local_rank: int = 0) -> torch.device:
     """``auto``: CUDA when present, else the CPU; ``cuda`` without CUDA is refused."""
     if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"--device {device!r}: expected auto, cpu or cuda")
+        raise TrainingError(f"--device {device!r}: expected auto, cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available (torch sees none)")
+        raise TrainingError("--device cuda: no CUDA device is available (torch sees none)")
     if device == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda", local_rank % torch.cuda.device_count())

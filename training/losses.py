@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .errors import TrainingError
+
 LOSSES = ("cross_entropy", "square_hinge")
 
 
@@ -27,4 +29,4 @@ def make_loss(name: str) -> nn.Module:
         return nn.CrossEntropyLoss()
     if name == "square_hinge":
         return SquareHinge()
-    raise ValueError(f"--loss {name!r}: expected one of {', '.join(LOSSES)}")
+    raise TrainingError(f"--loss {name!r}: expected one of {', '.join(LOSSES)}")

@@ -48,6 +48,7 @@ from .brevitas_layers import (
     input_quant,
 )
 from .conv_models import ARCHITECTURES, QuantCNN
+from .errors import TrainingError
 from .ternary import TERNARY_LAYERS, make_act, make_linear
 
 __all__ = ["BN_EPS", "BN_MOMENTUM"]
@@ -106,7 +107,7 @@ def parse_name(name: str) -> ModelSpec:
         return ModelSpec(name, topo, TOPOLOGIES[topo], 2 if tern else 1, 2, "hwgq", tern)
     m = NAME_RE.match(name)
     if not m:
-        raise ValueError(
+        raise TrainingError(
             f"unknown model name {name!r}: expected <tfc|sfc|lfc|cnv>_w<1-8>a<1-8>[_relu], "
             f"<tfc|sfc|lfc|cnv>_<ttq|twn>_a<2-8>[_relu], <tfc|sfc|lfc|cnv>_float, "
             f"hwgq_alexnet[_tiny][_ttq|_twn], qnn_mlp[_stochastic]"
@@ -118,11 +119,11 @@ def parse_name(name: str) -> ModelSpec:
     w, a, tern = (2 if tern else int(w)), int(a), tern or ""
     if a == 1:
         if tern:
-            raise ValueError(
+            raise TrainingError(
                 f"model name {name!r}: ternary weights need multi-bit activations (a2..a8)"
             )
         if suffix:
-            raise ValueError(f"model name {name!r}: a1 is the sign activation, no suffix")
+            raise TrainingError(f"model name {name!r}: a1 is the sign activation, no suffix")
         act = "sign"
     elif suffix == "_relu":
         act = "relu"
@@ -209,7 +210,7 @@ def build_model(name: str, ternary_threshold: float | None = None) -> nn.Module:
     model = QuantMLP(spec) if spec.topology in FC_TOPOLOGIES else QuantCNN(spec)
     if ternary_threshold is not None:
         if not spec.ternary:
-            raise ValueError(f"{name}: a ternary threshold needs a ternary model (_ttq/_twn)")
+            raise TrainingError(f"{name}: a ternary threshold needs a ternary model (_ttq/_twn)")
         for m in model.modules():
             if isinstance(m, TERNARY_LAYERS):
                 m.set_threshold(ternary_threshold)

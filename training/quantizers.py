@@ -127,4 +127,3 @@ def hwgq_table(bits: int, uniform: bool = True) -> HwgqTable:
         for a, b in zip(f32, f32[1:], strict=False)
     ]
     return HwgqTable(bits, False, tuple(f32), (0.0, *mids), None)
-

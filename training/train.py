@@ -51,6 +51,7 @@ from halfwave.compiler.errors import HalfwaveError
 from . import distributed
 from .data import digits_images, load_digits_split
 from .distributed import Context
+from .errors import TrainingError
 from .loader import ArrayDataset, FolderDataset, Shard, eval_loader, train_loader
 from .losses import make_loss
 from .models import build_model, default_loss, input_shape, is_conv, parse_name
@@ -135,7 +136,7 @@ def train(
 def _datasets(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> _Data:
     if not is_conv(name):
         if data_dir is not None:
-            raise ValueError(
+            raise TrainingError(
                 f"{name}: image folders need a convolutional model (cnv_*, "
                 f"hwgq_alexnet*); FC models train on the digits vectors"
             )
@@ -154,7 +155,7 @@ def _folder(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> 
     listing = list_image_folder(data_dir)
     n_classes = getattr(model, "n_classes", None)
     if n_classes is not None and len(listing.classes) > n_classes:
-        raise ValueError(
+        raise TrainingError(
             f"{data_dir}: {len(listing.classes)} classes, but {name} has {n_classes} outputs"
         )
     size = input_shape(name)[1]
@@ -196,7 +197,7 @@ def _optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
         return torch.optim.Adam(groups, lr=r.lr)
     if r.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=r.lr, momentum=r.momentum)
-    raise ValueError(f"optimizer {r.optimizer!r}: expected adam or sgd")
+    raise TrainingError(f"optimizer {r.optimizer!r}: expected adam or sgd")
 
 
 def _schedule(opt: torch.optim.Optimizer, r: Recipe, total: int):
@@ -206,7 +207,7 @@ def _schedule(opt: torch.optim.Optimizer, r: Recipe, total: int):
         )
     if r.schedule == "poly":  # Caffe's "poly", power 1, per iteration
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / total))
-    raise ValueError(f"schedule {r.schedule!r}: expected cosine or poly")
+    raise TrainingError(f"schedule {r.schedule!r}: expected cosine or poly")
 
 
 def _constraints(model: nn.Module):
@@ -338,12 +339,12 @@ def _setup_recipe(name: str, data_dir, opts: TrainOptions, stored: dict | None) 
 
 def _per_process_batch(r: Recipe, n_train: int, ctx: Context) -> int:
     if r.batch_size % ctx.world:
-        raise ValueError(
+        raise TrainingError(
             f"batch {r.batch_size} does not divide among {ctx.world} processes (--batch-size)"
         )
     per = min(r.batch_size // ctx.world, n_train // ctx.world)  # a tiny set: one batch
     if per < 2:
-        raise ValueError(
+        raise TrainingError(
             f"{n_train} training samples over {ctx.world} processes: BatchNorm needs at "
             f"least 2 per process and step"
         )
