@@ -102,35 +102,34 @@ class _SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         self.running_var.mul_(1 - m).add_(unbiased, alpha=m)
 
 
-class _SyncBatchNorm1d(_SyncBatchNorm, nn.BatchNorm1d):
-    pass
+_SYNCED: dict[type, type] = {}  # BatchNorm class -> its synchronised subclass
 
 
-class _SyncBatchNorm2d(_SyncBatchNorm, nn.BatchNorm2d):
-    pass
+def _synced(cls: type) -> type:
+    if cls not in _SYNCED:
+        _SYNCED[cls] = type(f"Sync{cls.__name__}", (_SyncBatchNorm, cls), {})
+    return _SYNCED[cls]
 
 
 def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` with every BatchNorm1d/2d synchronised across the ranks: torch's
-    SyncBatchNorm on CUDA; on the CPU the same modules switched to an all-reduce forward
-    (same parameters, buffers and state-dict keys, so checkpoints do not change)."""
+    """``model`` with every BatchNorm synchronised across the ranks: torch's SyncBatchNorm
+    on CUDA; on the CPU each BatchNorm module (torch's or a subclass, such as the models'
+    ONNX-order BatchNorm) switched to a subclass whose training forward all-reduces (same
+    parameters, buffers, state-dict keys and inference forward)."""
     if device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(model)
     for m in model.modules():
-        if type(m) is nn.BatchNorm1d:
-            m.__class__ = _SyncBatchNorm1d
-        elif type(m) is nn.BatchNorm2d:
-            m.__class__ = _SyncBatchNorm2d
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(m, _SyncBatchNorm):
+            m.__class__ = _synced(type(m))
     return model
 
 
 def plain_batchnorm(model: nn.Module) -> nn.Module:
     """Undo :func:`sync_batchnorm`'s CPU switch (for the model a caller gets back)."""
+    plain = {v: k for k, v in _SYNCED.items()}
     for m in model.modules():
-        if isinstance(m, _SyncBatchNorm1d):
-            m.__class__ = nn.BatchNorm1d
-        elif isinstance(m, _SyncBatchNorm2d):
-            m.__class__ = nn.BatchNorm2d
+        if type(m) in plain:
+            m.__class__ = plain[type(m)]
     return model
 
 

@@ -365,6 +365,8 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
     data = _datasets(name, model, data_dir, seed, opts.augment and data_dir is not None)
     per = _per_process_batch(r, len(data.train), ctx)
     workers = opts.workers if opts.workers is not None else _default_workers(data_dir)
+    if ckpt is not None:  # before the optimiser: Brevitas re-creates quantisers on a load
+        model.load_state_dict(ckpt["state_dict"])
     model.to(ctx.device)
     sync = opts.sync_bn == "on" or (opts.sync_bn == "auto" and per < SYNC_BN_BELOW)
     if ctx.world > 1 and sync:
@@ -376,7 +378,6 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
     sched = _schedule(opt, r, max(1, r.epochs * steps))
     start = 0
     if ckpt is not None:
-        model.load_state_dict(ckpt["state_dict"])
         if int(stored["epoch"]) > 0:  # an epoch-0 checkpoint holds the initial weights only
             opt.load_state_dict(stored["optimizer"])
             sched.load_state_dict(stored["scheduler"])

@@ -134,6 +134,7 @@ def test_synth_cli_on_a_small_build(tmp_path):
 def test_unknown_board_is_one_readable_line(tmp_path, capsys):
     from halfwave.flow.cli import main
 
+    (tmp_path / "x.onnx").write_bytes(b"")  # exists: the board is checked first
     assert main(["compile", str(tmp_path / "x.onnx"), "--out", str(tmp_path / "b"),
                  "--board", "pynq-z9"]) == 2  # fmt: skip
     err = capsys.readouterr().err

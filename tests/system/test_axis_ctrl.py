@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from halfwave.compiler import ir
-from halfwave.flow import api, cosim, deploy
+from halfwave.flow import api
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
 
 CTRL, STATUS, FRAMES, CYCLES, FRAMES_DONE = 0x00, 0x04, 0x08, 0x0C, 0x20
