@@ -73,10 +73,15 @@ def augmented_image(path: Path | str, size: int, rng: np.random.Generator) -> np
 
 class FolderDataset(Dataset):
     """Files with labels, each read when asked for: augmented (``train``) or resized and
-    centre-cropped; a sample is (uint8 tensor (3, size, size), int64 label)."""
+    centre-cropped; a sample is (uint8 tensor (3, size, size), int64 label), or with
+    ``flat_gray`` (FC models) the grayscale image flattened, (size * size,) uint8."""
 
-    def __init__(self, files: Sequence[tuple[Path, int]], size: int, train: bool, seed: int = 0):
+    def __init__(
+        self, files: Sequence[tuple[Path, int]], size: int, train: bool, seed: int = 0,
+        flat_gray: bool = False,
+    ):  # fmt: skip
         self.files, self.size, self.train, self.seed = list(files), size, train, seed
+        self.flat_gray = flat_gray
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -92,6 +97,8 @@ class FolderDataset(Dataset):
             a = augmented_image(path, self.size, rng)
         else:
             a = read_image(path, self.size)
+        if self.flat_gray:  # the mean of the channels, rounded half to even
+            a = np.rint(a.astype(np.float64).mean(axis=0)).astype(np.uint8).reshape(-1)
         return torch.from_numpy(a), label
 
 

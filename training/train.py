@@ -134,22 +134,19 @@ def train(
 
 
 def _datasets(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> _Data:
-    if not is_conv(name):
-        if data_dir is not None:
-            raise TrainingError(
-                f"{name}: image folders need a convolutional model (cnv_*, "
-                f"hwgq_alexnet*); FC models train on the digits vectors"
-            )
-        s = load_digits_split()
-    elif data_dir is None:
-        s = digits_images(input_shape(name)[1])
-    else:
+    if data_dir is not None:
         return _folder(name, model, data_dir, seed, augment)
+    if not is_conv(name):
+        s = load_digits_split()
+    else:
+        s = digits_images(input_shape(name)[1])
     train_set = ArrayDataset(s.x_train, s.y_train)
     return _Data(train_set, ArrayDataset(s.x_test, s.y_test), train_set, s.classes)
 
 
 def _folder(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> _Data:
+    """An image folder; FC models read it as the digits' format: grayscale, resized and
+    centre-cropped to 8x8, flattened (no augmentation: a crop of 8x8 pixels is noise)."""
     from .imagefolder import list_image_folder
 
     listing = list_image_folder(data_dir)
@@ -158,11 +155,16 @@ def _folder(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> 
         raise TrainingError(
             f"{data_dir}: {len(listing.classes)} classes, but {name} has {n_classes} outputs"
         )
-    size = input_shape(name)[1]
+    shape = input_shape(name)
+    fc = len(shape) == 1
+    size = math.isqrt(shape[0]) if fc else shape[1]
+    if fc and size * size != shape[0]:
+        raise TrainingError(f"{name}: {shape[0]} inputs are not a square image")
+    augment = augment and not fc
     return _Data(
-        FolderDataset(listing.train, size, train=augment, seed=seed),
-        FolderDataset(listing.val, size, train=False),
-        FolderDataset(listing.train, size, train=False),
+        FolderDataset(listing.train, size, train=augment, seed=seed, flat_gray=fc),
+        FolderDataset(listing.val, size, train=False, flat_gray=fc),
+        FolderDataset(listing.train, size, train=False, flat_gray=fc),
         listing.classes,
     )
 

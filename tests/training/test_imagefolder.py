@@ -138,9 +138,20 @@ def test_cli_passes_data(tmp_path, capsys):
     assert rc == 2 and "nowhere: no such folder" in capsys.readouterr().err
 
 
-def test_folder_needs_conv_model(folder, tmp_path):
-    with pytest.raises(ValueError, match="image folders need a convolutional model"):
-        train("tfc_w1a2", tmp_path / "a.pt", epochs=1, progress=False, data_dir=folder)
+def test_fc_model_reads_a_folder_as_8x8_gray(folder, tmp_path):
+    """FC models (qnn_mlp, tfc...) on an image folder: the digits' format, 64 gray pixels."""
+    from halfwave.training.imagefolder import list_image_folder, read_image
+    from halfwave.training.loader import FolderDataset
+
+    listing = list_image_folder(folder)
+    path, label = listing.val[0]
+    x, y = FolderDataset(listing.val, 8, train=False, flat_gray=True)[0]
+    rgb = read_image(path, 8).astype(np.int64)
+    gray = (rgb.sum(axis=0) * 2 + 3) // 6  # the channel mean, rounded (no .5 ties: /3)
+    assert y == label and x.dtype == torch.uint8 and x.shape == (64,)
+    assert np.array_equal(x.numpy(), gray.reshape(-1))
+    m = train("tfc_w1a2", tmp_path / "a.pt", epochs=1, progress=False, data_dir=folder)
+    assert m["classes"] == list(CLASSES) and 0.0 <= m["test_accuracy"] <= 1.0
 
 
 def test_digits_images():
