@@ -64,13 +64,16 @@ lint: $(STAMP)
 # bench/results.json: compile, golden/RTL/HLS throughput, cycles (tfc..lfc, cnv, AlexNet);
 # synth.json: pynq-z2 --max designs through Yosys with plots; boards.json: make bitstream
 # stage times and nextpnr Fmax; ternary.json: TTQ/TWN accuracy and size (trains on CPU);
-# fuzz.json: the compiler's mutation fuzzer (refused / right / traceback / wrong hardware)
+# fuzz.json: the compiler's mutation fuzzer (refused / right / traceback / wrong hardware);
+# qnn.json: qnn_mlp deterministic vs stochastic accuracy; training.json: training throughput
 bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench.results --out bench/results.json --root $(BUILD)
 	$(BIN)/python -m halfwave.flow.bench.synthesis --out bench/synth.json --root $(BUILD)
 	$(BIN)/python -m halfwave.flow.bench.boards --out bench/boards.json
 	$(BIN)/python -m halfwave.flow.bench.ternary --out bench/ternary.json
 	$(BIN)/python -m halfwave.flow.bench.fuzz --n 1000 --out bench/fuzz.json
+	$(BIN)/python -m halfwave.flow.bench.qnn --seeds 2 --root $(BUILD) --out bench/qnn.json
+	$(BIN)/python -m halfwave.training.bench_training --out bench/training.json
 
 # boards and system (sim/flow/board/bitstream.py): exit 0 with a bitstream, 3 when it stopped
 # before Vivado (the command that finishes the job is printed), 4 when the design fits the

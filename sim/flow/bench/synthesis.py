@@ -36,7 +36,7 @@ from .results import write_results
 
 Log = Callable[[str], None]
 
-MODELS = ["cnv_w1a2", "hwgq_alexnet_tiny", "hwgq_alexnet"]
+MODELS = ["cnv_w1a2", "hwgq_alexnet_tiny", "hwgq_alexnet", "qnn_mlp"]
 WEIGHTS = "random, BatchNorm calibrated on generated images (training.calibrated_model)"
 # RTL frames per model (else 3). AlexNet's pipeline is about 3 frames deep and its DDR
 # weight streams share the bandwidth, so the frame-to-frame interval of a short run is
