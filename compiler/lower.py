@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import preprocess
 from .datatypes import BIPOLAR, DataType
 from .errors import CompileError
 from .exact import Affine, exact
@@ -168,22 +169,28 @@ def _input_quantizer(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
 
 def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
     shape = [d for d in graph.shapes.get(x, [])[1:]]
-    consumers = graph.consumers(_skip_shape_ops(graph, x))
     dt_name = graph.datatypes.get(x, "FLOAT32")
     if dt_name not in ("FLOAT32", "FLOAT16", ""):
         dt = DataType.parse(dt_name)
         return InputQuant(shape, dt.name, "integer", tensor=x), Quantized(x, Fraction(1), dt)
+    pre, qin = preprocess.from_graph(graph, x)
+    if pre is not None:
+        shape = pre.out_shape()
+    consumers = graph.consumers(_skip_shape_ops(graph, qin))
+    if len(consumers) == 1 and consumers[0].op not in QUANT_OPS | MATMUL_OPS | {"Conv"}:
+        raise CompileError(preprocess.unsupported(consumers[0]), consumers[0].name)
     if len(consumers) != 1 or consumers[0].op not in ("Quant", "BipolarQuant"):
         raise CompileError(
             f"the model input '{x}' is float and not quantised by a Quant/BipolarQuant node; "
             "add an input quantiser (e.g. Brevitas QuantIdentity)"
         )
     q = consumers[0]
-    _is_data_input(q, _skip_shape_ops(graph, x))
+    _is_data_input(q, _skip_shape_ops(graph, qin))
     scale = _scalar(graph, q, 1, "the input quantiser's scale")
     if q.op == "BipolarQuant":
         return (
-            InputQuant(shape, "BIPOLAR", "bipolar", float(scale), tensor=q.outputs[0]),
+            InputQuant(shape, "BIPOLAR", "bipolar", float(scale), tensor=q.outputs[0],
+                       preprocess=pre),  # fmt: skip
             Quantized(q.outputs[0], scale, BIPOLAR),
         )
     dt, zp = _quant_datatype(graph, q)
@@ -197,6 +204,7 @@ def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantiz
         0.0,
         q.attrs.get("rounding_mode", "ROUND").upper(),
         q.outputs[0],
+        preprocess=pre,
     )
     return inq, Quantized(q.outputs[0], scale, dt)
 

@@ -366,8 +366,19 @@ def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> R
     rung.name = "qonnx-f64" if float64 else "qonnx-f32"
     rung.values = topk_from_previous(df, rung.values)
     if float64:
-        rung.threshold_ulps = [None] + [_boundary_ulps(m64, ctx, n) for n in df.nodes]
+        rung.threshold_ulps = [_input_ulps(m64, ctx, df)]
+        rung.threshold_ulps += [_boundary_ulps(m64, ctx, n) for n in df.nodes]
     return rung
+
+
+def _input_ulps(model, ctx: dict, df: Dataflow) -> np.ndarray | None:
+    """The input quantiser's distances: float32 pre-processing (2*x - 1, mean/std) can
+    put a value on the other side of a rounding step."""
+    if df.input.kind == "integer" or df.input.tensor not in ctx:
+        return None
+    u = threshold_ulps(model, ctx, df.input.tensor)
+    return None if u is None else to_stream_order(u, df.input.shape if df.input.channels_last
+                                                  else None)  # fmt: skip
 
 
 def _boundary_ulps(model, ctx: dict, node) -> np.ndarray | None:
