@@ -2,7 +2,7 @@
 
 A Dataflow is the host-side input quantiser followed by a list of streaming nodes in
 stream order. The nodes are the layer blocks of compiler/blocks (MVU, TopK,
-SlidingWindow, MaxPool); their datatype fields are DataType objects and an MVU's mode a
+SlidingWindow, MaxPool, AvgPool); their datatype fields are DataType objects and an MVU's mode a
 `Mode`, written to the file by name. Large parameter arrays live in
 params/<node>_<name>.npy and are referenced by file name, so dataflow.json stays small
 enough to read. `load` checks every node and names the node it rejects.
@@ -17,15 +17,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .blocks import LAYER_KINDS, MVU, Block, Boundary, MaxPool, Mode, SlidingWindow, TopK
+from .blocks import (
+    LAYER_KINDS,
+    MVU,
+    AvgPool,
+    Block,
+    Boundary,
+    MaxPool,
+    Mode,
+    SlidingWindow,
+    TopK,
+)
 from .blocks.base import as_dtype
 from .datatypes import DataType
 from .errors import CompileError
 from .preprocess import Preprocess
 
 __all__ = [
-    "MVU", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node", "SlidingWindow",
-    "TopK", "load", "save",
+    "MVU", "AvgPool", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node",
+    "SlidingWindow", "TopK", "load", "save",
 ]  # fmt: skip
 
 FORMAT = "halfwave-dataflow"
@@ -56,7 +66,7 @@ class InputQuant:
         return list(self.preprocess.in_shape) if self.preprocess else list(self.shape)
 
 
-Node = MVU | TopK | SlidingWindow | MaxPool
+Node = MVU | TopK | SlidingWindow | MaxPool | AvgPool
 
 
 @dataclass

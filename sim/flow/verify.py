@@ -309,11 +309,10 @@ def _execute_float64(model, x: np.ndarray) -> dict[str, np.ndarray]:
             )
         elif node.op_type == "BipolarQuant":
             ctx[node.output[0]] = binary_quant(ctx[node.input[0]], ctx[node.input[1]])
-        elif node.op_type in ("Conv", "MaxPool"):  # onnxruntime has no float64 kernels
+        elif node.op_type in F64_OPS:  # onnxruntime has no float64 kernels
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             ins = [ctx[i] for i in node.input if i]
-            run = _conv_f64 if node.op_type == "Conv" else _maxpool_f64
-            ctx[node.output[0]] = run(*ins, **attrs)
+            ctx[node.output[0]] = F64_OPS[node.op_type](*ins, **attrs)
         else:
             execute_node(node, ctx, model.graph, opset)
     return ctx
@@ -339,6 +338,21 @@ def _conv_f64(x, w, bias=None, kernel_shape=None, strides=(1, 1), pads=(0, 0, 0,
 def _maxpool_f64(x, kernel_shape=None, strides=None, pads=(0, 0, 0, 0), **_):
     strides = strides or (1, 1)
     return _windows(x, kernel_shape, strides, pads, -np.inf).max(axis=(-2, -1))
+
+
+def _avgpool_f64(x, kernel_shape=None, strides=None, pads=(0, 0, 0, 0), **_):
+    """AveragePool without padding (the compiler refuses padded average pools)."""
+    if any(pads):
+        raise ValueError("float64 AveragePool: only unpadded windows")
+    return _windows(x, kernel_shape, strides or (1, 1), pads, 0.0).mean(axis=(-2, -1))
+
+
+def _global_avgpool_f64(x, **_):
+    return x.mean(axis=(2, 3), keepdims=True)
+
+
+F64_OPS = {"Conv": _conv_f64, "MaxPool": _maxpool_f64, "AveragePool": _avgpool_f64,
+           "GlobalAveragePool": _global_avgpool_f64}  # fmt: skip
 
 
 def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from brevitas_export import export_cache, export_eval  # tests/compiler helper
 from onnx import TensorProto, helper, numpy_helper
 
 from halfwave.compiler import ir
@@ -76,8 +77,6 @@ def in_shape(kind: str) -> tuple[int, ...]:
 
 def export(kind: str, path, seed: int = 0):
     """The exported model and float32 images in [0, 1) (what it takes)."""
-    from brevitas.export import export_qonnx
-
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     net = PreNet(kind)
@@ -86,25 +85,12 @@ def export(kind: str, path, seed: int = 0):
     with torch.no_grad():
         for _ in range(40):
             net.q(net.pre(x))
-    for bn in [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]:
-        mean, var, gamma = torch.randn(3, bn.num_features, generator=gen)
-        bn.running_mean.copy_(mean), bn.running_var.copy_(var.abs() * 2 + 0.1)
-        bn.weight.data.copy_(gamma)  # either sign: negated rows
-    net.eval()
-    export_qonnx(net, x[:1], export_path=str(path))
-    return path, x.numpy()
+    return export_eval(net, x[:1], path, gen), x.numpy()
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    cache: dict = {}
-
-    def get(kind: str):
-        if kind not in cache:
-            cache[kind] = export(kind, tmp_path_factory.mktemp(kind) / f"{kind}.onnx")
-        return cache[kind]
-
-    return get
+    return export_cache(tmp_path_factory, export)
 
 
 OPS = {
