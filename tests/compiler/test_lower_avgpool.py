@@ -13,6 +13,7 @@ import torch
 from brevitas_export import export_cache, export_eval  # tests/compiler helper
 
 from halfwave.compiler import ir
+from halfwave.compiler.blocks.avgpool import sum_dtype
 from halfwave.compiler.errors import CompileError
 from halfwave.compiler.lower import lower
 from halfwave.compiler.onnx_graph import load_qonnx
@@ -23,6 +24,8 @@ from halfwave.sim import hls
 
 def _net(kind: str) -> torch.nn.Sequential:
     import brevitas.nn as qnn
+    from brevitas.quant import SignedBinaryActPerTensorConst as SignAct
+    from brevitas.quant import SignedBinaryWeightPerTensorConst as Binary
 
     act = dict(return_quant_tensor=True)
 
@@ -40,6 +43,13 @@ def _net(kind: str) -> torch.nn.Sequential:
         # 3x3 windows every 3 pixels on 8x8 (the last 2 rows/columns unused), then a max pool
         "avg3_max": [*inp, *block(3, 8, 1), torch.nn.AvgPool2d(3), torch.nn.MaxPool2d(2),
                      *head],
+        # sign activations (+-1 codes) pooled, then binary weights (signsel on the sums)
+        "bipolar": [*inp, qnn.QuantConv2d(3, 8, 3, bias=False, weight_bit_width=4),
+                    torch.nn.BatchNorm2d(8), qnn.QuantIdentity(act_quant=SignAct, **act),
+                    torch.nn.AvgPool2d(2),
+                    qnn.QuantConv2d(8, 8, 1, bias=False, weight_quant=Binary),
+                    torch.nn.BatchNorm2d(8), qnn.QuantReLU(bit_width=2, **act),
+                    torch.nn.AdaptiveAvgPool2d(1), *head],
         # refused forms
         "quant_after": [*inp, *block(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1),
                         qnn.QuantIdentity(bit_width=4, **act), *head],
@@ -98,7 +108,7 @@ def _check_golden_equals_qonnx(path, x, name: str):
 
 
 POOLS = {"avg2_gap": [(2, 2, 2, 2), (3, 3, 3, 3)], "gap": [(6, 6, 6, 6)],
-         "avg3_max": [(3, 3, 3, 3)]}  # fmt: skip
+         "avg3_max": [(3, 3, 3, 3)], "bipolar": [(2, 2, 2, 2), (3, 3, 3, 3)]}  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", list(POOLS))
@@ -107,11 +117,15 @@ def test_golden_equals_qonnx_at_every_boundary(kind, exported, tmp_path):
     df, gold = _check_golden_equals_qonnx(path, x, kind)
     pools = [n for n in df.nodes if isinstance(n, ir.AvgPool)]
     assert [(p.KH, p.KW, p.SH, p.SW) for p in pools] == POOLS[kind]
-    for p in pools:  # sums of 2-bit (3-bit) codes, their scale the codes' / window
+    for p in pools:  # sums of 2-bit (3-bit, +-1) codes, their scale the codes' / window
         i = df.nodes.index(p)
-        assert p.out_dtype == f"UINT{(p.KH * p.KW * p.dtype.max).bit_length()}"
+        assert p.out_dtype == sum_dtype(p.dtype, p.KH * p.KW)
         assert df.nodes[i + 1].in_dtype == p.out_dtype or isinstance(df.nodes[i + 1], ir.MaxPool)
         assert gold.values[i + 1].max() > p.dtype.max  # real sums, not codes
+    if kind == "bipolar":  # sums of +-1 in [-4, 4], read by a binary-weight layer
+        assert pools[0].dtype == "BIPOLAR" and pools[0].out_dtype == "INT4"
+        assert gold.values[df.nodes.index(pools[0]) + 1].min() < 0
+        assert [n.mode for n in df.mvus()] == ["mac", "signsel", "mac"]
     if "gap" in kind:  # the same model with ONNX's GlobalAveragePool
         gap = _global_average_pool(path, tmp_path / "gap.onnx")
         df2, gold2 = _check_golden_equals_qonnx(gap, x, kind)
