@@ -68,7 +68,7 @@ def _net(kind: str) -> torch.nn.Sequential:
 def export(kind: str, path, seed: int = 0):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.rand(64, 3, 8, 8, generator=gen) * 255  # 8-bit pixels under the scale
+    x = torch.rand(64, 3, 8, 8, generator=gen) * 2 - 1  # the input quantiser's range
     return export_eval(_net(kind), x[:1], path, gen), x.numpy()
 
 
