@@ -162,3 +162,26 @@ def test_avgpool_refuses_overlapping_windows(sim_cache: Path, tmp_path: Path) ->
         blk.check()
     with pytest.raises(CompileError, match="cannot hold a sum of 9 UINT2 values"):
         AvgPool("p8", 2, 6, 6, 3, 3, 3, 3, "UINT2", "UINT4", 2).check()
+
+
+@pytest.mark.parametrize("idx", [0, 2])
+def test_avgpool_recovers_from_reset_mid_frame(idx, sim_cache: Path, tmp_path: Path) -> None:
+    """Reset after half a frame and a beat (tests/hw/test_reset.py's wrapper): the next
+    whole frames are exact, with and without stalls."""
+    from test_reset import SHARED, _run_both, reset_wrapper
+
+    c = CASES[idx]
+    blk = c.block
+    img = _image(c)[:2]
+    lanes = vl.vectors_to_beats(img.reshape(-1, c.C), c.PE)
+    w_in, w_out = blk.in_format().width, blk.out_format().width
+    beats = vl.pack_lanes((lanes > 0).astype(np.int64) if c.dtype == "BIPOLAR" else lanes, w_in)
+    expected = vl.vectors_to_beats(reference_sums(img, c).reshape(-1, c.C), c.PE)
+    after = (c.IH * c.IW * c.C // c.PE) // 2 + 1
+    junk = np.random.default_rng(80 + idx).integers(0, 256, (after, beats.shape[1]), np.uint8)
+    in_w, out_w = c.PE * w_in, c.PE * w_out
+    tb = reset_wrapper("hw_avgpool", _params(c), in_w, out_w, after, tmp_path / "tb.v")
+    binary = vl.build([RTL / "hw_avgpool.v", *SHARED, tb], "reset_tb", {}, sim_cache)
+    for out in _run_both(binary, np.vstack([junk, beats]), in_w, out_w, len(expected), tmp_path):
+        got = vl.unpack_lanes(out, c.PE, w_out, signed=blk.out_format().signed)
+        assert np.array_equal(got, expected), f"{c}"
