@@ -21,7 +21,7 @@ from halfwave.compiler.onnx_graph import load_qonnx
 from halfwave.compiler.preprocess import PreOp, Preprocess
 from halfwave.flow import api
 from halfwave.flow import verify as ladder
-from halfwave.flow.board import deploy
+from halfwave.flow.board import cosim, deploy
 from halfwave.sim import golden
 
 MEAN = (0.485, 0.456, 0.406)
@@ -175,6 +175,21 @@ def test_driver_preprocesses_like_golden(exported, tmp_path):
     assert np.array_equal(acc.quantize(x), golden.quantize_input(df.input, x))
     pre = acc.meta["input"]["preprocess"]
     assert np.array_equal(drv.preprocess(x, pre), df.input.preprocess.apply(x))
+
+
+def test_driver_on_the_system_cosimulation(exported, tmp_path, sim_opts):
+    """The driver's predict on NHWC images (transpose, mean/std on the host) through the
+    AXI system co-simulation (DMA stalls): the board's integer outputs equal golden."""
+    path, x = exported("nhwc")
+    build = tmp_path / "b"
+    df = api.compile(path, build)
+    pkg = deploy.write_package(build, tmp_path / "deploy", board="pynq-z2", x=x[:10])
+    drv = deploy.load_driver(pkg)
+    ov = cosim.SimOverlay(build, opts=sim_opts.replace(stall_in=0.3, seed=5))
+    with drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate, batch=4) as acc:
+        got = acc.predict_values(x[:10])
+    ov.close()
+    assert np.array_equal(got, golden.execute(df, x[:10])[-1])
 
 
 def test_verify_in_rtl(exported, tmp_path, sim_opts):
