@@ -2,8 +2,9 @@
 
 A Dataflow is the host-side input quantiser followed by a list of streaming nodes in
 stream order. The nodes are the layer blocks of compiler/blocks (MVU, TopK,
-SlidingWindow, MaxPool, AvgPool); their datatype fields are DataType objects and an MVU's mode a
-`Mode`, written to the file by name. Large parameter arrays live in
+SlidingWindow, MaxPool, AvgPool); their datatype fields are DataType objects and an
+MVU's mode a `Mode`, written to the file by name. The input quantiser may carry the
+host's float pre-processing (compiler/preprocess.py). Large parameter arrays live in
 params/<node>_<name>.npy and are referenced by file name, so dataflow.json stays small
 enough to read. `load` checks every node and names the node it rejects.
 """

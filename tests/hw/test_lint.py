@@ -113,7 +113,7 @@ PARAM_SETS = [
     (
         "hw_avgpool",
         dict(C=3, IH=5, IW=7, KH=5, KW=7, SH=5, SW=7, PE=3, W=1, BIPOLAR=1, OUT_W=7),
-    ),  # global pool of +-1: one-word banks are registers
+    ),  # global pool of +-1: one-word banks
     (
         "hw_avgpool",
         dict(
@@ -165,7 +165,7 @@ ILLEGAL = [
         "hw_avgpool",
         dict(KH=3, OUT_W=8),
         "strides SH=2, SW=2 must be >= the window KH=3, KW=2 (no overlap)",
-    ),
+    ),  # fmt: skip
     ("hw_fifo", dict(DEPTH=1), "DEPTH=1 must be >= 2"),
     ("hw_topk", dict(N=4, K=5), "K=5 must be in 1..N=4"),
     ("hw_lane_repack", dict(IN_LANES=65), "IN_LANES=65 must be in 1..64"),
