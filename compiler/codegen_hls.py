@@ -53,6 +53,7 @@ LIBRARY = (
     "hw_topk.h",
     "hw_swg.h",
     "hw_maxpool.h",
+    "hw_avgpool.h",
     "hw_csim_io.h",
     "csim_main.cpp",
 )

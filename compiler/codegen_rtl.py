@@ -58,6 +58,7 @@ LIBRARY = (
     "hw_lane_repack.v",
     "hw_swg.v",
     "hw_maxpool.v",
+    "hw_avgpool.v",
     "hw_outbuf.v",
     "hw_ram.v",
 )
@@ -68,6 +69,7 @@ RTL_DEPENDS = {
     "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_fifo.v": ("hw_ram.v",),
 }
 

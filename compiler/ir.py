@@ -2,8 +2,9 @@
 
 A Dataflow is the host-side input quantiser followed by a list of streaming nodes in
 stream order. The nodes are the layer blocks of compiler/blocks (MVU, TopK,
-SlidingWindow, MaxPool); their datatype fields are DataType objects and an MVU's mode a
-`Mode`, written to the file by name. Large parameter arrays live in
+SlidingWindow, MaxPool, AvgPool); their datatype fields are DataType objects and an
+MVU's mode a `Mode`, written to the file by name. The input quantiser may carry the
+host's float pre-processing (compiler/preprocess.py). Large parameter arrays live in
 params/<node>_<name>.npy and are referenced by file name, so dataflow.json stays small
 enough to read. `load` checks every node and names the node it rejects.
 """
@@ -17,14 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .blocks import LAYER_KINDS, MVU, Block, Boundary, MaxPool, Mode, SlidingWindow, TopK
+from .blocks import (
+    LAYER_KINDS,
+    MVU,
+    AvgPool,
+    Block,
+    Boundary,
+    MaxPool,
+    Mode,
+    SlidingWindow,
+    TopK,
+)
 from .blocks.base import as_dtype
 from .datatypes import DataType
 from .errors import CompileError
+from .preprocess import Preprocess
 
 __all__ = [
-    "MVU", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node", "SlidingWindow",
-    "TopK", "load", "save",
+    "MVU", "AvgPool", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node",
+    "SlidingWindow", "TopK", "load", "save",
 ]  # fmt: skip
 
 FORMAT = "halfwave-dataflow"
@@ -43,12 +55,19 @@ class InputQuant:
     rounding: str = "ROUND"
     tensor: str = ""  # ONNX tensor holding scale * value
     channels_last: bool = False  # image input: the host streams (C,H,W) as (H,W,C)
+    # float ops the host runs on the model input before quantising (`shape` is then the
+    # shape they produce, `preprocess.in_shape` the model's own input shape)
+    preprocess: Preprocess | None = None
 
     def __post_init__(self) -> None:
         self.dtype = as_dtype(self.dtype, "input", "dtype")
 
+    def model_shape(self) -> list[int]:
+        """The per-frame shape of what the model takes (X, batch excluded)."""
+        return list(self.preprocess.in_shape) if self.preprocess else list(self.shape)
 
-Node = MVU | TopK | SlidingWindow | MaxPool
+
+Node = MVU | TopK | SlidingWindow | MaxPool | AvgPool
 
 
 @dataclass
@@ -107,7 +126,7 @@ def save(df: Dataflow, build: Path) -> Path:
         "format": FORMAT,
         "version": VERSION,
         "model": df.model,
-        "input": _plain(_as_dict(df.input)),
+        "input": _input_json(df.input),
         "output_tensor": df.output_tensor,
         "nodes": nodes,
     }
@@ -116,6 +135,32 @@ def save(df: Dataflow, build: Path) -> Path:
     path = build / "dataflow.json"
     path.write_text(json.dumps(doc, indent=1) + "\n")
     return path
+
+
+def _input_json(inq: InputQuant) -> dict:
+    d = {f.name: getattr(inq, f.name) for f in fields(inq) if f.name != "preprocess"}
+    if inq.preprocess is not None:
+        d["preprocess"] = inq.preprocess.as_json()
+    return _plain(d)
+
+
+def _input(d: object, path: Path) -> InputQuant:
+    if not isinstance(d, dict):
+        raise CompileError(f"{path}: 'input' is not an object")
+    d = dict(d)
+    if "preprocess" in d:
+        d["preprocess"] = Preprocess.from_json(d["preprocess"], str(path))
+    try:
+        inq = InputQuant(**d)
+    except TypeError as exc:
+        raise CompileError(f"{path}: bad input quantiser ({exc})") from None
+    pre = inq.preprocess
+    if pre is not None and [int(v) for v in pre.out_shape()] != [int(v) for v in inq.shape]:
+        raise CompileError(
+            f"{path}: the pre-processing produces shape {pre.out_shape()}, the input "
+            f"quantiser takes {inq.shape}"
+        )
+    return inq
 
 
 def _node(d: dict, build: Path, path: Path) -> Block:
@@ -158,7 +203,7 @@ def load(build: Path) -> Dataflow:
     nodes = [_node(dict(d), Path(build), path) for d in doc["nodes"]]
     return Dataflow(
         doc["model"],
-        InputQuant(**doc["input"]),
+        _input(doc["input"], path),
         nodes,
         doc.get("output_tensor", ""),
         {str(k): int(v) for k, v in doc.get("fifo_depth", {}).items()},

@@ -17,6 +17,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import preprocess
+from .blocks.avgpool import AvgPool, sum_dtype
 from .datatypes import BIPOLAR, DataType
 from .errors import CompileError
 from .exact import Affine, exact
@@ -37,6 +39,7 @@ AFFINE_OPS = {"Add", "Sub", "Mul", "Div", "Neg", "BatchNormalization"}
 QUANT_OPS = {"Quant", "BipolarQuant", "MultiThreshold"}
 CLIP_OPS = {"Relu", "Clip"}
 MATMUL_OPS = {"MatMul", "Gemm"}
+AVGPOOL_OPS = {"AveragePool", "GlobalAveragePool", "ReduceMean"}  # ReduceMean over H, W
 
 
 @dataclass
@@ -75,6 +78,9 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
         elif node.op == "MaxPool":
             pool, cur = _pool_on_codes(graph, node, cur, f"pool{len(nodes)}")
             nodes.append(pool)
+        elif node.op in AVGPOOL_OPS:
+            pool, cur = _avg_pool(graph, node, cur, f"avgpool{len(nodes)}")
+            nodes.append(pool)
         elif node.op in ("TopK", "ArgMax") and nodes and isinstance(nodes[-1], MVU):
             nodes.append(_lower_topk(graph, node, nodes[-1]))
             return Dataflow(model_name, inq, nodes, graph.outputs[0])
@@ -108,6 +114,7 @@ def _is_data_input(node: Node, tensor: str) -> None:
 def _unsupported(node: Node) -> str:
     return (
         f"op '{node.op}' is not supported here (halfwave lowers MatMul/Gemm/Conv, MaxPool, "
+        "AveragePool/GlobalAveragePool of quantised codes, "
         "per-channel Add/Sub/Mul/Div/BatchNormalization, Relu/Clip, "
         "Quant/BipolarQuant/MultiThreshold, Flatten/Reshape, TopK)"
     )
@@ -168,22 +175,29 @@ def _input_quantizer(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
 
 def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantized]:
     shape = [d for d in graph.shapes.get(x, [])[1:]]
-    consumers = graph.consumers(_skip_shape_ops(graph, x))
     dt_name = graph.datatypes.get(x, "FLOAT32")
     if dt_name not in ("FLOAT32", "FLOAT16", ""):
         dt = DataType.parse(dt_name)
         return InputQuant(shape, dt.name, "integer", tensor=x), Quantized(x, Fraction(1), dt)
+    pre, qin = preprocess.from_graph(graph, x)
+    if pre is not None:
+        shape = pre.out_shape()
+    consumers = graph.consumers(_skip_shape_ops(graph, qin))
+    if len(consumers) == 1 and consumers[0].op not in QUANT_OPS | MATMUL_OPS | {"Conv"}:
+        raise CompileError(preprocess.unsupported(consumers[0]), consumers[0].name)
     if len(consumers) != 1 or consumers[0].op not in ("Quant", "BipolarQuant"):
         raise CompileError(
             f"the model input '{x}' is float and not quantised by a Quant/BipolarQuant node; "
             "add an input quantiser (e.g. Brevitas QuantIdentity)"
         )
     q = consumers[0]
-    _is_data_input(q, _skip_shape_ops(graph, x))
+    _is_data_input(q, _skip_shape_ops(graph, qin))
     scale = _scalar(graph, q, 1, "the input quantiser's scale")
     if q.op == "BipolarQuant":
         return (
-            InputQuant(shape, "BIPOLAR", "bipolar", float(scale), tensor=q.outputs[0]),
+            InputQuant(
+                shape, "BIPOLAR", "bipolar", float(scale), tensor=q.outputs[0], preprocess=pre
+            ),  # fmt: skip
             Quantized(q.outputs[0], scale, BIPOLAR),
         )
     dt, zp = _quant_datatype(graph, q)
@@ -197,6 +211,7 @@ def _input_quantizer_flat(graph: OnnxGraph, x: str) -> tuple[InputQuant, Quantiz
         0.0,
         q.attrs.get("rounding_mode", "ROUND").upper(),
         q.outputs[0],
+        preprocess=pre,
     )
     return inq, Quantized(q.outputs[0], scale, dt)
 
@@ -521,6 +536,13 @@ def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, index: int):
             clip_lo, clip_hi = _clip_bounds(graph, node)
         elif node.op in QUANT_OPS:
             break
+        elif node.op in AVGPOOL_OPS:
+            raise CompileError(
+                "an average pool between a layer's matrix product and its quantiser is not "
+                "supported (its sums would need thresholds of their own); pool the "
+                "quantised activations instead",
+                node.name,
+            )
         elif node.op in MATMUL_OPS or node.op == "Conv":
             raise CompileError(
                 "two matrix products without a quantiser between them; the "
@@ -628,6 +650,82 @@ def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
         source=node.name,
     )
     return pool, out
+
+
+def _avg_pool(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
+    """An AveragePool/GlobalAveragePool of quantised codes: hw_avgpool sums each window
+    in integers; the division by the window size becomes the sums' scale (a rational),
+    which the layer reading them folds exactly into its thresholds."""
+    if cur.chw is None:
+        raise CompileError(f"{node.op} needs an image input (N, C, H, W)", node.name)
+    if cur.scale == 0:
+        raise CompileError(f"{node.op} of an unquantised layer output is not supported", node.name)
+    c, h, w = cur.chw
+    win = Window(h, w, h, w, (0, 0, 0, 0))
+    if node.op == "ReduceMean":  # torch's AdaptiveAvgPool2d(1) / x.mean((2, 3))
+        _global_mean_axes(graph, node)
+    elif node.op == "AveragePool":
+        win = window_of(node, None, cur.chw)
+        if any(win.pads):
+            raise CompileError(
+                f"AveragePool padding {list(win.pads)} is not supported (unpadded windows only)",
+                node.name,
+            )
+        if node.attrs.get("ceil_mode", 0) and ((h - win.KH) % win.SH or (w - win.KW) % win.SW):
+            raise CompileError(
+                "AveragePool ceil_mode=1 with a partial last window is not supported", node.name
+            )
+    oh, ow = win.out_hw(h, w)
+    # one window row (column): any stride >= the image gives it, and hw_avgpool's banks
+    # stay one window wide
+    sh, sw = (win.SH if oh > 1 else h), (win.SW if ow > 1 else w)
+    if sh < win.KH or sw < win.KW:
+        raise CompileError(
+            f"AveragePool windows overlap (kernel {win.KH}x{win.KW}, stride "
+            f"{win.SH}x{win.SW}); halfwave sums windows that do not overlap",
+            node.name,
+        )
+    n = win.KH * win.KW
+    scale, dt = cur.scale / n, sum_dtype(cur.dtype, n)
+    _sums_feed_a_layer(graph, node)
+    pool = AvgPool(
+        name, C=c, IH=h, IW=w, KH=win.KH, KW=win.KW, SH=sh, SW=sw, dtype=cur.dtype.name,
+        out_dtype=dt.name, boundary=Boundary(node.outputs[0], float(scale), chw=[c, oh, ow]),
+        source=node.name,
+    )  # fmt: skip
+    return pool, Quantized(node.outputs[0], scale, dt, (c, oh, ow))
+
+
+def _global_mean_axes(graph: OnnxGraph, node: Node) -> None:
+    """A ReduceMean is a global average pool when it averages H and W of (N, C, H, W)."""
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1]:
+        axes = _const_input(graph, node, 1, "the axes").reshape(-1).tolist()
+    if sorted(int(a) % 4 for a in axes or []) != [2, 3]:
+        raise CompileError(
+            f"ReduceMean over axes {axes} is not a global average pool (axes 2 and 3 of "
+            "an (N, C, H, W) image)",
+            node.name,
+        )
+
+
+def _sums_feed_a_layer(graph: OnnxGraph, node: Node) -> None:
+    """The division is exact only where a layer's thresholds absorb it."""
+    after = _skip_shape_ops(graph, node.outputs[0])
+    nxt = graph.consumers(after)
+    if not nxt:
+        raise CompileError(
+            f"the network ends in {node.op}; its division by the window size needs a layer "
+            "after it (MatMul/Gemm/Conv) whose thresholds absorb it exactly",
+            node.name,
+        )
+    if len(nxt) == 1 and nxt[0].op in QUANT_OPS | AFFINE_OPS | CLIP_OPS:
+        raise CompileError(
+            f"{nxt[0].op} right after {node.op} '{node.name}' needs thresholds on the window "
+            "sums, which halfwave has no block for; feed the pool into a "
+            "MatMul/Gemm/Conv (its thresholds absorb the division exactly)",
+            nxt[0].name,
+        )
 
 
 def _gemm_bias(graph: OnnxGraph, mm: Node, mh: int) -> list[Fraction]:

@@ -45,7 +45,8 @@ INT_INPUTS = {  # (op, input index) that hold integers (shapes, axes, K), not da
 FLOAT_TYPES = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16)
 FLOAT_OPS = {  # every input is float data of the model's type (ONNX type constraints)
     "Quant", "BipolarQuant", "MultiThreshold", "Conv", "Gemm", "MatMul", "Add", "Sub",
-    "Mul", "Div", "BatchNormalization", "Clip", "Relu", "MaxPool", "Neg",
+    "Mul", "Div", "BatchNormalization", "Clip", "Relu", "MaxPool", "Neg", "AveragePool",
+    "GlobalAveragePool",
 }  # fmt: skip
 CONSTANT_ATTRS = {"value_float": np.float32, "value_floats": np.float32,
                   "value_int": np.int64, "value_ints": np.int64}  # fmt: skip
@@ -436,8 +437,9 @@ def _check_window(node, name: str, attrs: dict, consts: dict) -> None:
     """Conv and MaxPool geometry."""
     kernel = attrs.get("kernel_shape")
     w = _const(consts, node, 1) if node.op_type == "Conv" else None
-    if kernel is None and node.op_type == "MaxPool":
-        raise CompileError("MaxPool needs kernel_shape", name)
+    pool = node.op_type in ("MaxPool", "AveragePool")
+    if kernel is None and pool:
+        raise CompileError(f"{node.op_type} needs kernel_shape", name)
     if kernel is not None and (not kernel or min(kernel) < 1):
         raise CompileError(f"kernel_shape {list(kernel)} must be positive sizes", name)
     dims = len(kernel) if kernel else None
@@ -448,13 +450,13 @@ def _check_window(node, name: str, attrs: dict, consts: dict) -> None:
     pads = attrs.get("pads")
     if pads is not None and (min(pads, default=0) < 0 or (dims and len(pads) != 2 * dims)):
         raise CompileError(f"pads {list(pads)} must be {2 * (dims or 0)} values >= 0", name)
-    if pads is not None and kernel is not None and node.op_type == "MaxPool":
+    if pads is not None and kernel is not None and pool:
         if any(p >= k for p, k in zip(pads, list(kernel) * 2, strict=False)):
             raise CompileError(f"pads {list(pads)} must be smaller than the kernel", name)
     group = attrs.get("group", 1)
     if node.op_type == "Conv" and group < 1:
         raise CompileError(f"group={group} must be >= 1", name)
-    for key in ("ceil_mode", "storage_order"):
+    for key in ("ceil_mode", "storage_order", "count_include_pad"):
         _int_flag(attrs, key, name)
     mode = attrs.get("auto_pad", "NOTSET")
     if mode not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
@@ -568,6 +570,7 @@ NODE_CHECKS: dict[str, Check] = {
     "BatchNormalization": _check_batchnorm,
     "Conv": _check_window,
     "MaxPool": _check_window,
+    "AveragePool": _check_window,
     "Gemm": _check_gemm,
     "Flatten": _check_axis,
     "Softmax": _check_axis,

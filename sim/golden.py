@@ -11,9 +11,13 @@ import numpy as np
 from halfwave.compiler.ir import MVU, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
 
 
-def quantize_input(inq: InputQuant, x: np.ndarray) -> np.ndarray:
-    """Float model input (batch first) -> integer values (N, n_in), as the model's own
-    input quantiser does it (float64 arithmetic, round half to even, clip)."""
+def quantize_input(inq: InputQuant, x: np.ndarray, preprocessed: bool = False) -> np.ndarray:
+    """Float model input (batch first) -> integer values (N, n_in): the host
+    pre-processing (compiler/preprocess.py) unless `preprocessed` (x is then what the
+    quantiser reads), then the model's own input quantiser (float64 arithmetic, round
+    half to even, clip)."""
+    if inq.preprocess is not None and not preprocessed:
+        x = inq.preprocess.apply(x)
     x = np.asarray(x, dtype=np.float64)
     if inq.channels_last:  # (N, C, H, W) -> stream order (N, H, W, C)
         x = x.reshape(len(x), *inq.shape).transpose(0, 2, 3, 1)
@@ -47,10 +51,11 @@ def run_maxpool(node: MaxPool, x: np.ndarray) -> np.ndarray:
     return node.run(x)
 
 
-def execute(df: Dataflow, x: np.ndarray) -> list[np.ndarray]:
+def execute(df: Dataflow, x: np.ndarray, preprocessed: bool = False) -> list[np.ndarray]:
     """Integer values at every boundary: [input values, node 0 output, node 1 output, ...],
-    each (N, elements per frame) in stream order."""
-    values = [quantize_input(df.input, x)]
+    each (N, elements per frame) in stream order. `preprocessed`: x is the input
+    quantiser's input (the host pre-processing already applied)."""
+    values = [quantize_input(df.input, x, preprocessed)]
     for node in df.nodes:
         values.append(node.run(values[-1]))  # the block's golden model (compiler/blocks)
     return values

@@ -290,7 +290,7 @@ def write_testbench_vectors(
         codes = rng.choice(np.array([-1, 1]), size=shape)
     else:
         codes = rng.integers(dt.min, dt.max + 1, size=shape)
-    values = golden.execute(df, codes * np.float64(df.input.scale))
+    values = golden.execute(df, codes * np.float64(df.input.scale), preprocessed=True)
     hls = Path(build_dir) / "hls"
     values_to_bytes(values[0], desc["in"]).tofile(hls / "tb_input.bin")
     values_to_bytes(values[-1], desc["out"]).tofile(hls / "tb_expected.bin")

@@ -1,11 +1,12 @@
 """One module per block kind: everything the compiler knows about a hardware block.
 
 Layer blocks (the IR's nodes): `mvu.MVU`, `swg.SlidingWindow`, `maxpool.MaxPool`,
-`topk.TopK`. Structural blocks the netlist places between them: `fifo.Fifo`,
+`avgpool.AvgPool`, `topk.TopK`. Structural blocks the netlist places between them: `fifo.Fifo`,
 `repack.LaneRepack`, and the system adapter `weight_port.WeightPort` (weights in DDR).
 Each implements `base.Block`; see ARCHITECTURE.md, "Adding a block kind".
 """
 
+from .avgpool import AvgPool
 from .base import Block, Boundary, Instance
 from .fifo import Fifo
 from .maxpool import MaxPool
@@ -17,11 +18,12 @@ from .weight_port import WeightPort
 
 # the layer kinds dataflow.json may hold, by their "kind"
 LAYER_KINDS = {cls.__dataclass_fields__["kind"].default: cls
-               for cls in (MVU, TopK, SlidingWindow, MaxPool)}  # fmt: skip
+               for cls in (MVU, TopK, SlidingWindow, MaxPool, AvgPool)}  # fmt: skip
 
 __all__ = [
     "LAYER_KINDS",
     "MVU",
+    "AvgPool",
     "Block",
     "Boundary",
     "Fifo",

@@ -197,6 +197,8 @@ def verification_inputs(df: ir.Dataflow, n: int, seed: int = 0) -> np.ndarray:
     pixels (digits upscaled), otherwise random inputs that cover the input quantiser's
     whole range."""
     shape = [d for d in df.input.shape if d > 0]
+    if df.input.preprocess is not None:  # the quantiser's codes, taken back through it
+        return _codes_before_preprocessing(df, n, seed)
     if int(np.prod(shape)) == 64:
         from halfwave.training import digits_test_arrays
 
@@ -215,6 +217,19 @@ def verification_inputs(df: ir.Dataflow, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     codes = rng.integers(dt.min, dt.max + 1, size=[n, *shape])
     return (codes * df.input.scale).astype(np.float32)
+
+
+def _codes_before_preprocessing(df: ir.Dataflow, n: int, seed: int) -> np.ndarray:
+    """Inputs whose pre-processed values are the quantiser's codes (every code, both
+    signs) moved by up to 0.45 of a step, so rounding decides each one."""
+    from halfwave.compiler.datatypes import DataType
+
+    dt = DataType.parse(df.input.dtype)
+    shape = [n, *df.input.shape]
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(dt.min, dt.max + 1, size=shape) + rng.uniform(-0.45, 0.45, shape)
+    x = df.input.preprocess.invert(codes * df.input.scale)
+    return x.reshape(n, *df.input.model_shape()).astype(np.float32)
 
 
 def verify(

@@ -40,7 +40,7 @@ def check_inputs(x: np.ndarray, df: ir.Dataflow, what: str = "X") -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise CompileError(f"{what}: holds {x.dtype} values; the model takes real numbers")
-    shape = [int(d) for d in df.input.shape]
+    shape = [int(d) for d in df.input.model_shape()]
     size = int(np.prod(shape)) if all(d > 0 for d in shape) else None
     exact = x.ndim == 1 + len(shape) and all(
         d <= 0 or d == n for d, n in zip(shape, x.shape[1:], strict=True)

@@ -309,11 +309,10 @@ def _execute_float64(model, x: np.ndarray) -> dict[str, np.ndarray]:
             )
         elif node.op_type == "BipolarQuant":
             ctx[node.output[0]] = binary_quant(ctx[node.input[0]], ctx[node.input[1]])
-        elif node.op_type in ("Conv", "MaxPool"):  # onnxruntime has no float64 kernels
+        elif node.op_type in F64_OPS:  # onnxruntime has no float64 kernels
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             ins = [ctx[i] for i in node.input if i]
-            run = _conv_f64 if node.op_type == "Conv" else _maxpool_f64
-            ctx[node.output[0]] = run(*ins, **attrs)
+            ctx[node.output[0]] = F64_OPS[node.op_type](*ins, **attrs)
         else:
             execute_node(node, ctx, model.graph, opset)
     return ctx
@@ -341,6 +340,21 @@ def _maxpool_f64(x, kernel_shape=None, strides=None, pads=(0, 0, 0, 0), **_):
     return _windows(x, kernel_shape, strides, pads, -np.inf).max(axis=(-2, -1))
 
 
+def _avgpool_f64(x, kernel_shape=None, strides=None, pads=(0, 0, 0, 0), **_):
+    """AveragePool without padding (the compiler refuses padded average pools)."""
+    if any(pads):
+        raise ValueError("float64 AveragePool: only unpadded windows")
+    return _windows(x, kernel_shape, strides or (1, 1), pads, 0.0).mean(axis=(-2, -1))
+
+
+def _global_avgpool_f64(x, **_):
+    return x.mean(axis=(2, 3), keepdims=True)
+
+
+F64_OPS = {"Conv": _conv_f64, "MaxPool": _maxpool_f64, "AveragePool": _avgpool_f64,
+           "GlobalAveragePool": _global_avgpool_f64}  # fmt: skip
+
+
 def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
@@ -366,8 +380,19 @@ def qonnx_rung(onnx_path: Path, df: Dataflow, x: np.ndarray, float64: bool) -> R
     rung.name = "qonnx-f64" if float64 else "qonnx-f32"
     rung.values = topk_from_previous(df, rung.values)
     if float64:
-        rung.threshold_ulps = [None] + [_boundary_ulps(m64, ctx, n) for n in df.nodes]
+        rung.threshold_ulps = [_input_ulps(m64, ctx, df)]
+        rung.threshold_ulps += [_boundary_ulps(m64, ctx, n) for n in df.nodes]
     return rung
+
+
+def _input_ulps(model, ctx: dict, df: Dataflow) -> np.ndarray | None:
+    """The input quantiser's distances: float32 pre-processing (2*x - 1, mean/std) can
+    put a value on the other side of a rounding step."""
+    if df.input.kind == "integer" or df.input.tensor not in ctx:
+        return None
+    u = threshold_ulps(model, ctx, df.input.tensor)
+    return None if u is None else to_stream_order(u, df.input.shape if df.input.channels_last
+                                                  else None)  # fmt: skip
 
 
 def _boundary_ulps(model, ctx: dict, node) -> np.ndarray | None:

@@ -110,6 +110,28 @@ PARAM_SETS = [
         ),
     ),  # fmt: skip
     ("hw_mvu", dict(MW=64, MH=16, PE=4, SIMD=16, ACC_W=8, N_T=1, WEIGHT_SOURCE="stream")),
+    (
+        "hw_avgpool",
+        dict(C=3, IH=5, IW=7, KH=5, KW=7, SH=5, SW=7, PE=3, W=1, BIPOLAR=1, OUT_W=7),
+    ),  # global pool of +-1: one-word banks
+    (
+        "hw_avgpool",
+        dict(
+            C=8,
+            IH=9,
+            IW=10,
+            KH=2,
+            KW=3,
+            SH=3,
+            SW=4,
+            PE=2,
+            W=4,
+            SIGNED=1,
+            OUT_W=7,
+            RAM_STYLE="block",
+        ),
+    ),  # gaps between windows
+    ("hw_avgpool", dict(C=2, IH=3, IW=3, KH=1, KW=1, SH=1, SW=1, PE=1, W=8, OUT_W=8)),
     ("hw_topk", dict(N=1, PE=1, K=1, ACC_W=1)),
     ("hw_topk", dict(N=10, PE=3, K=10, ACC_W=9, IDX_W=6)),
     ("hw_lane_repack", dict(IN_LANES=1, IN_LW=2, OUT_LANES=64, OUT_LW=3, COUNT=100, SIGNED=1)),
@@ -139,6 +161,11 @@ ILLEGAL = [
     ("hw_mvu", dict(MODE=3, W_W=1, IN_W=2), "MODE 3 (TERNARY) needs W_W=2, got W_W=1"),
     ("hw_swg", dict(C=6, SIMD=4), "SIMD=4 must divide C=6"),
     ("hw_maxpool", dict(IH=2, KH=3), "the window KH=3 x KW=3 exceeds the image IH=2 x IW=7"),
+    (
+        "hw_avgpool",
+        dict(KH=3, OUT_W=8),
+        "strides SH=2, SW=2 must be >= the window KH=3, KW=2 (no overlap)",
+    ),  # fmt: skip
     ("hw_fifo", dict(DEPTH=1), "DEPTH=1 must be >= 2"),
     ("hw_topk", dict(N=4, K=5), "K=5 must be in 1..N=4"),
     ("hw_lane_repack", dict(IN_LANES=65), "IN_LANES=65 must be in 1..64"),

@@ -40,6 +40,8 @@ def input_meta(df: ir.Dataflow) -> dict:
     if q.kind == "quant":
         dt = DataType.parse(q.dtype)
         doc.update(min=int(dt.min), max=int(dt.max))
+    if q.preprocess is not None:  # the host's float ops before the quantiser
+        doc["preprocess"] = q.preprocess.as_json()
     return doc
 
 

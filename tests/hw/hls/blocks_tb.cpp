@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hw_avgpool.h"
 #include "hw_csim_io.h"
 #include "hw_lane_repack.h"
 #include "hw_maxpool.h"
@@ -137,6 +138,20 @@ int run_maxpool(const char* dir, int frames) {
     feed(in, xv);
     for (int f = 0; f < frames; f++)
         hw_maxpool<C, IH, IW, KH, KW, SH, SW, PE, W, SIGNED>(in, out, minch);
+    if (!in.empty()) return 3;
+    return drain(dir, out);
+}
+
+template <int C, int IH, int IW, int KH, int KW, int SH, int SW, int PE, int W, int SIGNED,
+          int BIPOLAR, int OUT_W>
+int run_avgpool(const char* dir, int frames) {
+    std::vector<ap_uint<PE * W> > xv;
+    LOAD_OR_FAIL(PE * W, "in.bin", xv, (long)frames * IH * IW * (C / PE));
+    hls::stream<ap_uint<PE * W> > in("in");
+    hls::stream<ap_uint<PE * OUT_W> > out("out");
+    feed(in, xv);
+    for (int f = 0; f < frames; f++)
+        hw_avgpool<C, IH, IW, KH, KW, SH, SW, PE, W, SIGNED, BIPOLAR, OUT_W>(in, out);
     if (!in.empty()) return 3;
     return drain(dir, out);
 }

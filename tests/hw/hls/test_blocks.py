@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halfwave.compiler.blocks.avgpool import AvgPool, sum_dtype
 from halfwave.compiler.codegen_hls import mvu_swap_flags, mvu_threshold_values, mvu_weight_lanes
+from halfwave.compiler.datatypes import DataType
 from halfwave.compiler.ir import MVU
 from halfwave.sim import hls
 from halfwave.sim import verilator as vl
@@ -388,6 +390,50 @@ class PoolCase:
         _check(self, got, want.reshape(-1, self.C))
 
 
+@dataclass(frozen=True)
+class AvgPoolCase:
+    """hw_avgpool: window sums, compared with a direct loop over the windows."""
+
+    C: int
+    IH: int
+    IW: int
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    PE: int
+    dtype: str
+    seed: int = 0
+
+    @property
+    def block(self) -> AvgPool:
+        dt = DataType.parse(self.dtype)
+        return AvgPool("p", self.C, self.IH, self.IW, self.KH, self.KW, self.SH, self.SW, dt,
+                       sum_dtype(dt, self.KH * self.KW), self.PE)  # fmt: skip
+
+    def template(self) -> str:
+        return f"run_avgpool<{', '.join(str(v) for _, v in self.block.rtl().params)}>"
+
+    def run(self, binary: Path, idx: int, d: Path) -> None:
+        rng = np.random.default_rng(self.seed)
+        blk, dt = self.block, DataType.parse(self.dtype)
+        if dt.kind == "BIPOLAR":
+            img = rng.choice([-1, 1], (FRAMES, self.IH, self.IW, self.C))
+        else:
+            img = rng.integers(dt.min, dt.max + 1, (FRAMES, self.IH, self.IW, self.C))
+        lanes = (img > 0).astype(np.int64) if dt.kind == "BIPOLAR" else img
+        _beats(lanes.reshape(-1, self.C), self.PE, blk.in_format().width).tofile(d / "in.bin")
+        _run(binary, idx, d)
+        want = np.empty((FRAMES, blk.OH, blk.OW, self.C), np.int64)
+        for oy in range(blk.OH):
+            for ox in range(blk.OW):
+                y, x = oy * self.SH, ox * self.SW
+                want[:, oy, ox] = img[:, y : y + self.KH, x : x + self.KW].sum(axis=(1, 2))
+        fmt = blk.out_format()
+        got = _out(d / "out.bin", self.PE, fmt.width, self.C, fmt.signed)
+        _check(self, got, want.reshape(-1, self.C))
+
+
 PIXEL_CASES: list = [
     TopKCase(10, 1, 16, 1, seed=1),
     TopKCase(10, 3, 5, 3, seed=2),
@@ -415,6 +461,11 @@ PIXEL_CASES: list = [
     PoolCase(8, 5, 6, 2, 2, 2, 2, 4, 1, 0, min_frac=0.3, seed=3),  # bipolar, drops edge
     PoolCase(6, 9, 9, 3, 3, 3, 3, 1, 8, 1, min_frac=1.0, seed=4),
     PoolCase(2, 4, 4, 4, 4, 1, 1, 2, 3, 0, seed=5),  # global pool
+    AvgPoolCase(6, 8, 8, 2, 2, 2, 2, 3, "UINT2", seed=1),
+    AvgPoolCase(4, 5, 7, 5, 7, 5, 7, 4, "INT3", seed=2),  # global
+    AvgPoolCase(3, 6, 6, 6, 6, 6, 6, 1, "BIPOLAR", seed=3),  # global of +-1
+    AvgPoolCase(10, 11, 13, 2, 3, 3, 4, 5, "INT4", seed=4),  # gaps between windows
+    AvgPoolCase(8, 9, 9, 3, 3, 3, 3, 8, "UINT8", seed=5),  # sums up to 9*255
 ]
 
 GROUPS = {"mvu": MVU_CASES + _random_mvu_cases(8, seed=2024), "pixel": PIXEL_CASES}

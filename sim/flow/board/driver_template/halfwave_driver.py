@@ -203,6 +203,36 @@ class PynqLink:
         self.weights = []
 
 
+# ----------------------------------------------------------------------------- input
+
+
+def preprocess(x: np.ndarray, pre: dict) -> np.ndarray:
+    """The model's float ops between its input and its input quantiser (meta.json
+    input.preprocess), one numpy op per ONNX op in the model's order, in float64: what
+    halfwave's golden executor runs (halfwave.compiler.preprocess)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), *pre["in_shape"])
+    for o in pre["ops"]:
+        c = np.asarray(o["const"], dtype=np.float64) if "const" in o else None
+        kind = o["op"]
+        if kind == "add":
+            x = x + c
+        elif kind == "sub":
+            x = x - c if o.get("data_first", True) else c - x
+        elif kind == "mul":
+            x = x * c
+        elif kind == "div":
+            x = x / c
+        elif kind == "neg":
+            x = -x
+        elif kind == "reshape":
+            x = x.reshape(len(x), *o["shape"])
+        elif kind == "transpose":
+            x = x.transpose(0, *(p + 1 for p in o["perm"]))
+        else:
+            raise DriverError(f"meta.json: unknown pre-processing op {kind!r}")
+    return x
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -250,8 +280,11 @@ class Accelerator:
             ], self.batch)  # fmt: skip
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Float input -> integer values (N, values per frame), as the model's quantiser."""
+        """Float input -> integer values (N, values per frame): the model's float
+        pre-processing, then its input quantiser."""
         q = self.meta["input"]
+        if "preprocess" in q:
+            x = preprocess(x, q["preprocess"])
         x = np.asarray(x, dtype=np.float64)
         if q["channels_last"]:
             x = x.reshape(len(x), *q["shape"]).transpose(0, 2, 3, 1)
