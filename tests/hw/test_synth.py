@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import codegen_rtl as cg
+from halfwave.compiler.blocks.base import verilog_value
 from halfwave.compiler.blocks.mvu import write_mvu_mem_files
 from halfwave.compiler.ir import MVU
 from halfwave.compiler.resources import estimate_mvu, mvu_shape
@@ -28,22 +29,35 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("HALFWAVE_SYNTH_CACHE", REPO / "build" / "synthcache"))
 
 
-def test_parse_instances_and_values():
-    top = """
-    hw_fifo #(.WIDTH(8), .DEPTH(4)) fifo0 (
-        .clk(clk));
-    hw_maxpool #(
-        .C(8), .IH(4), .MIN_MASK(8'h0f), .SIGNED(0)
-    ) pool1 (
-        .clk(clk));
-    hw_mvu #(.MW(3), .WEIGHT_FILE("mvu2_weights.mem"), .OUT_BIAS(-2)) mvu2 (.clk(clk));
-    """
-    insts = sy.parse_instances(top)
-    assert [(i.module, i.name) for i in insts] == [
-        ("hw_fifo", "fifo0"), ("hw_maxpool", "pool1"), ("hw_mvu", "mvu2")
-    ]  # fmt: skip
-    assert insts[1].param("MIN_MASK") == 15 and insts[2].param("OUT_BIAS") == -2
-    assert insts[2].param("WEIGHT_FILE") == "mvu2_weights.mem"
+def test_netlist_blocks_are_the_instances_of_top_v(tmp_path):
+    """`halfwave synth` takes the instances from the netlist; top.v, read back here with a
+    regular expression (an independent path), holds exactly those, parameters included."""
+    import re
+
+    from halfwave.compiler import netlist
+    from halfwave.compiler.blocks.base import verilog_value
+    from halfwave.compiler.ir import Dataflow, InputQuant
+
+    rng = np.random.default_rng(4)
+    thr = np.sort(rng.integers(-16, 17, (6, 3)), axis=1)
+    w0, w1 = rng.choice([-1, 1], (6, 16)).astype(np.int8), rng.choice([-1, 1], (4, 6))
+    df = Dataflow("t", InputQuant([16], "UINT2", "quant"), [
+        MVU("mvu0", 16, 6, "signsel", "UINT2", "BIPOLAR", -48, 48, "UINT2", weights=w0,
+            thresholds=thr, PE=2, SIMD=4),
+        MVU("mvu1", 6, 4, "signsel", "UINT2", "BIPOLAR", -18, 18, None,
+            weights=w1.astype(np.int8)),
+    ])  # fmt: skip
+    top = cg.top_verilog(df)
+    inst_re = re.compile(r"^\s*(hw_\w+)\s*#\((.*?)\)\s*(\w+)\s*\(", re.S | re.M)
+    param_re = re.compile(r"\.(\w+)\(\s*([^()]*?)\s*\)")
+    parsed = [
+        (m.group(1), m.group(3), {k: verilog_value(v) for k, v in param_re.findall(m.group(2))})
+        for m in inst_re.finditer(top)
+    ]
+    blocks = [(b.module, b.name, b.values()) for b in netlist.blocks(df)]
+    assert blocks == parsed and any(b[0] == "hw_mvu" for b in blocks)
+    assert verilog_value("8'h0f") == 15 and verilog_value("-2") == -2
+    assert verilog_value('"mvu2_weights.mem"') == "mvu2_weights.mem"
 
 
 def test_cell_counting():
@@ -89,9 +103,9 @@ def test_mvu_block_estimate_against_yosys(tmp_path, name, args, lut_tol):
         shutil.copyfile(cg.RTL_LIB / f, rtl / f)
     w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
     write_mvu_mem_files(n.weights, n.thresholds, n.PE, n.SIMD, w_w, n.acc_bits, rtl / n.name)
-    inst = sy.parse_instances(cg._mvu(n, "a", "b"))[0]
+    inst = n.rtl()
     got = sy.synth_instance(inst, rtl, CACHE)
-    est = estimate_mvu(mvu_shape(n, dict((k, sy.verilog_value(v)) for k, v in inst.params)))
+    est = estimate_mvu(mvu_shape(n, dict((k, verilog_value(v)) for k, v in inst.params)))
     print(name, got.summary(), got.memories, est.summary(), est.notes)
     assert got.bram36 == est.bram36 and got.dsp == est.dsp
     if lut_tol is not None:

@@ -259,12 +259,14 @@ def _synth_record(
 def _yosys_run_seconds(build: Path, per_block: bool, whole: bool, cache: Path | None) -> dict:
     """How long the (cached) Yosys runs took when they ran: the sum over the distinct
     blocks (run `jobs` at a time) and the whole design."""
-    from ..synth import default_cache_dir, parse_instances, synth_blocks, synth_whole
+    from halfwave.compiler import ir, netlist
+
+    from ..synth import default_cache_dir, synth_blocks, synth_whole
 
     rtl_dir, cache = build / "rtl", cache or default_cache_dir(build)
     out = {}
     if per_block:
-        insts = parse_instances((rtl_dir / "top.v").read_text())
+        insts = netlist.blocks(ir.load(build))
         utils = synth_blocks(insts, rtl_dir, cache, 1, False).values()
         runs = {id(u): u.seconds for u in utils}  # equal instances share one run
         out["blocks_total"] = round(sum(runs.values()), 1)
@@ -418,10 +420,7 @@ def run_calibration(work: Path, jobs: int | None = None, log=print) -> list[dict
         )
         w_w = cg.lane_width(cg.DataType.parse(n.weight_dtype))
         write_mvu_mem_files(n.weights, n.thresholds, pe, simd, w_w, n.acc_bits, rtl / n.name)
-        base = cg._mvu(n, "a", "b")
-        from ..synth import parse_instances
-
-        inst = parse_instances(base)[0]
+        inst = n.rtl()
         for st in styles:
             style = {"b": "block", "d": "distributed"}[st]
             params = tuple((k, f'"{style}"' if k == "ROM_STYLE" else v) for k, v in inst.params)
