@@ -10,6 +10,7 @@ import json
 import onnx
 import torch
 
+from halfwave.compiler import ir
 from halfwave.flow import api
 
 
@@ -36,7 +37,7 @@ def test_qnn_mlp_calibrated_bit_exact_in_rtl(tmp_path, sim_opts):
     p = export_qonnx(stoch, None, tmp_path / "stoch.onnx")
     a, b = onnx.load(onnx_path), onnx.load(p)
     assert [n.op_type for n in a.graph.node] == [n.op_type for n in b.graph.node]
-    x = torch.from_numpy(api.verification_inputs(api.compile(onnx_path, build), 4))
+    x = torch.from_numpy(api.verification_inputs(ir.load(build), 4))
     stoch.eval()
     model.eval()
     assert torch.equal(stoch.double()(x.double()), model.double()(x.double()))
