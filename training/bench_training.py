@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("hwgq_alexnet", "resnet18_float_standin")
     }
     for m in models.values():
-        m["source"] = "_model (torch training step, synthetic batch)"
+        m["source"] = "measured: torch training steps on this machine, synthetic batch"
         ips = m["images_per_second"]
         m["epoch_hours_imagenet_this_device"] = round(IMAGENET_TRAIN / ips / 3600, 1)
     result = {
