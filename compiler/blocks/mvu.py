@@ -606,35 +606,22 @@ def write_swap_file(swap: np.ndarray, pe: int, path: str | Path) -> Path:
 # ---------------------------------------------------------------- resource model
 
 
-def popcount_levels(n: int, planes: int = 1, out_w: int = 32) -> list[tuple[int, ...]]:
-    """hw_popcount's levels as column heights (column c of weight 2^c, columns below
-    out_w), the input first, the last (every column <= 2 bits: the final adder's rows)
-    last. Per column of height h: h // 6 6:3 compressors (a rest of 5 takes one more),
-    a rest of 3 or 4 one 3:2, the rest passes; bit k of a count lands in column c+k."""
-
-    def n6(h: int) -> int:
-        return h // 6 + (h % 6 == 5)
-
-    def nfa(h: int) -> int:
-        return int(h % 6 in (3, 4))
-
-    def keep(h: int) -> int:
-        return n6(h) + nfa(h) + (0 if h % 6 == 5 else h % 6 - 3 * nfa(h))
-
-    cols = [n if c < planes else 0 for c in range(out_w)]
-    levels = [tuple(cols)]
-    while max(cols) > 2:
-        cols = [keep(cols[c]) + (n6(cols[c - 1]) + nfa(cols[c - 1]) if c >= 1 else 0)
-                + (n6(cols[c - 2]) if c >= 2 else 0) for c in range(out_w)]  # fmt: skip
-        levels.append(tuple(cols))
+def popcount_levels(n: int, planes: int = 1) -> list[tuple[int, int]]:
+    """hw_popcount's levels as (bits per plane, planes), input level first, last level
+    (<= 2 bits per plane, the final adder's rows) last: N > 3 bits take 6:3 compressors
+    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2."""
+    levels = [(n, planes)]
+    while n > 2:
+        cw, k = (6, 3) if n > 3 else (3, 2)
+        n, planes = -(-n // cw) * min(k, planes), planes + k - 1
+        levels.append((n, planes))
     return levels
 
 
-def popcount_latency(n: int, planes: int, pipe: int, out_w: int = 32) -> int:
+def popcount_latency(n: int, planes: int, pipe: int) -> int:
     """hw_popcount's LATENCY: ceil(LEVELS / PIPE) cycles, LEVELS = compressor levels + 1
     (the final adder); 0 when PIPE = 0 (combinational)."""
-    return -(-len(popcount_levels(n, planes, out_w)) // pipe) if pipe > 0 else 0
-
+    return -(-len(popcount_levels(n, planes)) // pipe) if pipe > 0 else 0
 
 
 def _tree_bits_xnor(simd: int) -> int:

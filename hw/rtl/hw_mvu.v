@@ -29,8 +29,7 @@
 //     tree of ACC_W-bit nodes.
 // TREE_PIPE = k > 0 registers the popcount trees every k compressor levels and at their
 // sums (hw_popcount PIPE), adding LT = ceil(LEVELS/k) cycles of latency (LEVELS from
-// hw_popcount for N = SIMD bits and IN_W planes, OUT_W about ACC_W; 0 in the adder-tree
-// modes).
+// hw_popcount for N = SIMD bits and IN_W planes; 0 in the adder-tree modes).
 //
 // Schedule: the vector is taken from the stream during row fold nf = 0 (and stored in
 // an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
@@ -106,46 +105,23 @@ module hw_mvu #(
     output wire                                       w_ready
 );
     // ---------------------------------------------------------------- derived constants
-    // hw_popcount's LATENCY for N bits in P planes and PIPE k: its column recurrence
-    // (heights of the columns below 32, 6:3 and 3:2 grouping per column)
+    // hw_popcount's LATENCY for N bits in P planes and PIPE k (its level recurrence)
     function integer pc_latency;
-        input integer n0, p0, k, ow;  // ow: its OUT_W (columns kept)
-        integer c, h, h1, h2, levels, tall;
-        reg [32*32-1:0] cur, nx;
+        input integer n0, p0, k;
+        integer n, p, cw, kk, levels;
         begin
-            cur = {32*32{1'b0}};
-            for (c = 0; c < p0 && c < ow; c = c + 1) cur[c*32 +: 32] = n0;
+            n = n0;
+            p = p0;
             levels = 1;
-            tall = 1;
-            while (tall != 0) begin
-                tall = 0;
-                for (c = 0; c < ow; c = c + 1) if (cur[c*32 +: 32] > 2) tall = 1;
-                if (tall != 0) begin
-                    nx = {32*32{1'b0}};
-                    for (c = 0; c < ow; c = c + 1) begin
-                        h  = cur[c*32 +: 32];
-                        h1 = (c >= 1) ? cur[(c-1)*32 +: 32] : 0;
-                        h2 = (c >= 2) ? cur[(c-2)*32 +: 32] : 0;
-                        nx[c*32 +: 32] = pc_keep(h) + pc_n6(h1) + pc_nfa(h1) + pc_n6(h2);
-                    end
-                    cur = nx;
-                    levels = levels + 1;
-                end
+            while (n > 2) begin
+                cw = (n > 3) ? 6 : 3;
+                kk = (n > 3) ? 3 : 2;
+                n = ((n + cw - 1) / cw) * ((kk < p) ? kk : p);
+                p = p + kk - 1;
+                levels = levels + 1;
             end
             pc_latency = (k > 0) ? (levels + k - 1) / k : 0;
         end
-    endfunction
-    function integer pc_n6;   // 6:3 compressors of a column of height h
-        input integer h;
-        pc_n6 = h / 6 + ((h % 6 == 5) ? 1 : 0);
-    endfunction
-    function integer pc_nfa;  // 3:2 compressors of a column of height h
-        input integer h;
-        pc_nfa = (h % 6 == 3 || h % 6 == 4) ? 1 : 0;
-    endfunction
-    function integer pc_keep; // bits a column of height h keeps (counts' bit 0, rest)
-        input integer h;
-        pc_keep = pc_n6(h) + pc_nfa(h) + ((h % 6 == 5) ? 0 : h % 6 - 3 * pc_nfa(h));
     endfunction
     localparam integer SF    = (MW + SIMD - 1) / SIMD;     // input beats per vector
     localparam integer NF    = (MH + PE - 1) / PE;         // output beats per vector
@@ -177,7 +153,7 @@ module hw_mvu #(
     localparam integer    POPC        = (MODE == 0 || BITPLANE != 0) ? 1 : 0;
     // popcount sum bits: bit planes need S and C modulo 2^(ACC_W-1) only (2*S - C)
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
-    localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE, CNT_W) : 0;
+    localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
 
 
     initial begin

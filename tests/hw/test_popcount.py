@@ -38,23 +38,18 @@ def _full_width(n: int, planes: int) -> int:
 
 
 def test_levels_shrink_to_two_rows() -> None:
-    """The column recurrence by hand for 32 bits: 6:3 groups (5 + a 5-bit one), then
-    column by column until no column holds more than 2 bits."""
-    assert popcount_levels(32, 1, 6) == [
-        (32, 0, 0, 0, 0, 0), (7, 5, 5, 0, 0, 0), (2, 2, 3, 2, 1, 0),
-        (2, 2, 1, 3, 1, 0), (2, 2, 1, 1, 2, 0),
-    ]  # fmt: skip
-    assert popcount_levels(2, 3, 4) == [(2, 2, 2, 0)]
-    assert popcount_latency(32, 1, 0, 6) == 0
-    assert popcount_latency(32, 1, 1, 6) == 5
-    assert popcount_latency(32, 1, 2, 6) == 3
+    assert popcount_levels(32) == [(32, 1), (6, 3), (3, 5), (2, 6)]
+    assert popcount_levels(2, 3) == [(2, 3)]
+    assert popcount_latency(32, 1, 0) == 0
+    assert popcount_latency(32, 1, 1) == 4
+    assert popcount_latency(32, 1, 3) == 2
 
 
 @pytest.mark.parametrize("n, planes, pipe, out_w", CASES, ids=str)
 def test_popcount(n, planes, pipe, out_w, sim_cache: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(n * 100 + planes * 10 + pipe)
     ow = out_w or _full_width(n, planes)
-    lat = popcount_latency(n, planes, pipe, ow)
+    lat = popcount_latency(n, planes, pipe)
     params = dict(N=n, PLANES=planes, PIPE=pipe, LAT=lat, OUT_W=ow)
     binary = vl.build([RTL / "hw_popcount.v", TB], "popcount_tb", params, sim_cache)
     beats = 200
