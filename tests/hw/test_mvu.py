@@ -1,7 +1,7 @@
 """hw_mvu under Verilator against an integer numpy reference (W @ x, np.sum(acc >= T)).
 
 Each parameter set builds one simulator and streams several vectors back to back twice:
-without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4)
+without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4 + LT)
 and with random stalls of probability 0.5 on both sides (exact outputs). Padding lanes of
 the input and padding columns/rows of the weight memory hold random junk, so masking by
 column index is checked too.
