@@ -61,12 +61,13 @@ LIBRARY = (
     "hw_avgpool.v",
     "hw_outbuf.v",
     "hw_ram.v",
+    "hw_popcount.v",
 )
 MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"
 # shared hw/rtl modules that a library block instantiates (copied and read with it)
 RTL_DEPENDS = {
-    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_popcount.v"),
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),

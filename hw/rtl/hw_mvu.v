@@ -19,13 +19,25 @@
 //                      are small integers: the layer's two scales up to a common factor,
 //                      which is folded into the thresholds.
 //
+// Datapaths (hw_popcount: compressor trees, about one LUT per input bit):
+//     XNOR: per row, popcount of (w XNOR x) over the live lanes.
+//     SIGNSEL with unsigned inputs (bit planes): with b the weight bit (w = 2b - 1) and
+//     x = sum_j 2^j x_j, a row's beat sum is sum w*x = 2*sum b*x - sum x
+//         = 2 * S - C,  S = sum_j 2^j popcount(b & x_j),  C = sum_j 2^j popcount(x_j),
+//     and C (the column term) is one tree shared by all PE rows.
+//     Other modes (signed SIGNSEL, MAC, TERNARY): a product per lane and a binary adder
+//     tree of ACC_W-bit nodes.
+// TREE_PIPE = k > 0 registers the popcount trees every k compressor levels and at their
+// sums (hw_popcount PIPE), adding LT = ceil(LEVELS/k) cycles of latency (LEVELS from
+// hw_popcount for N = SIMD bits and IN_W planes; 0 in the adder-tree modes).
+//
 // Schedule: the vector is taken from the stream during row fold nf = 0 (and stored in
 // an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
 // Throughput: exactly NF*SF cycles per vector, back to back without bubbles, as long
 // as in_valid (during nf = 0) and out_ready stay high.
-// Latency: 4 cycles: when the vector's last input beat transfers in cycle c, output
-// beat nf = 0 is valid from cycle c+4 (ROM/buffer read, PE adder trees, accumulate,
-// 2-entry output buffer); beat nf follows nf*SF cycles later.
+// Latency: 4 + LT cycles: when the vector's last input beat transfers in cycle c, output
+// beat nf = 0 is valid from cycle c+4+LT (ROM/buffer read, PE trees (+ LT tree
+// registers), accumulate, 2-entry output buffer); beat nf follows nf*SF cycles later.
 // Backpressure: a 2-entry output buffer decouples out_ready; the pipeline stalls only
 // when a finished output beat finds the buffer full. in_ready does not depend
 // combinationally on out_ready.
@@ -72,7 +84,8 @@ module hw_mvu #(
     parameter        WEIGHT_FILE = "",     // $readmemh file of the weight memory
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
-    parameter [8*6-1:0]  WEIGHT_SOURCE = "rom" // "rom": WEIGHT_FILE; "stream": w_* port
+    parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
+    parameter integer TREE_PIPE = 0        // popcount trees: registers every k levels; 0: none
 ) (
     input  wire                                       clk,
     input  wire                                       rst,   // synchronous, active high
@@ -92,6 +105,24 @@ module hw_mvu #(
     output wire                                       w_ready
 );
     // ---------------------------------------------------------------- derived constants
+    // hw_popcount's LATENCY for N bits in P planes and PIPE k (its level recurrence)
+    function integer pc_latency;
+        input integer n0, p0, k;
+        integer n, p, cw, kk, levels;
+        begin
+            n = n0;
+            p = p0;
+            levels = 1;
+            while (n > 2) begin
+                cw = (n > 3) ? 6 : 3;
+                kk = (n > 3) ? 3 : 2;
+                n = ((n + cw - 1) / cw) * ((kk < p) ? kk : p);
+                p = p + kk - 1;
+                levels = levels + 1;
+            end
+            pc_latency = (k > 0) ? (levels + k - 1) / k : 0;
+        end
+    endfunction
     localparam integer SF    = (MW + SIMD - 1) / SIMD;     // input beats per vector
     localparam integer NF    = (MH + PE - 1) / PE;         // output beats per vector
     localparam integer TAIL  = MW - (SF - 1) * SIMD;       // valid lanes of the last beat
@@ -117,6 +148,13 @@ module hw_mvu #(
     localparam [8*6-1:0]  SRC_ROM     = "rom";
     localparam [8*6-1:0]  SRC_STREAM  = "stream";
     localparam integer    STREAM      = (WEIGHT_SOURCE == SRC_STREAM) ? 1 : 0;
+    // popcount datapaths: XNOR, and SIGNSEL with unsigned inputs (bit planes)
+    localparam integer    BITPLANE    = (MODE == 1 && IN_SIGNED == 0) ? 1 : 0;
+    localparam integer    POPC        = (MODE == 0 || BITPLANE != 0) ? 1 : 0;
+    // popcount sum bits: bit planes need S and C modulo 2^(ACC_W-1) only (2*S - C)
+    localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
+    localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
+
 
     initial begin
         if (MW < 1) begin $display("ERROR: %m: MW=%0d must be >= 1", MW); $finish; end
@@ -170,6 +208,10 @@ module hw_mvu #(
         end
         if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO) begin
             $display("ERROR: %m: ROM_STYLE=\"%0s\" must be \"block\", \"distributed\" or \"auto\"", ROM_STYLE);
+            $finish;
+        end
+        if (TREE_PIPE < 0) begin
+            $display("ERROR: %m: TREE_PIPE=%0d must be >= 0", TREE_PIPE);
             $finish;
         end
         if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM) begin
@@ -292,20 +334,59 @@ module hw_mvu #(
     reg            s2_v, s2_first, s2_last;
     reg [PE*ACC_W-1:0] s2_psum;
     wire [PE*ACC_W-1:0] tree_sum;
-
+    // live lanes: column < MW
+    wire [SIMD-1:0] live;
     genvar p, s, n;
     generate
-        for (p = 0; p < PE; p = p + 1) begin : g_pe
-            // heap-ordered adder tree: nodes 0..SIMD-2 internal, SIMD-1..2*SIMD-2 leaves
-            wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
-            for (s = 0; s < SIMD; s = s + 1) begin : g_lane
-                wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
-                wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
-                wire            live = !s1_last || (s < TAIL);  // column < MW
-                wire [ACC_W-1:0] term;
-                if (MODE == 0) begin : g_xnor
-                    assign term = {{(ACC_W-1){1'b0}}, (w[0] ~^ xr[0])};
-                end else begin : g_arith
+        for (s = 0; s < SIMD; s = s + 1) begin : g_live
+            assign live[s] = !s1_last || (s < TAIL);
+        end
+    endgenerate
+
+    generate
+        if (POPC != 0) begin : g_popc
+            // plane j of the inputs: bit j of every live lane (XNOR: the one plane)
+            wire [IN_W*SIMD-1:0] xpl;
+            for (n = 0; n < IN_W; n = n + 1) begin : g_xpl
+                for (s = 0; s < SIMD; s = s + 1) begin : g_xs
+                    assign xpl[n*SIMD + s] = s1_x[s*IN_W + n];
+                end
+            end
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [ACC_W-1:0] col;   // C = sum_j 2^j popcount(x_j & live) (bit planes only)
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (BITPLANE != 0) begin : g_col
+                // C < 2^(ACC_W-1): the same tree shape (and latency) as the rows'
+                wire [CNT_W-1:0] csum;
+                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(CNT_W))
+                    u_col (.clk(clk), .en(en), .in_bits(xpl & {IN_W{live}}), .sum(csum));
+                assign col = {1'b0, csum};
+            end else begin : g_nocol
+                assign col = {ACC_W{1'b0}};
+            end
+            for (p = 0; p < PE; p = p + 1) begin : g_pe
+                wire [SIMD-1:0] wb = s1_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
+                wire [IN_W*SIMD-1:0] bits;
+                wire [CNT_W-1:0] cnt;
+                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(CNT_W))
+                    u_pc (.clk(clk), .en(en), .in_bits(bits), .sum(cnt));
+                if (BITPLANE != 0) begin : g_bp
+                    // 2*S - C, exact modulo 2^ACC_W (the true value fits)
+                    assign bits = xpl & {IN_W{wb & live}};
+                    assign tree_sum[p*ACC_W +: ACC_W] = {cnt, 1'b0} - col;
+                end else begin : g_xn
+                    assign bits = ~(xpl ^ wb) & live;
+                    assign tree_sum[p*ACC_W +: ACC_W] = cnt;
+                end
+            end
+        end else begin : g_adder
+            for (p = 0; p < PE; p = p + 1) begin : g_pe
+                // heap-ordered adder tree: nodes 0..SIMD-2 internal, SIMD-1..2*SIMD-2 leaves
+                wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
+                for (s = 0; s < SIMD; s = s + 1) begin : g_lane
+                    wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
+                    wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
+                    wire [ACC_W-1:0] term;
                     // input lane as an XW-bit signed value
                     wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
                     wire [PW-1:0] prod;
@@ -335,28 +416,56 @@ module hw_mvu #(
                         /* verilator lint_on UNUSEDSIGNAL */
                         assign term = prod_t[ACC_W-1:0];
                     end
+                    assign node[(SIMD-1+s)*ACC_W +: ACC_W] = live[s] ? term : {ACC_W{1'b0}};
                 end
-                assign node[(SIMD-1+s)*ACC_W +: ACC_W] = live ? term : {ACC_W{1'b0}};
+                for (n = 0; n < SIMD - 1; n = n + 1) begin : g_node
+                    assign node[n*ACC_W +: ACC_W] = node[(2*n+1)*ACC_W +: ACC_W]
+                                                  + node[(2*n+2)*ACC_W +: ACC_W];
+                end
+                assign tree_sum[p*ACC_W +: ACC_W] = node[ACC_W-1:0];
             end
-            for (n = 0; n < SIMD - 1; n = n + 1) begin : g_node
-                assign node[n*ACC_W +: ACC_W] = node[(2*n+1)*ACC_W +: ACC_W]
-                                              + node[(2*n+2)*ACC_W +: ACC_W];
-            end
-            assign tree_sum[p*ACC_W +: ACC_W] = node[ACC_W-1:0];
         end
     endgenerate
+
+    // the control of stage 1, delayed by the LT tree registers (same enable)
+    reg [NFW-1:0] s1_nf;
+    always @(posedge clk) if (en) s1_nf <= nf;
+    wire           t_v, t_first, t_last;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [NFW-1:0] t_nf;  // read by the thresholds only
+    /* verilator lint_on UNUSEDSIGNAL */
+    localparam integer CB = 2 + NFW;  // {first, last, nf}
+    wire [LT:0]        cv;
+    wire [(LT+1)*CB-1:0] cc;
+    assign cv[0]      = s1_v;
+    assign cc[0 +: CB] = {s1_first, s1_last, s1_nf};
+    generate
+        for (n = 0; n < LT; n = n + 1) begin : g_tdly
+            reg          qv;
+            reg [CB-1:0] qc;
+            always @(posedge clk) begin
+                if (rst) qv <= 1'b0;
+                else if (en) qv <= cv[n];
+            end
+            always @(posedge clk) if (en) qc <= cc[n*CB +: CB];
+            assign cv[n+1]          = qv;
+            assign cc[(n+1)*CB +: CB] = qc;
+        end
+    endgenerate
+    assign t_v = cv[LT];
+    assign {t_first, t_last, t_nf} = cc[LT*CB +: CB];
 
     always @(posedge clk) begin
         if (rst) begin
             s2_v <= 1'b0;
         end else if (en) begin
-            s2_v <= s1_v;
+            s2_v <= t_v;
         end
     end
     always @(posedge clk) begin
         if (en) begin
-            s2_first <= s1_first;
-            s2_last  <= s1_last;
+            s2_first <= t_first;
+            s2_last  <= t_last;
             s2_psum  <= tree_sum;
         end
     end
@@ -389,13 +498,8 @@ module hw_mvu #(
             localparam [31:0]       ONE32  = 1;
             localparam [OUT_W-1:0]  ONE    = ONE32[OUT_W-1:0];
             wire [TWORD-1:0] thr_q;    // thresholds of the rows in acc
-            reg  [NFW-1:0]   s1_nf, s2_nf;
-            always @(posedge clk) begin
-                if (en) begin
-                    s1_nf <= nf;
-                    s2_nf <= s1_nf;
-                end
-            end
+            reg  [NFW-1:0]   s2_nf;
+            always @(posedge clk) if (en) s2_nf <= t_nf;
             hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
                 .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
                 .re(en), .raddr(s2_nf), .rdata(thr_q));

@@ -132,6 +132,12 @@ PARAM_SETS = [
         ),
     ),  # gaps between windows
     ("hw_avgpool", dict(C=2, IH=3, IW=3, KH=1, KW=1, SH=1, SW=1, PE=1, W=8, OUT_W=8)),
+    ("hw_mvu", dict(MW=40, MH=6, PE=3, SIMD=20, ACC_W=7, N_T=2, OUT_W=2, TREE_PIPE=1)),
+    ("hw_mvu", dict(MW=30, MH=8, PE=4, SIMD=14, MODE=1, IN_W=3, ACC_W=9, TREE_PIPE=2)),
+    ("hw_popcount", dict(N=1)),
+    ("hw_popcount", dict(N=64, PIPE=1)),
+    ("hw_popcount", dict(N=17, PLANES=4, PIPE=2)),
+    ("hw_popcount", dict(N=40, OUT_W=4)),
     ("hw_topk", dict(N=1, PE=1, K=1, ACC_W=1)),
     ("hw_topk", dict(N=10, PE=3, K=10, ACC_W=9, IDX_W=6)),
     ("hw_lane_repack", dict(IN_LANES=1, IN_LW=2, OUT_LANES=64, OUT_LW=3, COUNT=100, SIGNED=1)),
@@ -171,6 +177,7 @@ ILLEGAL = [
     ("hw_lane_repack", dict(IN_LANES=65), "IN_LANES=65 must be in 1..64"),
     ("hw_ram", dict(ROM=1, SYNC_READ=0), "ROM=1 needs SYNC_READ=1 (got 0)"),
     ("hw_outbuf", dict(WIDTH=0), "WIDTH=0 must be >= 1"),
+    ("hw_popcount", dict(PLANES=0), "PLANES=0 must be in 1..24"),
     ("axis_upsize", dict(IN_W=8, BEATS=2, OUT_W=17), "OUT_W=17 must be in 1..IN_W*BEATS=16"),
     ("uart_rx", dict(CLKS_PER_BIT=3), "CLKS_PER_BIT=3 must be >= 4"),
 ]

@@ -1,7 +1,7 @@
 """hw_mvu under Verilator against an integer numpy reference (W @ x, np.sum(acc >= T)).
 
 Each parameter set builds one simulator and streams several vectors back to back twice:
-without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4)
+without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4 + LT)
 and with random stalls of probability 0.5 on both sides (exact outputs). Padding lanes of
 the input and padding columns/rows of the weight memory hold random junk, so masking by
 column index is checked too.
@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from halfwave.compiler.blocks.mvu import write_mvu_mem_files, write_swap_file
+from halfwave.compiler.blocks.mvu import popcount_latency, write_mvu_mem_files, write_swap_file
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # hw_mvu and its shared modules
-LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4
+SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_popcount.v"]
+LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4+LT
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Case:
     seed: int = 0
     WP: int = 1  # MODE 3: weight of code +1, magnitude of code -1 (rows may swap them)
     WN: int = 1
+    TREE_PIPE: int = 0  # popcount tree registers every k levels (XNOR, unsigned SIGNSEL)
 
 
 CASES = [
@@ -83,6 +84,10 @@ CASES = [
     ),  # fmt: skip
     # ternary, symmetric (Brevitas 2-bit narrow), signed 4-bit inputs, raw accumulators
     Case(MW=9, MH=4, PE=4, SIMD=9, MODE=3, IN_W=4, IN_SIGNED=1, W_W=2, seed=10),
+    # pipelined popcount trees: XNOR registered every level, thresholds
+    Case(MW=40, MH=6, PE=3, SIMD=20, MODE=0, N_T=2, OUT_W=2, TREE_PIPE=1, seed=11),
+    # bit-plane SIGNSEL (binary weights x unsigned 3-bit), trees registered every 2 levels
+    Case(MW=30, MH=8, PE=4, SIMD=14, MODE=1, IN_W=3, TREE_PIPE=2, seed=12),
 ]
 
 
@@ -151,7 +156,14 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
         OUT_BIAS=c.OUT_BIAS, WEIGHT_FILE="mvu_weights.mem",
         THRESH_FILE="mvu_thresholds.mem" if c.N_T else "", ROM_STYLE=c.rom_style,
         **({"WP": c.WP, "WN": c.WN, "SWAP_FILE": "mvu_swap.mem"} if c.MODE == 3 else {}),
+        **({"TREE_PIPE": c.TREE_PIPE} if c.TREE_PIPE else {}),
     )  # fmt: skip
+
+
+def latency(c: Case) -> int:
+    """hw_mvu's latency: 4 + the popcount trees' (XNOR and unsigned SIGNSEL only)."""
+    popc = c.MODE == 0 or (c.MODE == 1 and not c.IN_SIGNED)
+    return LATENCY + (popcount_latency(c.SIMD, c.IN_W, c.TREE_PIPE) if popc else 0)
 
 
 def _case_id(c: Case) -> str:
@@ -218,7 +230,7 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
             assert set(np.diff(out_t, axis=0).ravel().tolist()) == {period}, where
             assert set(np.diff(in_t, axis=0).ravel().tolist()) == {period}, where
             assert set(np.diff(out_t, axis=1).ravel().tolist()) <= {sf}, where
-            assert out_t[0, 0] - in_t[0, -1] == LATENCY, where
+            assert out_t[0, 0] - in_t[0, -1] == latency(c), where
 
 
 def test_mvu_refuses_illegal_parameters(sim_cache: Path, tmp_path: Path) -> None:

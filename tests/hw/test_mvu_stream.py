@@ -35,7 +35,7 @@ from halfwave.compiler.blocks.mvu import (
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # hw_mvu and its shared modules
+SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_popcount.v"]  # + shared
 # one case per mode, tails in both dimensions where the case has them
 STREAM_CASES = [CASES[0], CASES[2], CASES[4], CASES[8], CASES[7], CASES[1]]
 

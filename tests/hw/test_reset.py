@@ -84,7 +84,7 @@ def test_mvu_recovers_from_reset_mid_vector(case, sim_cache: Path, tmp_path: Pat
     junk = np.random.default_rng(1).integers(0, 256, (after, beats.shape[1]), np.uint8)
     in_w, out_w = c.SIMD * c.IN_W, c.PE * lw
     tb = reset_wrapper("hw_mvu", tmv._params(c, acc_w), in_w, out_w, after, tmp_path / "tb.v")
-    binary = vl.build([RTL / "hw_mvu.v", *SHARED, tb], "reset_tb", {}, sim_cache)
+    binary = vl.build([*tmv.SRCS, tb], "reset_tb", {}, sim_cache)
     for out in _run_both(binary, np.vstack([junk, beats]), in_w, out_w, c.vectors * nf, tmp_path):
         lanes = vl.unpack_lanes(out, c.PE, lw, signed=not c.N_T)
         got = vl.beats_to_vectors(lanes, nf * c.PE)[:, : c.MH]
