@@ -65,7 +65,8 @@ lint: $(STAMP)
 # synth.json: pynq-z2 --max designs through Yosys with plots; boards.json: make bitstream
 # stage times and nextpnr Fmax; ternary.json: TTQ/TWN accuracy and size (trains on CPU);
 # fuzz.json: the compiler's mutation fuzzer (refused / right / traceback / wrong hardware);
-# qnn.json: qnn_mlp deterministic vs stochastic accuracy; training.json: training throughput
+# qnn.json: qnn_mlp deterministic vs stochastic accuracy; lanes.json: LUT per MVU lane by
+# Yosys; training.json: training throughput
 bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench.results --out bench/results.json --root $(BUILD)
 	$(BIN)/python -m halfwave.flow.bench.synthesis --out bench/synth.json --root $(BUILD)
@@ -73,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench.ternary --out bench/ternary.json
 	$(BIN)/python -m halfwave.flow.bench.fuzz --n 1000 --out bench/fuzz.json
 	$(BIN)/python -m halfwave.flow.bench.qnn --seeds 2 --root $(BUILD) --out bench/qnn.json
+	$(BIN)/python -m halfwave.flow.bench.lanes --out bench/lanes.json
 	$(BIN)/python -m halfwave.training.bench_training --out bench/training.json
 
 # boards and system (sim/flow/board/bitstream.py): exit 0 with a bitstream, 3 when it stopped
