@@ -1,10 +1,9 @@
-"""The training layer's error for bad input: a model name, option or data set it cannot
-use. A HalfwaveError, so that the CLI prints it as one sentence (exit 2)."""
+"""The training layer's user-error base: a model name, option, checkpoint or data set it
+cannot use. The CLI prints such an error as one sentence (exit 2), as it does the
+compiler's HalfwaveError; training imports nothing of the compiler."""
 
 from __future__ import annotations
 
-from halfwave.compiler.errors import HalfwaveError
 
-
-class TrainingError(HalfwaveError, ValueError):
-    """A model name, training option or data set that training cannot use."""
+class TrainingError(ValueError):
+    """A model name, training option, checkpoint or data set that training cannot use."""

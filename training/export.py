@@ -28,17 +28,15 @@ import onnx
 import torch
 from torch import nn
 
-from halfwave.compiler.errors import HalfwaveError
-
-from . import brevitas_quant  # noqa: F401  (registers the HWGQ export handler)
-from .brevitas_quant import HWGQExportError
+from .brevitas_quant import HWGQExportError  # importing it registers the HWGQ handler
+from .errors import TrainingError
 from .models import build_model
 from .train import load_checkpoint
 
 EXPORT_OPSET = 18
 
 
-class ExportError(HalfwaveError, ValueError):
+class ExportError(TrainingError):
     """The model cannot be expressed in the QONNX forms halfwave's compiler accepts."""
 
 

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from halfwave.compiler.errors import HalfwaveError
-
 from .data import Split
+from .errors import TrainingError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".gif", ".webp", ".tif", ".tiff")
 VAL_FRACTION = 0.2
@@ -33,7 +32,7 @@ SPLIT_SEED = 0
 VAL_NAMES = ("val", "test")
 
 
-class ImageFolderError(HalfwaveError, ValueError):
+class ImageFolderError(TrainingError):
     """A folder that does not hold images in a layout this loader reads."""
 
 

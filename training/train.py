@@ -46,8 +46,6 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from halfwave.compiler.errors import HalfwaveError
-
 from . import distributed
 from .data import digits_images, load_digits_split
 from .distributed import Context
@@ -63,7 +61,7 @@ SYNC_BN_BELOW = 32  # per-process batch under which BatchNorm is synchronised (a
 TRAIN_ACCURACY_MAX = 100_000  # final train-set accuracy only for sets up to this size
 
 
-class CheckpointError(HalfwaveError, ValueError):
+class CheckpointError(TrainingError):
     """A file is not a halfwave checkpoint, or holds another model than expected."""
 
 

@@ -536,18 +536,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_error(exc: BaseException) -> bool:
+    """Bad input: a HalfwaveError, a missing file, or training's TrainingError (looked up
+    only when training was imported, so that the CLI starts without torch)."""
+    training = sys.modules.get("halfwave.training.errors")
+    return isinstance(exc, (HalfwaveError, FileNotFoundError)) or (
+        training is not None and isinstance(exc, training.TrainingError)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)  # for a torchrun relaunch
     try:
         return a.func(a)
-    except (HalfwaveError, FileNotFoundError) as exc:  # bad input: one sentence
-        print(f"error: {sentence(exc)}", file=sys.stderr)
+    except Exception as exc:
+        if not _user_error(exc):
+            traceback.print_exc()  # a bug in halfwave: its traceback, for the report
+            print("halfwave: internal error (the traceback above is a bug report)", file=sys.stderr)
+            return 1
+        print(f"error: {sentence(exc)}", file=sys.stderr)  # bad input: one sentence
         return 2
-    except Exception:  # a bug in halfwave: its traceback, for the report
-        traceback.print_exc()
-        print("halfwave: internal error (the traceback above is a bug report)", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

@@ -86,9 +86,12 @@ def test_named_errors_share_the_base_class() -> None:
         SimError,
         SimBuildError,
         SimDeadlock,
-        CheckpointError,
-        ExportError,
-        ImageFolderError,
     )
     for cls in named:
         assert issubclass(cls, HalfwaveError), cls
+    from halfwave.flow.cli import _user_error
+    from halfwave.training.errors import TrainingError
+
+    for cls in (CheckpointError, ExportError, ImageFolderError):
+        assert issubclass(cls, TrainingError) and _user_error(cls("x")), cls
+    assert not _user_error(ValueError("a bug")) and not _user_error(KeyError("k"))
