@@ -35,10 +35,11 @@ from .errors import CompileError
 from .preprocess import Preprocess
 
 __all__ = [
-    "MVU", "AvgPool", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node",
+    "INPUT", "MVU", "AvgPool", "Boundary", "Dataflow", "InputQuant", "MaxPool", "Mode", "Node",
     "SlidingWindow", "TopK", "load", "save",
 ]  # fmt: skip
 
+INPUT = "@input"  # the producer name of the input quantiser in Dataflow.inputs
 FORMAT = "halfwave-dataflow"
 VERSION = 1  # names in the file are unchanged by the typed IR
 
@@ -79,9 +80,57 @@ class Dataflow:
     # depth of the FIFO in front of each node, by node name (fifos.size_fifos; a node
     # missing here gets the analysis's depth)
     fifo_depth: dict[str, int] = field(default_factory=dict)
+    # the producers of a node that does not simply take the node before it (a join, a
+    # branch starting from an earlier node): node name -> producer names in input
+    # order, INPUT for the input quantiser. Nodes are in a topological order; the last
+    # node is the output. A node whose output feeds several nodes is forked by the
+    # netlist.
+    inputs: dict[str, list[str]] = field(default_factory=dict)
 
     def mvus(self) -> list[MVU]:
         return [n for n in self.nodes if isinstance(n, MVU)]
+
+    def sources(self, k: int) -> list[str]:
+        """The producers of node k (names, INPUT for the input quantiser)."""
+        name = self.nodes[k].name
+        if name in self.inputs:
+            return list(self.inputs[name])
+        return [self.nodes[k - 1].name if k else INPUT]
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Producer name (INPUT included) -> the nodes taking its output, in order."""
+        out: dict[str, list[str]] = {INPUT: []}
+        for k, n in enumerate(self.nodes):
+            out.setdefault(n.name, [])
+            for src in self.sources(k):
+                out.setdefault(src, []).append(n.name)
+        return out
+
+    def is_chain(self) -> bool:
+        return all(self.sources(k) == [self.nodes[k - 1].name if k else INPUT]
+                   for k in range(len(self.nodes)))  # fmt: skip
+
+    def check_graph(self, where: str = "dataflow") -> None:
+        """Every producer named exists earlier, joins get as many inputs as they take,
+        every node but the last feeds something (CompileError naming the node)."""
+        seen = {INPUT}
+        for k, n in enumerate(self.nodes):
+            srcs = self.sources(k)
+            unknown = [s for s in srcs if s not in seen]
+            if unknown:
+                raise CompileError(f"{where}: input {unknown[0]!r} is not an earlier node", n.name)
+            if len(srcs) != n.input_count():
+                raise CompileError(
+                    f"{where}: {len(srcs)} inputs given, the block takes {n.input_count()}", n.name
+                )
+            seen.add(n.name)
+        unknown = sorted(set(self.inputs) - {n.name for n in self.nodes})
+        if unknown:
+            raise CompileError(f"{where}: inputs given for unknown node {unknown[0]!r}")
+        used = self.consumers()
+        idle = [n.name for n in self.nodes[:-1] if not used.get(n.name)]
+        if idle:
+            raise CompileError(f"{where}: the node's output feeds nothing", idle[0])
 
 
 _ARRAYS = ("weights", "thresholds")
@@ -132,6 +181,8 @@ def save(df: Dataflow, build: Path) -> Path:
     }
     if df.fifo_depth:
         doc["fifo_depth"] = df.fifo_depth
+    if df.inputs:
+        doc["inputs"] = df.inputs
     path = build / "dataflow.json"
     path.write_text(json.dumps(doc, indent=1) + "\n")
     return path
@@ -201,10 +252,22 @@ def load(build: Path) -> Dataflow:
     if doc.get("format") != FORMAT or doc.get("version") != VERSION:
         raise ValueError(f"{path}: not a {FORMAT} v{VERSION} file")
     nodes = [_node(dict(d), Path(build), path) for d in doc["nodes"]]
-    return Dataflow(
+    df = Dataflow(
         doc["model"],
         _input(doc["input"], path),
         nodes,
         doc.get("output_tensor", ""),
         {str(k): int(v) for k, v in doc.get("fifo_depth", {}).items()},
+        _inputs(doc.get("inputs", {}), path),
     )
+    df.check_graph(str(path))
+    return df
+
+
+def _inputs(d: object, path: Path) -> dict[str, list[str]]:
+    ok = isinstance(d, dict) and all(
+        isinstance(v, list) and all(isinstance(s, str) for s in v) for v in d.values()
+    )
+    if not ok:
+        raise CompileError(f"{path}: 'inputs' is not a map of node name to producer names")
+    return {str(k): list(v) for k, v in d.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from halfwave.compiler.ir import MVU, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
+from halfwave.compiler.ir import INPUT, MVU, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
 
 
 def quantize_input(inq: InputQuant, x: np.ndarray, preprocessed: bool = False) -> np.ndarray:
@@ -56,8 +56,12 @@ def execute(df: Dataflow, x: np.ndarray, preprocessed: bool = False) -> list[np.
     each (N, elements per frame) in stream order. `preprocessed`: x is the input
     quantiser's input (the host pre-processing already applied)."""
     values = [quantize_input(df.input, x, preprocessed)]
-    for node in df.nodes:
-        values.append(node.run(values[-1]))  # the block's golden model (compiler/blocks)
+    by_name = {INPUT: values[0]}
+    for k, node in enumerate(df.nodes):
+        xs = [by_name[src] for src in df.sources(k)]
+        out = node.run_inputs(xs)  # the block's golden model (compiler/blocks)
+        by_name[node.name] = out
+        values.append(out)
     return values
 
 

@@ -259,6 +259,30 @@ class Block:
         """The widest ap_uint this block's HLS code uses beyond its streams."""
         return 0
 
+    # ------------------------------------------------------------ joins (DAG)
+    # A join (Add, Concat) takes several input streams; every other layer takes one.
+    # Its inputs are the producers listed in Dataflow.inputs, in this order.
+
+    def input_count(self) -> int:
+        """How many input streams the block takes."""
+        return 1
+
+    def in_formats(self) -> list[StreamFormat]:
+        """The format of each input stream, in input order."""
+        return [self.in_format()]
+
+    def run_inputs(self, xs: list[np.ndarray]) -> np.ndarray:
+        """Golden execution on every input's values (N, per frame), in input order."""
+        return self.run(xs[0])
+
+    def rtl_join_ports(self, ins: list[str], o: str) -> list[str]:
+        """Port lines of the instance, input streams on wires `ins` (in order)."""
+        return self.rtl_ports(ins[0], o)
+
+    def hls_join(self, ins: list[str], o: str) -> str:
+        """The process call in halfwave_top, input streams `ins` (in order)."""
+        return self.hls(ins[0], o)
+
 
 class PixelBlock(Block):
     """A block on an image stream: (IH, IW, C) pixels of `dtype` in, OH x OW pixels (or
