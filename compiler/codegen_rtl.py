@@ -72,6 +72,8 @@ RTL_DEPENDS = {
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_fifo.v": ("hw_ram.v",),
+    "hw_add.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_concat.v": ("hw_outbuf.v",),
 }
 
 
