@@ -34,7 +34,10 @@ V2005 = ["--default-language", "1364-2005"]
 
 
 def _gargs(params: dict[str, int | str]) -> list[str]:
-    return [f'-G{k}="{v}"' if isinstance(v, str) else f"-G{k}={v}" for k, v in params.items()]
+    """-G options; a str that is a sized literal (128'h...: hw_concat's packed lists) goes
+    unquoted, other strs as strings."""
+    return [f'-G{k}="{v}"' if isinstance(v, str) and not re.fullmatch(r"\d+'[hdb][0-9a-fA-F_]+", v)
+            else f"-G{k}={v}" for k, v in params.items()]  # fmt: skip
 
 
 def lint(top: str, params: dict[str, int | str], files: list[Path]) -> str:
@@ -134,6 +137,69 @@ PARAM_SETS = [
     ("hw_avgpool", dict(C=2, IH=3, IW=3, KH=1, KW=1, SH=1, SW=1, PE=1, W=8, OUT_W=8)),
     ("hw_mvu", dict(MW=40, MH=6, PE=3, SIMD=20, ACC_W=7, N_T=2, OUT_W=2, TREE_PIPE=1)),
     ("hw_mvu", dict(MW=30, MH=8, PE=4, SIMD=14, MODE=1, IN_W=3, ACC_W=9, TREE_PIPE=2)),
+    ("hw_fork", dict(WIDTH=1, N_OUT=8)),
+    ("hw_fork", dict(WIDTH=300, N_OUT=3)),
+    (
+        "hw_add",
+        dict(
+            C=6,
+            PE=3,
+            A_W=14,
+            A_SIGNED=1,
+            B_W=2,
+            ACC_W=17,
+            CW=5,
+            N_T=3,
+            OUT_W=2,
+            OUT_BIAS=-2,
+            COEF_FILE="c.mem",
+            THRESH_FILE="t.mem",
+        ),
+    ),  # residual (b)
+    (
+        "hw_add",
+        dict(
+            C=4,
+            PE=4,
+            A_W=1,
+            A_BIPOLAR=1,
+            B_W=1,
+            B_BIPOLAR=1,
+            ACC_W=3,
+            N_T=1,
+            THRESH_FILE="t.mem",
+            ROM_STYLE="block",
+        ),
+    ),  # bipolar in and out, CF = 1
+    (
+        "hw_add",
+        dict(C=5, PE=1, A_W=8, B_W=8, B_SIGNED=1, ACC_W=12, CW=4, COEF_A=-3, COEF_B=7),
+    ),  # raw z, constant coefficients
+    (
+        "hw_concat",
+        dict(
+            N=3,
+            PE=2,
+            IN_W=4,
+            OUT_W=7,
+            CS="128'h000000060004_0002",
+            WS="64'h030104",
+            MULTS="128'hfffe_0003_0001",
+            SIGNED_MASK="8'h01",
+            BIPOLAR_MASK="8'h02",
+        ),
+    ),  # fmt: skip
+    (
+        "hw_concat",
+        dict(
+            N=8,
+            PE=1,
+            IN_W=1,
+            OUT_W=1,
+            CS="128'h0001000100010001000100010001_0001",
+            WS="64'h0101010101010101",
+        ),
+    ),  # bipolar pass-through, 8 inputs
     ("hw_popcount", dict(N=1)),
     ("hw_popcount", dict(N=64, PIPE=1)),
     ("hw_popcount", dict(N=17, PLANES=4, PIPE=2)),
@@ -173,6 +239,11 @@ ILLEGAL = [
         "strides SH=2, SW=2 must be >= the window KH=3, KW=2 (no overlap)",
     ),  # fmt: skip
     ("hw_fifo", dict(DEPTH=1), "DEPTH=1 must be >= 2"),
+    ("hw_fork", dict(N_OUT=9), "N_OUT=9 must be in 2..8"),
+    ("hw_add", dict(C=6, PE=4), "PE=4 must divide C=6"),
+    ("hw_add", dict(CW=2, COEF_A=2), "COEF_A=2 and COEF_B=1 must fit CW=2 signed bits"),
+    ("hw_concat", dict(PE=3), "PE=3 must divide C_0=2"),
+    ("hw_concat", dict(N=9), "N=9 must be in 2..8"),
     ("hw_topk", dict(N=4, K=5), "K=5 must be in 1..N=4"),
     ("hw_lane_repack", dict(IN_LANES=65), "IN_LANES=65 must be in 1..64"),
     ("hw_ram", dict(ROM=1, SYNC_READ=0), "ROM=1 needs SYNC_READ=1 (got 0)"),
