@@ -399,33 +399,50 @@ def add_params_header(n: Add) -> str:
     ])  # fmt: skip
 
 
+def add_dsps(w: int, cw: int, acc_w: int) -> int:
+    """DSP48E1 for one lane's product of a W-bit input (W+1 signed bits) and a CW-bit
+    coefficient from the ROM: Yosys's mul2dsp rule, as mvu_dsps."""
+    a, b = w + 1, cw
+    if min(a, b) < 2 or min(a + b, acc_w) < 9:
+        return 0
+    big, small = max(a, b), min(a, b)
+    return -(-big // 25) * -(-small // 18) if big > 25 or small > 18 else 1
+
+
 def estimate_add(p: dict) -> Res:
-    """hw_add: per lane the two inputs' extension, two products (constant: shift-adds,
-    about one adder per set coefficient bit; from the ROM: soft multipliers of
-    W x CW bits) and an ACC_W-bit adder; N_T comparisons and a count (hw_mvu's
-    constants); input registers and a 2-entry output buffer; the ROMs."""
+    """hw_add: per lane two products (constant coefficients: a shift-add of ACC_W bits per
+    extra set bit; from the ROM: a DSP when Yosys's mul2dsp takes it, else a soft
+    multiplier of (W+1) x CW bits), an ACC_W-bit adder, N_T comparisons and a count
+    (hw_mvu's constants); input registers and a 2-entry output buffer; the ROMs (in
+    logic: hw_mvu's threshold-ROM constant per 64 bits, the read register moved to the
+    address). Checked against Yosys: README of the report (joinblocks) figures."""
     c = CAL
     pe, acc, cw = p["PE"], p["ACC_W"], p["CW"]
     n_t, cf = p["N_T"], p["C"] // p["PE"]
     lw = p["OUT_W"] if n_t else acc
     lut = 10.0 + pe * acc  # counter, handshake; the final adder
+    dsp = 0
     for w, k in ((p["A_W"], "COEF_A"), (p["B_W"], "COEF_B")):
-        if p["COEF_FILE"]:
-            lut += pe * c["mac_lane"] * w * cw
-        else:
+        if not p["COEF_FILE"]:
             lut += pe * acc * max(0, bin(abs(int(p[k]))).count("1") - 1)  # extra shift-adds
+        elif add_dsps(w, cw, acc):
+            dsp += pe * add_dsps(w, cw, acc)
+            lut += pe * c["dsp_lane"]
+        else:
+            lut += pe * c["mac_lane"] * (w + 1) * cw
     lut += pe * n_t * (c["thr_cmp"] * acc + c["thr_count"])
     ff = 2 + max(1, cf - 1).bit_length() + pe * (p["A_W"] + p["B_W"]) + 2 * pe * lw
-    res = Res(lut=lut, ff=ff)
-    words = [(cf, pe * 2 * cw, bool(p["COEF_FILE"])), (cf, pe * n_t * acc, n_t > 0)]
+    res = Res(lut=lut, ff=ff, dsp=dsp)
     notes = []
-    for depth, width, used in words:
+    for width, used in ((pe * 2 * cw, bool(p["COEF_FILE"])), (pe * n_t * acc, n_t > 0)):
         if not used:
             continue
         style = "block" if p.get("ROM_STYLE") == "block" else "auto"
-        m = map_memory(depth, width, write=False, style=style)
-        res = res + Res(lut=m.lutram + c["rom_mux"] * m.mux_bits, lutram=m.lutram,
-                        bram36=m.bram36, ff=width if m.kind != "block" else 0)  # fmt: skip
+        m = map_memory(cf, width, write=False, style=style)
+        rom = m.lutram + c["rom_mux"] * m.mux_bits
+        if m.kind == "logic":
+            rom += c["thr_rom"] * cf * width / 64
+        res = res + Res(lut=rom, lutram=m.lutram, bram36=m.bram36)
         notes.append(m.kind)
     res.notes = [f"roms: {', '.join(notes) or 'none'}"]
     return res

@@ -28,7 +28,6 @@ from ..datatypes import BIPOLAR, DataType
 from ..memmap import Res
 from ..streams import StreamFormat, format_of, lane_width, signed_lanes
 from .base import MAX_LANES, Block, Boundary, Instance, as_boundary, as_dtype, divisors
-from .calibration import CAL
 
 __all__ = ["Concat", "concat_cycles_per_frame", "concat_latency", "estimate_concat"]
 
@@ -322,18 +321,18 @@ def concat_params_header(n: Concat) -> str:
 
 def estimate_concat(channels: list[int], pe: int, ws: list[int], mults: list[int],
                     out_w: int) -> Res:  # fmt: skip
-    """hw_concat: an N-way lane mux of PE*OUT_W bits (about N/4 LUTs a bit: LUT6 muxes
-    four), constant multipliers (a shift-add of OUT_W bits per extra set bit), the
-    select and beat counters, and a 2-entry output buffer."""
+    """hw_concat: per output bit the input select (a LUT per three more inputs) and the
+    2-entry output buffer's mux, constant multipliers (a shift-add of OUT_W bits per
+    extra set bit), the select and beat counters (2 LUTs a bit). The narrower lanes'
+    extension is wiring (ws unused)."""
     n = len(channels)
     dw = pe * out_w
-    lut = 12.0 + dw * max(1, -(-n // 4) if n > 2 else 1)
+    kw = max(1, (max(channels) // pe - 1).bit_length())
+    lut = 8.0 + dw * (1 + -(-(n - 1) // 3)) + 2 * (kw + 3)
     for m in mults:
         lut += pe * out_w * max(0, bin(abs(m)).count("1") - 1)
-    lut += max(1, max(channels) // pe).bit_length() * CAL["fifo_ptr"]
-    ff = 3 + 16 + 2 * dw + 2
-    del ws  # the extension of narrower lanes is wiring
-    return Res(lut=lut, ff=ff, notes=[f"{n} inputs"])
+    ff = 3 + kw + 2 * dw + 2
+    return Res(lut=lut, ff=ff, notes=[f"{n} inputs; {len(ws)} lane widths"])
 
 
 def concat_cycles_per_frame(*, channels: list[int], vectors: int, pe: int = 1, **_: object) -> int:

@@ -5,8 +5,9 @@
 // complement when *_SIGNED, plain unsigned otherwise, one bit meaning +1 (1) / -1 (0)
 // when *_BIPOLAR. A vector is C elements, CF = C/PE beats; lane l of beat g is channel
 // c = g*PE + l. Both streams carry the same vectors, beat for beat.
-// Per lane: z = COEF_A[c]*a + COEF_B[c]*b, computed modulo 2^ACC_W (exact: the compiler
-// sizes ACC_W to hold z). Output lane: with N_T == 0, z itself (ACC_W bits, two's
+// Per lane: z = COEF_A[c]*a + COEF_B[c]*b: exact signed products of W+1+CW bits (a soft
+// multiplier or a DSP, a shift-add for constant coefficients), their sum taken to ACC_W
+// bits (exact: the compiler sizes ACC_W to hold z). Output lane: with N_T == 0, z itself (ACC_W bits, two's
 // complement); with N_T > 0, OUT_W bits:
 //     (number of t with z >= T[c][t]) + OUT_BIAS, truncated to OUT_W bits (as hw_mvu).
 // Coefficients: COEF_FILE == "" : every channel uses COEF_A, COEF_B (parameters);
@@ -99,8 +100,9 @@ module hw_add #(
         end
     end
 
-    localparam [31:0]       ONE32 = 1;
-    localparam [ACC_W-1:0]  POS1  = ONE32[ACC_W-1:0];
+    localparam [31:0]       ONE32  = 1;
+    localparam [A_W:0]      A_POS1 = ONE32[A_W:0];
+    localparam [B_W:0]      B_POS1 = ONE32[B_W:0];
 
     // ---------------------------------------------------------------- stage 0: accept
     wire ob_ready;             // the output buffer has room
@@ -158,21 +160,29 @@ module hw_add #(
     genvar p, n;
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_lane
-            // each lane as a value of ACC_W bits (modulo 2^ACC_W)
+            // each lane as a signed value of W+1 bits, times its coefficient: exact
+            // products of W+1+CW bits (signed operands, so Yosys keeps them narrow)
+            localparam integer PA = A_W + 1 + CW;
+            localparam integer PB = B_W + 1 + CW;
+            localparam integer SW = ACC_W + PA + PB;   // sum bits before truncation
             wire [A_W-1:0] ua = s1_a[p*A_W +: A_W];
             wire [B_W-1:0] ub = s1_b[p*B_W +: B_W];
-            wire [CW-1:0] ca = coef_q[(2*p)*CW +: CW];
-            wire [CW-1:0] cb = coef_q[(2*p+1)*CW +: CW];
+            wire [CW-1:0]  ca = coef_q[(2*p)*CW +: CW];
+            wire [CW-1:0]  cb = coef_q[(2*p+1)*CW +: CW];
+            wire [A_W:0] va = (A_BIPOLAR != 0) ? (ua[0] ? A_POS1 : {(A_W+1){1'b1}})
+                                              : {(A_SIGNED != 0) && ua[A_W-1], ua};
+            wire [B_W:0] vb = (B_BIPOLAR != 0) ? (ub[0] ? B_POS1 : {(B_W+1){1'b1}})
+                                              : {(B_SIGNED != 0) && ub[B_W-1], ub};
+            wire signed [PA-1:0] xa = {{CW{va[A_W]}}, va};
+            wire signed [PA-1:0] ka = {{(A_W+1){ca[CW-1]}}, ca};
+            wire signed [PB-1:0] xb = {{CW{vb[B_W]}}, vb};
+            wire signed [PB-1:0] kb = {{(B_W+1){cb[CW-1]}}, cb};
+            wire signed [PA-1:0] pa = xa * ka;
+            wire signed [PB-1:0] pb = xb * kb;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [ACC_W+A_W-1:0] ax = {{ACC_W{(A_SIGNED != 0) && ua[A_W-1]}}, ua};  // top A_W unused
-            wire [ACC_W+B_W-1:0] bx = {{ACC_W{(B_SIGNED != 0) && ub[B_W-1]}}, ub};  // top B_W unused
-            wire [ACC_W+CW-1:0] cax = {{ACC_W{ca[CW-1]}}, ca};  // the top CW bits unused
-            wire [ACC_W+CW-1:0] cbx = {{ACC_W{cb[CW-1]}}, cb};
+            wire [SW-1:0] zs = {{(SW-PA){pa[PA-1]}}, pa} + {{(SW-PB){pb[PB-1]}}, pb};  // top bits unused
             /* verilator lint_on UNUSEDSIGNAL */
-            wire [ACC_W-1:0] av = (A_BIPOLAR != 0) ? (ua[0] ? POS1 : {ACC_W{1'b1}}) : ax[ACC_W-1:0];
-            wire [ACC_W-1:0] bv = (B_BIPOLAR != 0) ? (ub[0] ? POS1 : {ACC_W{1'b1}}) : bx[ACC_W-1:0];
-            // products and sum modulo 2^ACC_W
-            wire [ACC_W-1:0] z = av * cax[ACC_W-1:0] + bv * cbx[ACC_W-1:0];
+            wire [ACC_W-1:0] z = zs[ACC_W-1:0];  // exact: z fits ACC_W bits
             if (N_T > 0) begin : g_act
                 localparam [31:0]      BIAS32 = OUT_BIAS;
                 localparam [OUT_W-1:0] BIAS   = BIAS32[OUT_W-1:0];

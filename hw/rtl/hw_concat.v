@@ -48,7 +48,6 @@ module hw_concat #(
 );
     localparam integer DW  = PE * OUT_W;
     localparam integer SLW = PE * IN_W;       // bits per input slot
-    localparam integer KW  = 16;              // beat counter bits (C_i < 2^16)
     localparam integer SW  = 3;               // input select bits (N <= 8)
     localparam [31:0]  ONE32 = 1;
     localparam [OUT_W-1:0] POS1 = ONE32[OUT_W-1:0];
@@ -60,6 +59,16 @@ module hw_concat #(
     function automatic integer w_of(input integer i);
         w_of = {24'd0, WS[8*i +: 8]};
     endfunction
+    // the most beats in a vector of any of inputs 0..n-1 (sizes the beat counter)
+    function integer max_cf(input integer n);
+        integer j;
+        begin
+            max_cf = 1;
+            for (j = 0; j < n; j = j + 1)
+                if (PE >= 1 && c_of(j) / PE > max_cf) max_cf = c_of(j) / PE;
+        end
+    endfunction
+    localparam integer KW = (max_cf(N) > 1) ? $clog2(max_cf(N)) : 1;  // beat counter bits
     // CF_i - 1: the last beat index of input i's part of a vector
     function automatic [KW-1:0] cf_last(input integer i);
         /* verilator lint_off UNUSEDSIGNAL */

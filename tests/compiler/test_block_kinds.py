@@ -130,7 +130,8 @@ def test_typed_ir_round_trip(tmp_path):
     assert doc["nodes"][1]["in_dtype"] == "UINT8" and doc["nodes"][1]["mode"] in {
         m.value for m in Mode
     }
-    assert set(LAYER_KINDS) == {"MVU", "TopK", "SlidingWindow", "MaxPool", "AvgPool"}
+    assert set(LAYER_KINDS) == {"MVU", "TopK", "SlidingWindow", "MaxPool", "AvgPool", "Add",
+                                "Concat"}  # fmt: skip
 
 
 def test_datatype_equals_its_name():

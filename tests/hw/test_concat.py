@@ -134,3 +134,23 @@ def test_concat_refuses_bad_parameters() -> None:
     with pytest.raises(CompileError, match="1 inputs; a Concat takes 2..8"):
         Concat(**{**ok, "channels": [4], "in_dtypes": ["UINT2"], "mults": [1]}).check()
     assert Concat(**ok).fold_after(6, 10**9, {}).PE == 2  # gcd(4, 6) = 2
+
+
+def test_join_nodes_round_trip_dataflow_json(tmp_path: Path) -> None:
+    """Add and Concat are layer kinds: ir's JSON form (thresholds as .npy) loads back to
+    the same node (the same RTL instance and stream formats)."""
+    import json
+
+    from test_add import CASES as ADD_CASES
+
+    from halfwave.compiler import ir
+
+    (tmp_path / "params").mkdir()
+    for node in (ADD_CASES[1].block(), CASES[1].block()):
+        d = ir._as_dict(node)
+        if isinstance(d.get("thresholds"), np.ndarray):
+            np.save(tmp_path / "params" / "t.npy", d["thresholds"])
+            d["thresholds"] = "params/t.npy"
+        back = ir._node(json.loads(json.dumps(ir._plain(d))), tmp_path, tmp_path / "x.json")
+        assert type(back) is type(node)
+        assert back.rtl() == node.rtl() and back.in_formats() == node.in_formats()
