@@ -246,3 +246,16 @@ def test_ttq_resnet56_exports(tmp_path):
     proto = onnx.load(export_qonnx("ttq_resnet56", None, tmp_path / "m.onnx"))
     ops = _ops(proto)
     assert ops["Add"] == 27 + 1 and ops["MultiThreshold"] == 55 and ops["Conv"] == 57
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("hwgq_resnet18", dict(Add=9, MultiThreshold=17, BipolarQuant=19, Quant=3, MaxPool=1)),
+        ("hwgq_googlenet", dict(Concat=9, MultiThreshold=57, BipolarQuant=56, Quant=3, MaxPool=13)),
+    ],
+)
+def test_full_size_exports(tmp_path, name, expected):
+    ops = _ops(onnx.load(export_qonnx(name, None, tmp_path / "m.onnx")))
+    assert {k: ops[k] for k in expected} == expected and ops["GlobalAveragePool"] == 1
