@@ -8,10 +8,12 @@ import torch
 
 from .data import digits_images, load_digits_split, random_images
 from .errors import TrainingError
-from .models import QuantMLP, build_model, is_conv, parse_name, with_hidden
+from .models import QuantMLP, build_model, input_shape, is_conv, parse_name, with_hidden
 
 CNV_CALIBRATION_IMAGES = 64  # digits training images (32x32) for cnv models
 ALEXNET_CALIBRATION_IMAGES = {"hwgq_alexnet": 8, "hwgq_alexnet_tiny": 64}
+SMALL_CALIBRATION_IMAGES = 64  # generated images for the 32x32 residual models
+LARGE_CALIBRATION_IMAGES = 8  # and for the 224x224 ones
 
 
 def calibrate_batchnorm(model: torch.nn.Module, x: np.ndarray) -> torch.nn.Module:
@@ -32,17 +34,19 @@ def calibrate_batchnorm(model: torch.nn.Module, x: np.ndarray) -> torch.nn.Modul
 def calibration_inputs(name: str, seed: int = 0) -> np.ndarray:
     """What :func:`calibrated_model` measures BatchNorm statistics on, float32: the digits
     training set (FC); its first 64 images at 32x32 (cnv); generated images of the
-    model's input size, 8 (hwgq_alexnet) or 64 (hwgq_alexnet_tiny) of them, from
+    model's input size, 8 (hwgq_alexnet, 224x224 residual models) or 64
+    (hwgq_alexnet_tiny, 32x32 residual models) of them, from
     :func:`~halfwave.training.data.random_images` with ``seed``."""
     spec = parse_name(name)
     if not is_conv(name):
         return load_digits_split().x_train
     if spec.topology == "cnv":
         return digits_images(32).x_train[:CNV_CALIBRATION_IMAGES].astype(np.float32)
-    from .conv_models import ARCHITECTURES
-
-    shape = ARCHITECTURES[spec.topology].input_shape
-    return random_images(ALEXNET_CALIBRATION_IMAGES[spec.topology], shape, seed)
+    shape = input_shape(name)
+    n = ALEXNET_CALIBRATION_IMAGES.get(spec.topology)
+    if n is None:  # residual/inception models (res_models.py): fewer images at 224x224
+        n = LARGE_CALIBRATION_IMAGES if shape[1] > 64 else SMALL_CALIBRATION_IMAGES
+    return random_images(n, shape, seed)
 
 
 def calibrated_model(

@@ -14,6 +14,12 @@ QONNXManager when those modules are imported. What the compiler then reads, per 
 - HWGQ k-bit: Neg -> MultiThreshold(sorted(-t_k), UINTk) -> Sub(N - count) -> Mul(step)
 - QuantReLU:  Quant(x, scale, 0, k; signed 0, narrow 0, ROUND)
 - head:       Gemm -> Mul(out_scale) -> Add(out_bias)
+- residual:   Add(BatchNormalization output, shortcut) -> HWGQ; the shortcut is the
+              block input (an HWGQ Mul or a MaxPool of one) or a second
+              BatchNormalization (1x1 conv shortcut); see res_models.py
+- inception:  Concat(axis 1) of four HWGQ Mul outputs (equal scales)
+- global average pool: GlobalAveragePool (the exporter's ReduceMean over H and W with
+              keepdims, rewritten), then Reshape to (N, C)
 The model is exported in float32 and eval mode (dropout and stochastic binarization off);
 its input is named ``global_in`` and its output ``global_out``.
 """
@@ -56,9 +62,34 @@ def build_qonnx(model: nn.Module, batch_size: int = 1) -> onnx.ModelProto:
     except HWGQExportError as e:
         raise ExportError(f"{spec.name}: {e} (train a model without _hwgqnu)") from None
     proto.graph.name = spec.name
+    _global_average_pools(proto.graph)
     _rename(proto.graph, proto.graph.input[0].name, "global_in")
     _rename(proto.graph, proto.graph.output[0].name, "global_out")
     return proto
+
+
+def _global_average_pools(graph: onnx.GraphProto) -> None:
+    """Rewrite ReduceMean over the two spatial axes of an NCHW tensor with keepdims (what
+    the exporter writes for ``AdaptiveAvgPool2d(1)``) as ONNX GlobalAveragePool, the same
+    computation; other ReduceMeans are kept."""
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in graph.value_info}
+    for i, node in enumerate(graph.node):
+        if node.op_type != "ReduceMean" or len(node.input) != 2 or node.input[1] not in inits:
+            continue
+        if ranks.get(node.input[0]) != 4:
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        axes = sorted(int(a) % 4 for a in inits[node.input[1]].reshape(-1))
+        if axes != [2, 3] or attrs.get("keepdims", 1) != 1:
+            continue
+        gap = onnx.helper.make_node(
+            "GlobalAveragePool", [node.input[0]], list(node.output), name=node.name
+        )
+        graph.node.remove(node)
+        graph.node.insert(i, gap)
+        if not any(node.input[1] in n.input for n in graph.node):
+            graph.initializer.remove(next(t for t in graph.initializer if t.name == node.input[1]))
 
 
 def _rename(graph: onnx.GraphProto, old: str, new: str) -> None:

@@ -4,7 +4,9 @@ convolutional (CNV, HWGQ AlexNet): see conv_models.py.
 Names: ``<topology>_w<W>a<A>[_relu]`` and ``<topology>_float``, topology one of tfc (64),
 sfc (256), lfc (1024 units per hidden layer; three hidden layers each) or cnv (FINN's CNV,
 conv_models.py); ``hwgq_alexnet`` and ``hwgq_alexnet_tiny`` (binary weights, 2-bit uniform
-HWGQ, 8-bit first and last layers; conv_models.py).
+HWGQ, 8-bit first and last layers; conv_models.py). Residual and inception models
+(res_models.py): ``ttq_resnet20/32/44/56``, ``hwgq_resnet18[_tiny]``,
+``hwgq_googlenet[_tiny]``.
 W = 1: binary weights (sign * mean|W| per output channel); W = 2..8: signed narrow
 uniform, per-channel scale. A = 1: sign activation; A >= 2: HWGQ uniform A-bit, or with
 ``_relu`` a uniform unsigned A-bit QuantReLU. The last layer uses a per-tensor weight
@@ -49,6 +51,7 @@ from .brevitas_layers import (
 )
 from .conv_models import ARCHITECTURES, QuantCNN
 from .errors import TrainingError
+from .res_models import RES_ARCHITECTURES, ResidualCNN
 from .ternary import TERNARY_LAYERS, make_act, make_linear
 
 __all__ = ["BN_EPS", "BN_MOMENTUM"]
@@ -66,6 +69,7 @@ TOPOLOGIES = {
 FC_TOPOLOGIES = ("tfc", "sfc", "lfc", "qnn_mlp")
 ALEXNETS = ("hwgq_alexnet", "hwgq_alexnet_tiny")  # 2-bit HWGQ, binary (or ternary) weights
 QNN_NAMES = ("qnn_mlp", "qnn_mlp_stochastic")
+RESIDUAL_NAMES = tuple(RES_ARCHITECTURES)  # res_models.py: TTQ (ttq_*) or W1A2 HWGQ
 FIXED_NAMES = (*ALEXNETS, *(f"{a}_{m}" for a in ALEXNETS for m in ("ttq", "twn")), *QNN_NAMES)
 IN_FEATURES = 64
 N_CLASSES = 10
@@ -101,6 +105,9 @@ def parse_name(name: str) -> ModelSpec:
         return ModelSpec(
             name, "qnn_mlp", hidden, 1, 1, "sign", "", QNN_DROPOUT, stoch, "square_hinge"
         )
+    if name in RESIDUAL_NAMES:
+        tern = "ttq" if name.startswith("ttq_") else ""
+        return ModelSpec(name, name, (), 2 if tern else 1, 2, "hwgq", tern)
     if name in FIXED_NAMES:
         topo = next(a for a in sorted(ALEXNETS, key=len, reverse=True) if name.startswith(a))
         tern = name[len(topo) + 1 :]
@@ -110,7 +117,8 @@ def parse_name(name: str) -> ModelSpec:
         raise TrainingError(
             f"unknown model name {name!r}: expected <tfc|sfc|lfc|cnv>_w<1-8>a<1-8>[_relu], "
             f"<tfc|sfc|lfc|cnv>_<ttq|twn>_a<2-8>[_relu], <tfc|sfc|lfc|cnv>_float, "
-            f"hwgq_alexnet[_tiny][_ttq|_twn], qnn_mlp[_stochastic]"
+            f"hwgq_alexnet[_tiny][_ttq|_twn], qnn_mlp[_stochastic], "
+            f"{', '.join(RESIDUAL_NAMES)}"
         )
     topo, w, tern, a, suffix, flt = m.groups()
     hidden = TOPOLOGIES[topo]
@@ -198,6 +206,8 @@ def input_shape(name: str) -> tuple[int, ...]:
     spec = parse_name(name)
     if spec.topology in FC_TOPOLOGIES:
         return (IN_FEATURES,)
+    if spec.topology in RES_ARCHITECTURES:
+        return RES_ARCHITECTURES[spec.topology].input_shape
     return ARCHITECTURES[spec.topology].input_shape
 
 
@@ -207,7 +217,12 @@ def build_model(name: str, ternary_threshold: float | None = None) -> nn.Module:
     ``ternary_threshold`` (ternary models): TTQ's t (default 0.05) or TWN's factor of
     mean|W| (default 0.7), for every ternary layer; kept in checkpoints."""
     spec = parse_name(name)
-    model = QuantMLP(spec) if spec.topology in FC_TOPOLOGIES else QuantCNN(spec)
+    if spec.topology in FC_TOPOLOGIES:
+        model = QuantMLP(spec)
+    elif spec.topology in RES_ARCHITECTURES:
+        model = ResidualCNN(spec)
+    else:
+        model = QuantCNN(spec)
     if ternary_threshold is not None:
         if not spec.ternary:
             raise TrainingError(f"{name}: a ternary threshold needs a ternary model (_ttq/_twn)")

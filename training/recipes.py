@@ -12,7 +12,7 @@
   learning rate 0.02, "poly" schedule of power 1 (linear decay to 0, per iteration),
   320,000 iterations of batch 256 (128 per GPU on 2 GPUs) = 64 ImageNet epochs
   (320,000 * 256 / 1,281,167 = 63.9), random 227 crops with mirroring.
-- ResNets (any topology whose name holds "resnet") on an image folder: the same paper's
+- hwgq_resnet18 and hwgq_resnet18_tiny on an image folder: the same paper's
   ResNet-18 files (examples/imagenet/res18-hwgq-3ne-clip-poly-320k): SGD, momentum 0.9,
   weight decay 5e-5, base learning rate 0.1, poly power 1, 320,000 iterations of batch 256
   (64 per GPU on 4 GPUs) = 64 epochs, 224 crops with mirroring.
@@ -20,7 +20,11 @@
 Deviations from Caffe, by design: weight decay applies to weight matrices and kernels only
 (not to BatchNorm's affine parameters, biases or TTQ's scales); crops are random-resized
 (loader.py) rather than Caffe's fixed-scale random crops of 256 x 256 images. The paper's
-batch is global: under DDP each of N processes takes batch / N."""
+batch is global: under DDP each of N processes takes batch / N.
+
+The TTQ CIFAR ResNets (ttq_resnet*) and the GoogLeNets take the digits recipe on any data:
+the TTQ paper's CIFAR schedule (step decay) is not one the loop has, and the HWGQ
+GoogLeNet recipe is not reproduced here."""
 
 from __future__ import annotations
 
@@ -34,6 +38,9 @@ DIGITS_EPOCHS = {
     "hwgq_alexnet": 1,
     "hwgq_alexnet_tiny": 10,
     "qnn_mlp": 20,
+    "ttq_resnet20": 4,
+    "hwgq_resnet18_tiny": 4,
+    "hwgq_googlenet_tiny": 4,
 }
 FALLBACK_EPOCHS = 10  # a topology the table does not know yet
 
@@ -65,7 +72,7 @@ def recipe(topology: str, image_folder: bool) -> Recipe:
     """The default recipe of a topology, trained on an image folder or on digits."""
     if image_folder and topology == "hwgq_alexnet":
         return HWGQ_ALEXNET
-    if image_folder and "resnet" in topology:
+    if image_folder and topology.startswith("hwgq_resnet18"):
         return HWGQ_RESNET
     return replace(DIGITS, epochs=DIGITS_EPOCHS.get(topology, FALLBACK_EPOCHS))
 

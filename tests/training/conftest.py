@@ -151,8 +151,9 @@ def _conv_f64(x, w, attrs):
 
 def qonnx_float64_boundaries(path, x: np.ndarray):
     """As :func:`qonnx_activation_boundaries`, executed in float64: Quant and BipolarQuant
-    by qonnx's own functions without execute_onnx's float32 cast, Conv by numpy, every
-    other node by qonnx's execute_node on a float64 copy of the graph."""
+    by qonnx's own functions without execute_onnx's float32 cast, Conv and
+    GlobalAveragePool by numpy, every other node by qonnx's execute_node on a float64 copy
+    of the graph."""
     import onnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_node
@@ -186,6 +187,8 @@ def qonnx_float64_boundaries(path, x: np.ndarray):
             ctx[n.output[0]] = binary_quant(ctx[n.input[0]], ctx[n.input[1]])
         elif n.op_type == "Conv":
             ctx[n.output[0]] = _conv_f64(ctx[n.input[0]], ctx[n.input[1]], attrs)
+        elif n.op_type == "GlobalAveragePool":  # no float64 kernel in ONNX Runtime
+            ctx[n.output[0]] = ctx[n.input[0]].mean(axis=(2, 3), keepdims=True)
         else:
             execute_node(n, ctx, m.graph, opset)
         assert ctx[n.output[0]].dtype == np.float64, n.op_type
