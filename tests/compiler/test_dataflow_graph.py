@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from test_block_kinds import fc_ir
 
 from halfwave.compiler import ir
 from halfwave.compiler.blocks import Block
 from halfwave.compiler.errors import CompileError
 from halfwave.sim import golden
-from tests.compiler.test_block_kinds import fc_ir
 
 
 @dataclass
