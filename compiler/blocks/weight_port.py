@@ -158,15 +158,33 @@ def ddr_cycles_per_frame(
 
 
 def ddr_bytes_per_cycle(board: Board) -> float:
-    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
+    """The DDR read bandwidth the weight DMAs sustain (board file "ddr": dma_read_gb_per_s,
+    the measured or derated figure with its source; else fabric_gb_per_s, else
     peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
-    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
+    ddr = board.ddr
+    gbs = ddr.get("dma_read_gb_per_s", ddr.get("fabric_gb_per_s", ddr.get("peak_gb_per_s", 0.0)))
     return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
 
 
+def ddr_latency_cycles(board: Board) -> int:
+    """Cycles at the board clock from a weight DMA transfer's request to its first beat
+    (board file "ddr": burst_latency_ns, rounded up; 0 when the board gives none)."""
+    ns = float(board.ddr.get("burst_latency_ns", 0.0))
+    return math.ceil(ns * board.clock_mhz / 1000.0 - 1e-9)
+
+
+def board_ddr_options(board: Board) -> dict:
+    """The DDR model of `board` as simulation options (sim.options.SimOptions fields):
+    the bandwidth the weight DMAs share and the latency of each transfer."""
+    return {
+        "ddr_bytes_per_cycle": ddr_bytes_per_cycle(board),
+        "ddr_latency": ddr_latency_cycles(board),
+    }
+
+
 def ddr_cycles(df: Dataflow, board: Board) -> int:
-    """Cycles per frame the external weight streams need at the board's DDR bandwidth
-    (0 without external weights; refused when the board has no DDR figure)."""
+    """Cycles per frame the external weight streams need at the board's DDR bandwidth and
+    latency (0 without external weights; refused when the board has no DDR figure)."""
     from ..errors import CompileError
 
     if not weight_streams(df):
@@ -174,7 +192,7 @@ def ddr_cycles(df: Dataflow, board: Board) -> int:
     bpc = ddr_bytes_per_cycle(board)
     if bpc <= 0:
         raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
-    return math.ceil(ddr_cycles_per_frame(df, bpc))
+    return math.ceil(ddr_cycles_per_frame(df, bpc, ddr_latency_cycles(board)))
 
 
 def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
@@ -190,6 +208,7 @@ def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
         "external": [w["node"] for w in streams],
         "bytes_per_frame": per_frame,
         "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
+        "latency_cycles": ddr_latency_cycles(board),
         "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
         "ddr_cycles_per_frame": bound,
         "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),
