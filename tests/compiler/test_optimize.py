@@ -243,7 +243,8 @@ def test_board_files_state_their_figures():
             assert 0 < b.ddr["dma_read_gb_per_s"] < b.ddr["peak_gb_per_s"]
             assert b.ddr["dma_read_source"] and b.ddr["burst_latency_source"]
             assert ddr_bytes_per_cycle(b) * b.clock_mhz * 1e6 == pytest.approx(
-                b.ddr["dma_read_gb_per_s"] * 1e9)
+                b.ddr["dma_read_gb_per_s"] * 1e9
+            )
             assert ddr_latency_cycles(b) == math.ceil(b.ddr["burst_latency_ns"] * b.clock_mhz / 1e3)
         assert "interface" in b.ps_fabric
     z2 = load_board("pynq-z2")
