@@ -39,8 +39,9 @@ def _compile(d, onnx_path, spec: dict, name: str):
 def _steady(build, vin, opts, n: int) -> tuple[float, rtl.RtlRun]:
     """Cycles per frame in steady state: the difference of the last frames' ends of an
     n- and an n/2-frame run over n/2 (n/2 a multiple of the frame batch)."""
-    runs = [rtl.simulate(build, vin[:k], opts) for k in (n, n // 2)]
-    ends = [r.latency + (k - 1) * r.cycles_per_frame for k, r in zip((n, n // 2), runs)]
+    counts = (n, n // 2)
+    runs = [rtl.simulate(build, vin[:k], opts) for k in counts]
+    ends = [r.latency + (k - 1) * r.cycles_per_frame for k, r in zip(counts, runs, strict=True)]
     return (ends[0] - ends[1]) / (n - n // 2), runs[0]
 
 
