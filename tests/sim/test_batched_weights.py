@@ -89,3 +89,33 @@ def test_batched_cycles_follow_the_model(onnx_dir, sim_opts):
         assert abs(cycles - model) <= 1, (b, cycles, model)
     print(got)
     assert got[4][0] < 0.3 * got[1][0], got
+
+
+@pytest.mark.slow
+def test_alexnet_tiny_batched_at_the_board_ddr(tmp_path, sim_opts):
+    """hwgq_alexnet_tiny with fc6-fc8 batched (4, 4, 2 frames a pass) and a conv layer
+    batched over its pixels (5 of 25), at pynq-z2's DDR model (sustained bandwidth and
+    latency per transfer of the board file): bit-exact on 16 frames and the steady state
+    equal to the cycle model."""
+    from halfwave.compiler.blocks.weight_port import board_ddr_options
+    from halfwave.compiler.boards import load_board
+
+    model = calibrated_model("hwgq_alexnet_tiny", seed=1)
+    onnx_path = export_qonnx(model, None, tmp_path / "t.onnx")
+    probe = tmp_path / "probe"
+    api.compile(onnx_path, probe, board="pynq-z2", max_fps=True)
+    mvus = ir.load(probe).mvus()
+    convs = [n for n in mvus if n.vectors == 25]
+    spec = {n.name: {"PE": n.PE, "SIMD": n.SIMD} for n in mvus}
+    for n, b in zip([convs[-1], *[n for n in mvus if n.vectors == 1]], (5, 4, 4, 2), strict=True):
+        spec[n.name].update(external=True, batch=b)
+    (tmp_path / "fold.json").write_text(json.dumps(spec))
+    build = tmp_path / "batched"
+    api.compile(onnx_path, build, folding=tmp_path / "fold.json", board="pynq-z2")
+    df = ir.load(build)
+    x = api.verification_inputs(df, 16, seed=3)
+    vin = golden.quantize_input(df.input, x)
+    ddr = board_ddr_options(load_board("pynq-z2"))
+    cycles, run = _steady(build, vin, sim_opts.replace(**ddr), 16)
+    assert np.array_equal(run.values, golden.execute(df, x)[-1])
+    assert cycles == run.predicted_cycles_per_frame, (cycles, run.predicted_cycles_per_frame)
