@@ -138,8 +138,10 @@ class Plan:
         ]
         if self.ddr:
             d = self.ddr
+            ext = [f"{n} (batch {d['batch'][n]})" if d["batch"].get(n, 1) > 1 else n
+                   for n in d["external"]]  # fmt: skip
             lines.append(
-                f"weights in DDR: {', '.join(d['external'])} ({d['bytes_per_frame']} bytes "
+                f"weights in DDR: {', '.join(ext)} ({d['bytes_per_frame']} bytes "
                 f"a frame): {d['needed_gb_per_s']:g} GB/s at {self.fps:.0f} frames/s of "
                 f"{d['board_gb_per_s']:g} GB/s; the DDR alone allows {d['ddr_bound_fps']:g} "
                 f"frames/s" + (" (the limit)" if d["limited_by_ddr"] else "")

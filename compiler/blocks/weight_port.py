@@ -235,7 +235,9 @@ def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
     bound = ddr_cycles(df, board)
     return {
         "external": [w["node"] for w in streams],
-        "bytes_per_frame": per_frame,
+        # input vectors per weight pass (frames of an FC layer, pixels of a convolution)
+        "batch": {w["node"]: w["batch"] for w in streams},
+        "bytes_per_frame": round(per_frame),
         "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
         "latency_cycles": ddr_latency_cycles(board),
         "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
