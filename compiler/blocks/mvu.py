@@ -692,7 +692,8 @@ def mvu_memories(s: MvuShape) -> dict[str, MemMap]:
         if tword > 0:
             mems["thresholds"] = map_memory(s.NF, tword, write=False)
     if s.BATCH > 1:  # two banks of B vectors in, two of B results out (hw_mvu BATCH)
-        for what in ("inbuf", "reorder", "accumulators"):
+        # the B accumulator sets (two asynchronous reads): Yosys keeps 2 sets in flip-flops
+        for what in ("inbuf", "reorder", "accumulators")[: 3 if s.BATCH > 2 else 2]:
             d, w = _mem_depth(s, what), _mem_width(s, what)
             mems[what] = map_memory(d, w, write=True, read_sync=what != "accumulators")
     elif s.NF > 1:
@@ -808,14 +809,17 @@ def estimate_mvu(s: MvuShape) -> Res:
     if s.BATCH > 1:  # batch counters and bank pointers, in and out; the reorder read's valid
         ff += 3 * clog2(s.BATCH) + 2 * clog2(2 * s.BATCH * s.SF) + 3 * clog2(2 * s.BATCH * s.NF)
         ff += 10
-        lut += CAL["acc"] * pe * acc  # the accumulator select of the batch
+        if s.BATCH <= 2:  # two sets of flip-flops and a 2:1 select per read port
+            ff += 2 * pe * acc
+            lut += 2 * pe * acc
     bram = lutram = 0.0
     notes = []
     for what, m in mems.items():
         notes.append(f"{what}: {m.kind}{' ' + m.cell if m.cell else ''}")
         bram += m.bram36
-        lutram += m.lutram
-        lut += m.lutram
+        copies = 2 if what == "accumulators" else 1  # two read ports: two LUTRAM copies
+        lutram += copies * m.lutram
+        lut += copies * m.lutram
         width = _mem_width(s, what)
         if what == "thresholds":
             # s1_nf, s2_nf and the read register (inside the RAMB for block RAM; for a
