@@ -70,8 +70,10 @@
 // land in one bank of a 2*B*NF-beat reorder buffer at vector*NF + nf and leave in the
 // order of the vectors (vector-major, nf = 0..NF-1) while the next batch computes.
 // Throughput: NF*SF cycles per vector as without batching (a batch of B vectors in
-// B*NF*SF cycles, back to back while the input and the weights keep up); latency: a
-// vector's output follows the whole batch's computation (see tests/hw/test_mvu_batch.py).
+// B*NF*SF cycles, back to back while the input and the weights keep up). Latency: when
+// the last beat of a batch's first vector transfers in cycle c, its first output beat
+// is valid from cycle c + (B-1)*SF + B*NF*SF + 6 + LT (the batch loads, computes, and
+// leaves through the reorder buffer's read and the output buffer).
 // A run must bring a multiple of B vectors (the driver pads the last batch).
 `default_nettype none
 module hw_mvu #(
