@@ -230,7 +230,7 @@ module hw_mvu #(
             $finish;
         end
         if (BATCH < 1 || (BATCH > 1 && STREAM == 0)) begin
-            $display("ERROR: %m: BATCH=%0d must be 1, or > 1 with WEIGHT_SOURCE \"stream\"", BATCH);
+            $display("ERROR: %m: BATCH=%0d must be 1, or > 1 with the weight stream", BATCH);
             $finish;
         end
         if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM) begin

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_mvu import Case, _setup, lint_mvu
-from test_mvu_stream import SRCS, STREAM_CASES, _id, _prepare, _stream_params
+from test_mvu_stream import STREAM_CASES, _id, _prepare, _stream_params
 
 from halfwave.sim import verilator as vl
 
@@ -45,15 +45,6 @@ def batch_latency(c: Case, batch: int) -> int:
 def test_mvu_batch_lint(case: Case, batch: int) -> None:
     _, _, _, acc_w, _ = _setup(case, np.random.default_rng(1000 + case.seed))
     lint_mvu({**_stream_params(case, acc_w), "BATCH": batch})
-
-
-def test_mvu_batch_refuses_a_rom(sim_cache: Path, tmp_path: Path) -> None:
-    """Batching needs the weight stream: with a ROM the simulation stops at time 0."""
-    params = dict(MW=4, MH=4, PE=2, SIMD=4, ACC_W=4, BATCH=2)
-    binary = vl.build(SRCS, "hw_mvu", params, sim_cache)
-    beats = vl.pack_lanes(np.zeros((2, 4), np.int64), 1)
-    with pytest.raises(vl.SimError, match=r"ERROR: \S*hw_mvu: BATCH=2 must be 1, or > 1"):
-        vl.run(binary, beats, 4, 2 * 4, 2, tmp_path, max_idle=100)
 
 
 @pytest.mark.parametrize(
