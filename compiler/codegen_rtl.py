@@ -23,7 +23,12 @@ import halfwave.hw
 
 from . import netlist as nl
 from .blocks.mvu import MVU, Mode
-from .blocks.weight_port import ddr_cycles_per_frame, dma_word_bytes, weight_streams
+from .blocks.weight_port import (
+    ddr_cycles_per_frame,
+    dma_word_bytes,
+    frame_batch,
+    weight_streams,
+)
 from .datatypes import DataType
 from .ir import Dataflow, Node
 from .streams import (
@@ -257,4 +262,5 @@ def io_description(df: Dataflow, sources: list[Path]) -> dict:
         # the slowest node or adapter; external weights may need more (ddr_cycles_per_frame)
         "predicted_cycles_per_frame": predicted_cycles_per_frame(df),
         "weight_streams": weight_streams(df),
+        "frame_batch": frame_batch(df),  # batched external MVUs: runs of whole batches
     }  # fmt: skip

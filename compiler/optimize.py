@@ -138,8 +138,10 @@ class Plan:
         ]
         if self.ddr:
             d = self.ddr
+            ext = [f"{n} (batch {d['batch'][n]})" if d["batch"].get(n, 1) > 1 else n
+                   for n in d["external"]]  # fmt: skip
             lines.append(
-                f"weights in DDR: {', '.join(d['external'])} ({d['bytes_per_frame']} bytes "
+                f"weights in DDR: {', '.join(ext)} ({d['bytes_per_frame']} bytes "
                 f"a frame): {d['needed_gb_per_s']:g} GB/s at {self.fps:.0f} frames/s of "
                 f"{d['board_gb_per_s']:g} GB/s; the DDR alone allows {d['ddr_bound_fps']:g} "
                 f"frames/s" + (" (the limit)" if d["limited_by_ddr"] else "")
@@ -264,7 +266,8 @@ class Optimiser:
         last = None
         for _ in range(8):
             df = self.fold_for(target, weights)
-            if df is None or ddr_cycles(df, self.board) > target:
+            df = with_batches(df, self.board, target) if df is not None else None
+            if df is None:
                 return None
             est = estimate_design(df, data=False).total
             last = (df, est)
@@ -287,6 +290,45 @@ class Optimiser:
     def max_target(self) -> int:
         """Cycles/frame of the most folded design (PE = SIMD = 1)."""
         return max(1, *(n.slowest_cycles() for n in self.df.nodes))
+
+
+# vectors per weight pass an external FC layer may take (frames per pass): the batch
+# buffers grow with B, the DDR traffic shrinks as 1/B
+FC_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def batch_choices(n: MVU) -> list[int]:
+    """hw_mvu BATCH values for external MVU n: a layer run once a frame batches frames
+    (FC_BATCHES); a convolution batches its output pixels, B dividing their count so
+    that a batch never spans frames (1, ..., vectors: each weight word then read once a
+    frame)."""
+    if n.vectors == 1:
+        return list(FC_BATCHES)
+    return [b for b in range(1, n.vectors + 1) if n.vectors % b == 0]
+
+
+def with_batches(df: Dataflow, board: Board, target: int) -> Dataflow | None:
+    """df with the smallest batches that bring the external weight streams within
+    `target` cycles per frame at the board's DDR bandwidth: from batch 1, the stream
+    with the most DDR bytes a frame takes its next larger batch until the DDR allows
+    the target (None when even the largest batches do not). Batch buffers cost block
+    RAM (the resource model's "inbuf"/"reorder" of hw_mvu BATCH), so no larger batch
+    than the target needs."""
+    ext = [n for n in df.mvus() if n.external]
+    if not ext:
+        return df
+    batch = {n.name: 1 for n in ext}
+    while True:
+        nodes = [replace(n, batch=batch[n.name]) if n.name in batch else n for n in df.nodes]
+        out = replace(df, nodes=nodes)
+        if ddr_cycles(out, board) <= target:
+            return out
+        growable = [n for n in out.mvus() if n.external and n.batch < batch_choices(n)[-1]]
+        if not growable:
+            return None
+        n = max(growable, key=lambda m: m.weight_port().describe()["bytes_per_frame"])
+        choices = batch_choices(n)
+        batch[n.name] = choices[choices.index(n.batch) + 1]
 
 
 def external_candidates(df: Dataflow) -> list[str]:
@@ -369,9 +411,33 @@ def optimise(
     CompileError when no design fits even with every candidate in DDR."""
     names = choose_external(df, board)
     plan = _optimise(with_external(df, names), board, target_fps, log)
+    if names and target_fps is None:
+        plan, names = _more_external(df, board, names, plan, log)
     if names:
         log(f"optimiser: weights of {', '.join(names)} in DDR (on chip they do not fit)")
     return plan
+
+
+def _more_external(df: Dataflow, board: Board, names: list[str], plan: Plan, log):
+    """--max with weights in DDR: batched weight streams cost little DDR bandwidth, and
+    every layer moved off chip frees block RAM for wider (faster) layers elsewhere. The
+    remaining candidates move one by one (external_candidates order) while the plan gets
+    faster; the fastest plan and its external layers."""
+    rest = [c for c in external_candidates(df) if c not in names]
+    best = (plan, names)
+    for k in range(1, len(rest) + 1):
+        more = [*names, *rest[:k]]
+        try:
+            p = _optimise(with_external(df, more), board, None, lambda s: None)
+        except CompileError:
+            break
+        if p.cycles >= best[0].cycles:
+            break
+        best = (p, more)
+    if best[1] != names:
+        log(f"optimiser: {best[0].cycles} cycles/frame with {', '.join(best[1][len(names):])} "
+            f"in DDR too (block RAM freed for wider layers)")  # fmt: skip
+    return best
 
 
 def _fits_most_folded(df: Dataflow, board: Board) -> tuple[bool, Res]:
@@ -422,11 +488,18 @@ def _dense_bytes(df: Dataflow, name: str) -> float:
     return n.vectors * n.MH * n.MW * n.w_bits / 8
 
 
+def _batched_dense_bytes(df: Dataflow, name: str) -> float:
+    """DDR bytes a frame of MVU `name`'s weights at its largest batch."""
+    n = next(n for n in df.mvus() if n.name == name)
+    return _dense_bytes(df, name) / batch_choices(n)[-1]
+
+
 def _optimise(df: Dataflow, board: Board, target_fps: float | None, log) -> Plan:
     opt = Optimiser(df, board)
     lo, hi = opt.min_target(), opt.max_target()
-    # the weight streams cannot go faster than their dense bytes at the DDR bandwidth
-    dense = sum(_dense_bytes(df, n.name) for n in df.mvus() if n.external)
+    # the weight streams cannot go faster than their dense bytes (at the largest batches)
+    # at the DDR bandwidth
+    dense = sum(_batched_dense_bytes(df, n.name) for n in df.mvus() if n.external)
     if dense:
         lo = max(lo, math.ceil(dense / ddr_bytes_per_cycle(board)))
     hi = max(hi, lo)

@@ -48,7 +48,7 @@ class WeightDma:
     tdata: int  # bits per DMA beat (8 * 2^k, at most WEIGHT_DMA_MAX_BITS)
     beats: int  # DMA beats per word
     words_per_pass: int
-    passes_per_frame: int
+    passes_per_frame: float  # vectors / batch: a fraction when a batch spans frames
     file: str  # rtl/<node>_wstream.bin: one pass, ceil(width/8) bytes a word
 
     @property
@@ -66,7 +66,7 @@ def weight_dma(w: dict) -> WeightDma:
     tdata = min(8 * dma_word_bytes(bits), WEIGHT_DMA_MAX_BITS)
     return WeightDma(
         node=w["node"], port=w["port"], width=bits, tdata=tdata, beats=-(-bits // tdata),
-        words_per_pass=int(w["words_per_pass"]), passes_per_frame=int(w["passes_per_frame"]),
+        words_per_pass=int(w["words_per_pass"]), passes_per_frame=float(w["passes_per_frame"]),
         file=w["file"],
     )  # fmt: skip
 

@@ -80,6 +80,8 @@ def simulate(build: Path, values: np.ndarray, opts: SimOptions | None = None) ->
     if taps:  # one more frame flushes the user's last frame past every tap (a pool may
         # emit its last window before the rest of its input row has arrived)
         values = np.concatenate([values, values[:1]])
+    pad = -len(values) % desc.get("frame_batch", 1)  # batched MVUs take whole batches
+    values = np.concatenate([values, np.repeat(values[:1], pad, axis=0)])
     n = len(values)
     vin, vout = fin.get("vectors", 1), fout.get("vectors", 1)
     lanes = _to_lanes(values, fin["dtype"])

@@ -78,6 +78,9 @@ class MVU(Block):
     # weights in DDR: hw_mvu WEIGHT_SOURCE = "stream", fed by a weight stream port of the
     # top (w_<name>_tdata/...) instead of an on-chip ROM
     external: bool = False
+    # external only: input vectors per weight pass (hw_mvu BATCH): each streamed weight
+    # word serves `batch` consecutive vectors (frames of an FC layer, pixels of a conv)
+    batch: int = 1
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -114,6 +117,12 @@ class MVU(Block):
             raise CompileError(f"thresholds need {self.MH} rows", self.name)
         if self.mode == Mode.TERNARY and not self.ternary:
             raise CompileError("ternary MVU without integer scales [p, n]", self.name)
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise CompileError(f"batch must be a whole number >= 1, got {self.batch!r}", self.name)
+        if self.batch > 1 and not self.external:
+            raise CompileError(
+                f'batch={self.batch} needs the weights in DDR ("external": true)', self.name
+            )
 
     # ------------------------------------------------------------ shape
 
@@ -219,6 +228,7 @@ class MVU(Block):
         if self.external:  # weights in DDR: what its stream moves (blocks/weight_port.py)
             ws = self.weight_port().describe()
             row["external"] = True
+            row["batch"] = self.batch
             row["weight_stream"] = {
                 k: ws[k]
                 for k in ("port", "width", "word_bytes", "ddr_word_bytes", "words_per_pass",
@@ -250,7 +260,8 @@ class MVU(Block):
         external = spec.get("external", self.external)
         if not isinstance(external, bool):
             raise CompileError(f'"external" must be true or false, got {external!r}', self.name)
-        replace(self, PE=pe, SIMD=simd).check()
+        batch = spec.get("batch", self.batch if external else 1)
+        replace(self, PE=pe, SIMD=simd, external=external, batch=batch).check()
         if lane_choices is not None and simd not in lane_choices:
             c = max(lane_choices)
             raise CompileError(
@@ -258,7 +269,7 @@ class MVU(Block):
                 f"(choose one of {lane_choices})",
                 self.name,
             )
-        return replace(self, PE=pe, SIMD=simd, external=external)
+        return replace(self, PE=pe, SIMD=simd, external=external, batch=batch)
 
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         return [
@@ -344,7 +355,9 @@ class MVU(Block):
             write_swap_file(self.swap_rows(), self.PE, path)
 
     def weight_port(self) -> WeightPort:
-        return WeightPort(self.name, self.weight_word_bits, self.NF * self.SF, self.vectors)
+        return WeightPort(
+            self.name, self.weight_word_bits, self.NF * self.SF, self.vectors, self.batch
+        )
 
     # ------------------------------------------------------------ resources
 
@@ -401,6 +414,9 @@ class MVU(Block):
         if self.external:
             params.append(("WEIGHT_SOURCE", "stream"))
             rows.append(1)
+        if self.batch > 1:
+            params.append(("BATCH", self.batch))
+            rows[-1] += 1
         text = tuple((k, f'"{v}"' if isinstance(v, str) else str(v)) for k, v in params)
         return Instance(self.rtl_module, self.name, text, tuple(rows), files=tuple(files))
 
@@ -653,6 +669,7 @@ class MvuShape:
     w_width: int | None = None  # non-constant weight word bits (None: all)
     WMAX: int = 1  # MODE 3 (ternary): max(WP, WN), the largest weight magnitude
     WEIGHT_SOURCE: str = "rom"  # "stream": weights from DDR, no weight memory
+    BATCH: int = 1  # vectors per streamed weight word (batch buffers when > 1)
 
     @property
     def SF(self) -> int:
@@ -674,7 +691,12 @@ def mvu_memories(s: MvuShape) -> dict[str, MemMap]:
         tword = s.PE * s.N_T * s.ACC_W if s.thr_width is None else s.thr_width
         if tword > 0:
             mems["thresholds"] = map_memory(s.NF, tword, write=False)
-    if s.NF > 1:
+    if s.BATCH > 1:  # two banks of B vectors in, two of B results out (hw_mvu BATCH)
+        # the B accumulator sets (two asynchronous reads): Yosys keeps 2 sets in flip-flops
+        for what in ("inbuf", "reorder", "accumulators")[: 3 if s.BATCH > 2 else 2]:
+            d, w = _mem_depth(s, what), _mem_width(s, what)
+            mems[what] = map_memory(d, w, write=True, read_sync=what != "accumulators")
+    elif s.NF > 1:
         mems["inbuf"] = map_memory(s.SF, s.SIMD * s.IN_W, write=True, shared_addr=True)
     return mems
 
@@ -753,10 +775,18 @@ def _mem_width(s: MvuShape, what: str) -> int:
         return s.PE * s.SIMD * s.W_W if s.w_width is None else s.w_width
     if what == "thresholds":
         return s.PE * s.N_T * s.ACC_W if s.thr_width is None else s.thr_width
+    if what == "reorder":
+        return s.PE * (s.OUT_W if s.N_T > 0 else s.ACC_W)
+    if what == "accumulators":
+        return s.PE * s.ACC_W
     return s.SIMD * s.IN_W
 
 
 def _mem_depth(s: MvuShape, what: str) -> int:
+    if s.BATCH > 1:  # hw_mvu BATCH: two banks in and out, one accumulator set a vector
+        two = {"inbuf": 2 * s.BATCH * s.SF, "reorder": 2 * s.BATCH * s.NF}
+        if what in two or what == "accumulators":
+            return two.get(what, s.BATCH)
     return {"weights": s.NF * s.SF, "thresholds": s.NF}.get(what, s.SF)
 
 
@@ -776,13 +806,20 @@ def estimate_mvu(s: MvuShape) -> Res:
     )  # fmt: skip
     if s.WEIGHT_SOURCE == "stream":
         ff += s.PE * s.SIMD * s.W_W  # the register taking the stream's word
+    if s.BATCH > 1:  # batch counters and bank pointers, in and out; the reorder read's valid
+        ff += 3 * clog2(s.BATCH) + 2 * clog2(2 * s.BATCH * s.SF) + 3 * clog2(2 * s.BATCH * s.NF)
+        ff += 10
+        if s.BATCH <= 2:  # two sets of flip-flops and a 2:1 select per read port
+            ff += 2 * pe * acc
+            lut += 2 * pe * acc
     bram = lutram = 0.0
     notes = []
     for what, m in mems.items():
         notes.append(f"{what}: {m.kind}{' ' + m.cell if m.cell else ''}")
         bram += m.bram36
-        lutram += m.lutram
-        lut += m.lutram
+        copies = 2 if what == "accumulators" else 1  # two read ports: two LUTRAM copies
+        lutram += copies * m.lutram
+        lut += copies * m.lutram
         width = _mem_width(s, what)
         if what == "thresholds":
             # s1_nf, s2_nf and the read register (inside the RAMB for block RAM; for a
@@ -816,7 +853,7 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
         IN_W=lane_width(in_dt), IN_SIGNED=int(signed_lanes(in_dt)),
         W_W=n.w_bits, ACC_W=n.acc_bits,
         N_T=n.n_thresholds, OUT_W=int(p.get("OUT_W", 1)), ROM_STYLE=style,
-        thr_width=thr_w, w_width=w_w, WEIGHT_SOURCE=source,
+        thr_width=thr_w, w_width=w_w, WEIGHT_SOURCE=source, BATCH=int(p.get("BATCH", n.batch)),
     )  # fmt: skip
 
 

@@ -34,13 +34,25 @@ def dma_word_bytes(bits: int) -> int:
 @dataclass(frozen=True)
 class WeightPort(Block):
     """The top-level port w_<node>_t* feeding an external MVU's weights: `width`-bit
-    words, `words_per_pass` (NF*SF) a pass, `passes_per_frame` (its input vectors)."""
+    words, `words_per_pass` (NF*SF) a pass, one pass per `batch` of its `vectors` input
+    vectors a frame (hw_mvu BATCH)."""
 
     name: str  # the MVU it feeds
     width: int
     words_per_pass: int
-    passes_per_frame: int
+    vectors: int  # input vectors per frame
+    batch: int = 1  # vectors per pass
     kind: str = "WeightPort"
+
+    @property
+    def passes_per_frame(self) -> float:
+        """Passes per frame: vectors / batch (a fraction when a batch spans frames)."""
+        return self.vectors / self.batch
+
+    @property
+    def frame_batch(self) -> int:
+        """Frames in a whole number of passes: a run brings a multiple of these."""
+        return self.batch // math.gcd(self.batch, self.vectors)
 
     @property
     def port(self) -> str:
@@ -60,8 +72,10 @@ class WeightPort(Block):
         DDR. One pass is the file `<node>_wstream.bin` (the words of the weight memory,
         address nf*SF + sf, each `word_bytes` little-endian bytes, lane p*SIMD+s at bits
         [(p*SIMD+s)*W_W +: W_W], top bits zero); the MVU reads `passes_per_frame` passes
-        per frame (one per input vector). A DMA reads each word padded to
-        `ddr_word_bytes` (dma_word_bytes): the DDR traffic is counted in those."""
+        per frame (one per `batch` input vectors: vectors / batch, a fraction when a batch
+        spans frames; a run brings a multiple of `frame_batch` frames). A DMA reads each
+        word padded to `ddr_word_bytes` (dma_word_bytes): the DDR traffic is counted in
+        those."""
         return {
             "node": self.name,
             "port": self.port,
@@ -70,8 +84,13 @@ class WeightPort(Block):
             "word_bytes": self.word_bytes,
             "ddr_word_bytes": self.ddr_word_bytes,
             "words_per_pass": self.words_per_pass,
+            "vectors": self.vectors,
+            "batch": self.batch,
+            "frame_batch": self.frame_batch,
             "passes_per_frame": self.passes_per_frame,
-            "bytes_per_frame": self.passes_per_frame * self.words_per_pass * self.ddr_word_bytes,
+            "bytes_per_frame": round(
+                self.passes_per_frame * self.words_per_pass * self.ddr_word_bytes, 3
+            ),
             "layout": "word nf*SF+sf of the weight memory, little-endian, lane "
             "p*SIMD+s at bits [(p*SIMD+s)*W_W +: W_W]",
         }
@@ -80,7 +99,7 @@ class WeightPort(Block):
         """The port declarations of top.v for this stream."""
         return (
             f"    // weight stream of {self.name} (weights in DDR): {self.words_per_pass} words "
-            f"a pass, {self.passes_per_frame} pass(es) a frame\n"
+            f"a pass, a pass per {self.batch} of its {self.vectors} vector(s) a frame\n"
             f"    input  wire [{self.width - 1}:0] {self.port}data,\n"
             f"    input  wire {self.port}valid,\n"
             f"    output wire {self.port}ready,\n"
@@ -101,31 +120,31 @@ def weight_stream_cycles_per_frame(
     start of its transfer, and `bytes_per_cycle` shared by all streams (0: unlimited,
     one word a cycle per stream).
 
-    `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V}
-    (rtl/top.json's "weight_streams"; "ddr_word_bytes", the DMA's padded word, is S
-    where given). With t = max(1, S/B) cycles a word (a reader
+    `streams`: per stream {"words_per_pass": N, "word_bytes": S, "passes_per_frame": V,
+    "batch": K} (rtl/top.json's "weight_streams"; "ddr_word_bytes", the DMA's padded word,
+    is S where given; K = 1 where absent). With t = max(1, S/B) cycles a word (a reader
     fetches at most one word a cycle; t = 1 when unlimited) a pass of stream s alone
     takes the longer of
       reader  L + N*t
-      MVU     N + max(0, L + t - fifo)   (it eats one word a cycle; after a fast reader
-                                          filled the FIFO it waits out the latency beyond
-                                          what the FIFO holds)
-    so the stream needs V * pass cycles per frame. Streams sharing the bandwidth need at
-    least sum(V*N*S)/B ("lower": the largest of these, reached when one stream's latency
-    overlaps another's transfer) and at most sum(V*N*S)/B + L*max(V) ("upper", the
-    default: every stream waits its latency at the same time). With one stream, or with
-    L = 0, the two coincide and are exact (tests/sim/test_external_weights.py). 0.0
-    without streams; the design's cycles per frame are at least this and at least its
-    slowest node."""
+      MVU     K*N + max(0, L + t - K*fifo)   (it eats one word every K cycles; after a
+                                          fast reader filled the FIFO it waits out the
+                                          latency beyond what the FIFO holds)
+    so the stream needs V * pass cycles per frame (V = vectors / K). Streams sharing
+    the bandwidth need at least sum(V*N*S)/B ("lower": the largest of these, reached
+    when one stream's latency overlaps another's transfer) and at most sum(V*N*S)/B +
+    L*max(V) ("upper", the default: every stream waits its latency at the same time).
+    With one stream, or with L = 0, the two coincide and are exact
+    (tests/sim/test_external_weights.py). 0.0 without streams; the design's cycles per
+    frame are at least this and at least its slowest node."""
     worst = 0.0
     total_bytes = 0.0
     passes = 0
     for s in streams:
-        n, v = s["words_per_pass"], s["passes_per_frame"]
+        n, v, k = s["words_per_pass"], s["passes_per_frame"], s.get("batch", 1)
         size = s.get("ddr_word_bytes", s["word_bytes"])
         per_word = max(1.0, size / bytes_per_cycle) if bytes_per_cycle > 0 else 1.0
         reader = latency + n * per_word
-        mvu = n + max(0.0, latency + per_word - fifo)
+        mvu = k * n + max(0.0, latency + per_word - k * fifo)
         worst = max(worst, v * max(reader, mvu))
         total_bytes += v * n * size
         passes = max(passes, v)
@@ -148,6 +167,16 @@ def weight_streams(df: Dataflow) -> list[dict]:
     return [n.weight_port().describe() for n in df.nodes if getattr(n, "external", False)]
 
 
+def frame_batch(df: Dataflow) -> int:
+    """Frames a run must bring a multiple of (1 without batching): the least common
+    multiple of the external MVUs' `WeightPort.frame_batch`."""
+    out = 1
+    for n in df.nodes:
+        if getattr(n, "external", False):
+            out = math.lcm(out, n.weight_port().frame_batch)
+    return out
+
+
 def ddr_cycles_per_frame(
     df: Dataflow, bytes_per_cycle: float = 0.0, latency: int = 0, fifo: int | None = None
 ) -> float:
@@ -158,15 +187,33 @@ def ddr_cycles_per_frame(
 
 
 def ddr_bytes_per_cycle(board: Board) -> float:
-    """The DDR bandwidth the fabric can reach (board file "ddr": fabric_gb_per_s, else
+    """The DDR read bandwidth the weight DMAs sustain (board file "ddr": dma_read_gb_per_s,
+    the measured or derated figure with its source; else fabric_gb_per_s, else
     peak_gb_per_s) in bytes per fabric clock cycle; 0.0 when the board gives none."""
-    gbs = board.ddr.get("fabric_gb_per_s", board.ddr.get("peak_gb_per_s", 0.0))
+    ddr = board.ddr
+    gbs = ddr.get("dma_read_gb_per_s", ddr.get("fabric_gb_per_s", ddr.get("peak_gb_per_s", 0.0)))
     return float(gbs) * 1e9 / (board.clock_mhz * 1e6)
 
 
+def ddr_latency_cycles(board: Board) -> int:
+    """Cycles at the board clock from a weight DMA transfer's request to its first beat
+    (board file "ddr": burst_latency_ns, rounded up; 0 when the board gives none)."""
+    ns = float(board.ddr.get("burst_latency_ns", 0.0))
+    return math.ceil(ns * board.clock_mhz / 1000.0 - 1e-9)
+
+
+def board_ddr_options(board: Board) -> dict:
+    """The DDR model of `board` as simulation options (sim.options.SimOptions fields):
+    the bandwidth the weight DMAs share and the latency of each transfer."""
+    return {
+        "ddr_bytes_per_cycle": ddr_bytes_per_cycle(board),
+        "ddr_latency": ddr_latency_cycles(board),
+    }
+
+
 def ddr_cycles(df: Dataflow, board: Board) -> int:
-    """Cycles per frame the external weight streams need at the board's DDR bandwidth
-    (0 without external weights; refused when the board has no DDR figure)."""
+    """Cycles per frame the external weight streams need at the board's DDR bandwidth and
+    latency (0 without external weights; refused when the board has no DDR figure)."""
     from ..errors import CompileError
 
     if not weight_streams(df):
@@ -174,7 +221,7 @@ def ddr_cycles(df: Dataflow, board: Board) -> int:
     bpc = ddr_bytes_per_cycle(board)
     if bpc <= 0:
         raise CompileError(f"board {board.name} gives no DDR bandwidth for external weights")
-    return math.ceil(ddr_cycles_per_frame(df, bpc))
+    return math.ceil(ddr_cycles_per_frame(df, bpc, ddr_latency_cycles(board)))
 
 
 def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
@@ -188,8 +235,11 @@ def ddr_summary(df: Dataflow, board: Board, cycles: int) -> dict | None:
     bound = ddr_cycles(df, board)
     return {
         "external": [w["node"] for w in streams],
-        "bytes_per_frame": per_frame,
+        # input vectors per weight pass (frames of an FC layer, pixels of a convolution)
+        "batch": {w["node"]: w["batch"] for w in streams},
+        "bytes_per_frame": round(per_frame),
         "board_gb_per_s": round(bpc * board.clock_mhz * 1e6 / 1e9, 3),
+        "latency_cycles": ddr_latency_cycles(board),
         "needed_gb_per_s": round(per_frame * fps / 1e9, 3),
         "ddr_cycles_per_frame": bound,
         "ddr_bound_fps": round(board.cycles_to_fps(bound), 1),

@@ -59,11 +59,22 @@
 // in_valid then (each ready depends on the other stream's valid, never on a ready), so
 // the MVU stalls, losing nothing, whenever the weights lag. Throughput, latency and
 // backpressure are those of the ROM form while w_valid stays high.
-// Batching (several frames per weight pass) is not implemented: each vector rereads all
-// NF*SF words, so a layer run `vectors` times per frame streams vectors*NF*SF words per
-// frame. Reusing each word for B vectors (order nf, sf, vector) would cut the traffic
-// B-fold at the cost of a B*SF-beat input buffer, B accumulators per PE and a B*NF-beat
-// output buffer to restore the vector order; it is left out.
+//
+// Batching. BATCH = B > 1 (WEIGHT_SOURCE = "stream" only): each weight word serves B
+// consecutive input vectors (B frames of an FC layer, or B output pixels of a
+// convolution), so the stream carries the NF*SF-word matrix once per B vectors. The
+// vectors of a batch are first loaded into one bank of a 2*B*SF-beat input buffer
+// (in_ready: that bank is free; loading the next batch overlaps the computation of this
+// one); the steps then run in the order nf, sf, vector, the weight word taken from the
+// stream at vector 0 and held for the others, with B accumulators per PE row. Results
+// land in one bank of a 2*B*NF-beat reorder buffer at vector*NF + nf and leave in the
+// order of the vectors (vector-major, nf = 0..NF-1) while the next batch computes.
+// Throughput: NF*SF cycles per vector as without batching (a batch of B vectors in
+// B*NF*SF cycles, back to back while the input and the weights keep up). Latency: when
+// the last beat of a batch's first vector transfers in cycle c, its first output beat
+// is valid from cycle c + (B-1)*SF + B*NF*SF + 6 + LT (the batch loads, computes, and
+// leaves through the reorder buffer's read and the output buffer).
+// A run must bring a multiple of B vectors (the driver pads the last batch).
 `default_nettype none
 module hw_mvu #(
     parameter integer MW        = 16,      // inputs (columns) per row
@@ -85,7 +96,8 @@ module hw_mvu #(
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
-    parameter integer TREE_PIPE = 0        // popcount trees: registers every k levels; 0: none
+    parameter integer TREE_PIPE = 0,       // popcount trees: registers every k levels; 0: none
+    parameter integer BATCH     = 1        // vectors per weight word (> 1: "stream" only)
 ) (
     input  wire                                       clk,
     input  wire                                       rst,   // synchronous, active high
@@ -154,6 +166,9 @@ module hw_mvu #(
     // popcount sum bits: bit planes need S and C modulo 2^(ACC_W-1) only (2*S - C)
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
     localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
+    localparam integer    BBW         = (BATCH > 1) ? $clog2(BATCH) : 1;  // vector in batch
+    localparam [31:0]     B_M1        = BATCH - 1;
+    localparam [BBW-1:0]  B_LAST      = B_M1[BBW-1:0];
 
 
     initial begin
@@ -214,6 +229,10 @@ module hw_mvu #(
             $display("ERROR: %m: TREE_PIPE=%0d must be >= 0", TREE_PIPE);
             $finish;
         end
+        if (BATCH < 1 || (BATCH > 1 && STREAM == 0)) begin
+            $display("ERROR: %m: BATCH=%0d must be 1, or > 1 with the weight stream", BATCH);
+            $finish;
+        end
         if (WEIGHT_SOURCE != SRC_ROM && WEIGHT_SOURCE != SRC_STREAM) begin
             $display("ERROR: %m: WEIGHT_SOURCE=\"%0s\" must be \"rom\" or \"stream\"", WEIGHT_SOURCE);
             $finish;
@@ -233,23 +252,32 @@ module hw_mvu #(
     /* verilator lint_off UNUSEDSIGNAL */
     reg [AW-1:0]  waddr;  // nf*SF + sf, counted directly (the ROM address; unused "stream")
     /* verilator lint_on UNUSEDSIGNAL */
-    wire take   = (nf == {NFW{1'b0}});               // nf = 0: read from the stream
-    wire x_ok   = take ? in_valid : 1'b1;            // this step's input beat is there
-    wire w_ok   = (STREAM != 0) ? w_valid : 1'b1;    // this step's weight word is there
+    reg [BBW-1:0] bv;     // vector within the batch (0 without batching)
+    wire first_b = (bv == {BBW{1'b0}});              // this step takes a new weight word
+    wire b_end   = (bv == B_LAST);
+    wire batch_ok;                                   // BATCH > 1: a loaded batch is there
+    wire take   = (BATCH == 1) && (nf == {NFW{1'b0}}); // nf = 0: read from the stream
+    wire x_ok   = (BATCH > 1) ? batch_ok : (take ? in_valid : 1'b1); // input beat is there
+    wire w_ok   = (STREAM != 0) ? (w_valid || !first_b) : 1'b1; // weight word is there
     wire s0_v   = x_ok && w_ok;
     wire fire   = en && s0_v;
     wire sf_end = (sf == SF_LAST);
     wire nf_end = (nf == NF_LAST);
+    wire in_ready_b;                                 // BATCH > 1: the loader's bank is free
 
-    assign in_ready = en && take && w_ok;
-    assign w_ready  = (STREAM != 0) && en && x_ok;
+    assign in_ready = (BATCH > 1) ? in_ready_b : (en && take && w_ok);
+    assign w_ready  = (STREAM != 0) && en && x_ok && first_b;
 
     always @(posedge clk) begin
         if (rst) begin
             sf    <= {SFW{1'b0}};
             nf    <= {NFW{1'b0}};
+            bv    <= {BBW{1'b0}};
             waddr <= {AW{1'b0}};
+        end else if (fire && !b_end) begin
+            bv <= bv + 1'b1;
         end else if (fire) begin
+            bv <= {BBW{1'b0}};
             if (sf_end) begin
                 sf <= {SFW{1'b0}};
                 if (nf_end) begin
@@ -268,6 +296,7 @@ module hw_mvu #(
 
     // ------------------------------------------------------------- stage 1 registers
     reg            s1_v, s1_first, s1_last, s1_take;
+    reg [BBW-1:0]  s1_b;      // vector within the batch
     reg [DW-1:0]   s1_in;     // the stream beat (used when s1_take)
     wire [DW-1:0]  s1_buf;    // the buffered beat (used when !s1_take)
     wire [WWORD-1:0] s1_w;    // weight word, read synchronously at address waddr
@@ -285,17 +314,66 @@ module hw_mvu #(
             s1_last  <= sf_end;
             s1_take  <= take;
             s1_in    <= in_data;
+            s1_b     <= bv;
         end
     end
 
-    // input buffer: written during nf = 0, reread for nf > 0 (not needed when NF == 1)
+    // input buffer: written during nf = 0, reread for nf > 0 (not needed when NF == 1);
+    // with batching, two banks of B vectors written by the loader
     generate
-        if (NF > 1) begin : g_buf
+        if (BATCH > 1) begin : g_bbuf
+            localparam integer BSF = BATCH * SF;              // beats of one bank
+            localparam integer IAW = $clog2(2 * BSF);
+            localparam [31:0]  BSF32 = BSF;
+            localparam [31:0]  SF32  = SF;
+            localparam [IAW-1:0] BSF_A = BSF32[IAW-1:0];
+            localparam [IAW-1:0] SF_A  = SF32[IAW-1:0];
+            localparam [IAW-1:0] LAST_A = BSF_A - 1'b1;
+            // loader: beat loff (0..BSF-1) of bank lbank
+            reg [IAW-1:0] loff, boff;   // boff = bv*SF, the compute side's vector offset
+            reg           lbank, cbank;
+            reg [1:0]     ifull;        // bank holds a whole batch not yet computed
+            wire load     = in_valid && !ifull[lbank];
+            wire load_end = load && (loff == LAST_A);
+            wire done     = fire && b_end && sf_end && nf_end;
+            assign in_ready_b = !ifull[lbank];
+            assign batch_ok   = ifull[cbank];
+            always @(posedge clk) begin
+                if (rst) begin
+                    loff  <= {IAW{1'b0}};
+                    boff  <= {IAW{1'b0}};
+                    lbank <= 1'b0;
+                    cbank <= 1'b0;
+                    ifull <= 2'b00;
+                end else begin
+                    if (load) loff <= load_end ? {IAW{1'b0}} : loff + 1'b1;
+                    if (load_end) begin
+                        lbank        <= ~lbank;
+                        ifull[lbank] <= 1'b1;
+                    end
+                    if (fire) boff <= b_end ? {IAW{1'b0}} : boff + SF_A;
+                    if (done) begin
+                        cbank        <= ~cbank;
+                        ifull[cbank] <= 1'b0;
+                    end
+                end
+            end
+            wire [IAW-1:0] sfa  = {{(IAW-SFW){1'b0}}, sf};
+            wire [IAW-1:0] wadr = (lbank ? BSF_A : {IAW{1'b0}}) + loff;
+            wire [IAW-1:0] radr = (cbank ? BSF_A : {IAW{1'b0}}) + boff + sfa;
+            hw_ram #(.WIDTH(DW), .DEPTH(2 * BSF)) u_ibuf (
+                .clk(clk), .we(load), .waddr(wadr), .wdata(in_data),
+                .re(en), .raddr(radr), .rdata(s1_buf));
+        end else if (NF > 1) begin : g_buf
             hw_ram #(.WIDTH(DW), .DEPTH(SF)) u_ibuf (
                 .clk(clk), .we(fire && take), .waddr(sf), .wdata(in_data),
                 .re(en), .raddr(sf), .rdata(s1_buf));
         end else begin : g_nobuf
             assign s1_buf = {DW{1'b0}};
+        end
+        if (BATCH == 1) begin : g_nobatch
+            assign in_ready_b = 1'b0;
+            assign batch_ok   = 1'b0;
         end
     endgenerate
 
@@ -304,7 +382,8 @@ module hw_mvu #(
     generate
         if (STREAM != 0) begin : g_wstream
             reg [WWORD-1:0] w_q;
-            always @(posedge clk) if (en) w_q <= w_data;
+            // with batching the word of vector 0 serves the batch's other vectors
+            always @(posedge clk) if (en && first_b) w_q <= w_data;
             assign s1_w = w_q;
         end else begin : g_rom
             hw_ram #(.WIDTH(WWORD), .DEPTH(DEPTH), .ROM(1), .RAM_STYLE(ROM_STYLE),
@@ -433,12 +512,13 @@ module hw_mvu #(
     wire           t_v, t_first, t_last;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [NFW-1:0] t_nf;  // read by the thresholds only
+    wire [BBW-1:0] t_b;   // read by the batch accumulators only
     /* verilator lint_on UNUSEDSIGNAL */
-    localparam integer CB = 2 + NFW;  // {first, last, nf}
+    localparam integer CB = 2 + NFW + BBW;  // {first, last, nf, vector in batch}
     wire [LT:0]        cv;
     wire [(LT+1)*CB-1:0] cc;
     assign cv[0]      = s1_v;
-    assign cc[0 +: CB] = {s1_first, s1_last, s1_nf};
+    assign cc[0 +: CB] = {s1_first, s1_last, s1_nf, s1_b};
     generate
         for (n = 0; n < LT; n = n + 1) begin : g_tdly
             reg          qv;
@@ -453,7 +533,7 @@ module hw_mvu #(
         end
     endgenerate
     assign t_v = cv[LT];
-    assign {t_first, t_last, t_nf} = cc[LT*CB +: CB];
+    assign {t_first, t_last, t_nf, t_b} = cc[LT*CB +: CB];
 
     always @(posedge clk) begin
         if (rst) begin
@@ -471,15 +551,36 @@ module hw_mvu #(
     end
 
     // ------------------------------------------------------------- stage 2 -> 3: accumulate
-    reg [PE*ACC_W-1:0] acc;
-    integer q;
-    always @(posedge clk) begin
-        if (en && s2_v) begin
-            for (q = 0; q < PE; q = q + 1)
-                acc[q*ACC_W +: ACC_W] <= (s2_first ? {ACC_W{1'b0}} : acc[q*ACC_W +: ACC_W])
-                                         + s2_psum[q*ACC_W +: ACC_W];
+    wire [PE*ACC_W-1:0] acc;  // the accumulators of the row fold finishing in stage 3
+    generate
+        if (BATCH > 1) begin : g_bacc
+            // one set of PE accumulators per vector of the batch; consecutive steps
+            // belong to different vectors, so stage 3 reads the set stage 2 just wrote
+            reg [PE*ACC_W-1:0] accm [0:BATCH-1];
+            reg [BBW-1:0]      s2_b, s3_b;
+            wire [PE*ACC_W-1:0] old = accm[s2_b];
+            wire [PE*ACC_W-1:0] nxt;
+            for (p = 0; p < PE; p = p + 1) begin : g_add
+                assign nxt[p*ACC_W +: ACC_W] = (s2_first ? {ACC_W{1'b0}} : old[p*ACC_W +: ACC_W])
+                                             + s2_psum[p*ACC_W +: ACC_W];
+            end
+            always @(posedge clk) if (en) s2_b <= t_b;
+            always @(posedge clk) if (en) s3_b <= s2_b;
+            always @(posedge clk) if (en && s2_v) accm[s2_b] <= nxt;
+            assign acc = accm[s3_b];
+        end else begin : g_acc
+            reg [PE*ACC_W-1:0] acc_q;
+            integer q;
+            always @(posedge clk) begin
+                if (en && s2_v) begin
+                    for (q = 0; q < PE; q = q + 1)
+                        acc_q[q*ACC_W +: ACC_W] <= (s2_first ? {ACC_W{1'b0}} : acc_q[q*ACC_W +: ACC_W])
+                                                   + s2_psum[q*ACC_W +: ACC_W];
+                end
+            end
+            assign acc = acc_q;
         end
-    end
+    endgenerate
     always @(posedge clk) begin
         if (rst) begin
             s3_last <= 1'b0;
@@ -524,9 +625,75 @@ module hw_mvu #(
     endgenerate
 
     // ------------------------------------------------------------- 2-entry output buffer
-    hw_outbuf #(.WIDTH(PE*LW)) u_obuf (
-        .clk(clk), .rst(rst),
-        .in_data(result), .in_valid(s3_last), .in_ready(ob_ready),
-        .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+    generate
+        if (BATCH > 1) begin : g_reorder
+            // results arrive in the order nf, vector: bank wbank at vector*NF + nf; a full
+            // bank leaves in address order (vector-major) through the output buffer
+            localparam integer BNF = BATCH * NF;               // beats of one bank
+            localparam integer OAW = $clog2(2 * BNF);
+            localparam [31:0]  BNF32 = BNF;
+            localparam [31:0]  NF32  = NF;
+            localparam [OAW-1:0] BNF_A = BNF32[OAW-1:0];
+            localparam [OAW-1:0] NF_A  = NF32[OAW-1:0];
+            localparam [OAW-1:0] OLAST = BNF_A - 1'b1;
+            reg [OAW-1:0] wboff, wnf, roff;  // writer: vector*NF and nf; reader: address
+            reg [BBW-1:0] wb;
+            reg           wbank, rbank, rd_v;
+            reg [1:0]     ofull;             // bank holds a whole batch not yet sent
+            wire          rd_ready;
+            wire push  = en && s3_last;
+            wire w_end = push && (wb == B_LAST) && (wnf == NF_A - 1'b1);
+            wire issue = ofull[rbank] && (!rd_v || rd_ready);
+            wire r_end = issue && (roff == OLAST);
+            wire [OAW-1:0] rbuf;
+            assign ob_ready = !ofull[wbank];
+            always @(posedge clk) begin
+                if (rst) begin
+                    wboff <= {OAW{1'b0}};
+                    wnf   <= {OAW{1'b0}};
+                    wb    <= {BBW{1'b0}};
+                    roff  <= {OAW{1'b0}};
+                    wbank <= 1'b0;
+                    rbank <= 1'b0;
+                    rd_v  <= 1'b0;
+                    ofull <= 2'b00;
+                end else begin
+                    if (push && wb == B_LAST) begin
+                        wb    <= {BBW{1'b0}};
+                        wboff <= {OAW{1'b0}};
+                        wnf   <= (wnf == NF_A - 1'b1) ? {OAW{1'b0}} : wnf + 1'b1;
+                    end else if (push) begin
+                        wb    <= wb + 1'b1;
+                        wboff <= wboff + NF_A;
+                    end
+                    if (w_end) begin
+                        wbank        <= ~wbank;
+                        ofull[wbank] <= 1'b1;
+                    end
+                    if (issue) roff <= r_end ? {OAW{1'b0}} : roff + 1'b1;
+                    if (r_end) begin
+                        rbank        <= ~rbank;
+                        ofull[rbank] <= 1'b0;
+                    end
+                    if (issue) rd_v <= 1'b1;
+                    else if (rd_ready) rd_v <= 1'b0;
+                end
+            end
+            assign rbuf = (rbank ? BNF_A : {OAW{1'b0}}) + roff;
+            wire [PE*LW-1:0] rdata;
+            hw_ram #(.WIDTH(PE*LW), .DEPTH(2 * BNF)) u_rbuf (
+                .clk(clk), .we(push), .waddr((wbank ? BNF_A : {OAW{1'b0}}) + wboff + wnf),
+                .wdata(result), .re(issue), .raddr(rbuf), .rdata(rdata));
+            hw_outbuf #(.WIDTH(PE*LW)) u_obuf (
+                .clk(clk), .rst(rst),
+                .in_data(rdata), .in_valid(rd_v), .in_ready(rd_ready),
+                .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+        end else begin : g_direct
+            hw_outbuf #(.WIDTH(PE*LW)) u_obuf (
+                .clk(clk), .rst(rst),
+                .in_data(result), .in_valid(s3_last), .in_ready(ob_ready),
+                .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+        end
+    endgenerate
 endmodule
 `default_nettype wire

@@ -21,7 +21,7 @@ from halfwave.compiler import ir
 from halfwave.compiler.errors import CompileError
 
 MANIFEST = "manifest.json"
-FOLDING_KEYS = {"PE", "SIMD", "external", "fifo_depth"}
+FOLDING_KEYS = {"PE", "SIMD", "external", "fifo_depth", "batch"}
 
 
 def sentence(exc: BaseException) -> str:
@@ -84,7 +84,7 @@ def check_folding_file(path: Path) -> None:
                 f"{path}: '{node}' has unknown key '{unknown[0]}' (keys: "
                 f"{', '.join(sorted(FOLDING_KEYS))})"
             )
-        for key in ("PE", "SIMD", "fifo_depth"):
+        for key in ("PE", "SIMD", "fifo_depth", "batch"):
             v = spec.get(key, 1)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise CompileError(f"{path}: '{node}' {key}={v!r} is not a positive integer")

@@ -113,6 +113,9 @@ PARAM_SETS = [
         ),
     ),  # fmt: skip
     ("hw_mvu", dict(MW=64, MH=16, PE=4, SIMD=16, ACC_W=8, N_T=1, WEIGHT_SOURCE="stream")),
+    # batched weight streams (one word for B vectors): B a power of two or not, NF = SF = 1
+    ("hw_mvu", dict(MW=64, MH=16, PE=4, SIMD=16, ACC_W=8, N_T=1, WEIGHT_SOURCE="stream", BATCH=4)),
+    ("hw_mvu", dict(MW=8, MH=4, PE=4, SIMD=8, ACC_W=5, WEIGHT_SOURCE="stream", BATCH=13)),
     (
         "hw_avgpool",
         dict(C=3, IH=5, IW=7, KH=5, KW=7, SH=5, SW=7, PE=3, W=1, BIPOLAR=1, OUT_W=7),
@@ -231,6 +234,7 @@ def test_lint_clean_at_parameter_sets(top: str, params: dict) -> None:
 ILLEGAL = [
     ("hw_mvu", dict(MW=4, MH=4, PE=2, SIMD=8, ACC_W=4), "SIMD=8 must be in 1..MW=4"),
     ("hw_mvu", dict(MODE=3, W_W=1, IN_W=2), "MODE 3 (TERNARY) needs W_W=2, got W_W=1"),
+    ("hw_mvu", dict(BATCH=2), "BATCH=2 must be 1, or > 1 with the weight stream"),
     ("hw_swg", dict(C=6, SIMD=4), "SIMD=4 must divide C=6"),
     ("hw_maxpool", dict(IH=2, KH=3), "the window KH=3 x KW=3 exceeds the image IH=2 x IW=7"),
     (

@@ -54,7 +54,7 @@ def test_mvu_stream_lint(case: Case) -> None:
     lint_mvu(_stream_params(case, acc_w))
 
 
-def _prepare(c: Case, sim_cache: Path, tmp_path: Path):
+def _prepare(c: Case, sim_cache: Path, tmp_path: Path, extra: dict | None = None):
     rng = np.random.default_rng(1000 + c.seed)
     w, x_codes, acc, acc_w, thr = _setup(c, rng)
     wvals, swap = _weight_file_values(c, w)
@@ -64,7 +64,7 @@ def _prepare(c: Case, sim_cache: Path, tmp_path: Path):
     wfile = write_mvu_weight_stream(wvals, c.PE, c.SIMD, c.W_W, tmp_path / "mvu")
     if swap is not None:
         write_swap_file(swap, c.PE, tmp_path / "mvu")
-    params = _stream_params(c, acc_w)
+    params = {**_stream_params(c, acc_w), **(extra or {})}
     binary = vl.build(SRCS, "hw_mvu", params, sim_cache, cflags=vl.wstream_cflags(["w_"]))
     lw, in_beats, expected = stimulus_and_expected(c, x_codes, acc, acc_w, thr)
     return binary, in_beats, lw, expected, wfile, f"case {asdict(c)} params {params}"

@@ -71,3 +71,27 @@ def test_uart_board_stops_for_ddr_weights(tmp_path, monkeypatch, capsys):
     rep = json.loads((tmp_path / f"sfc_w1a2-{board}" / "system" / board /
                       "bitstream.json").read_text())  # fmt: skip
     assert rep["exit_status"] == 4 and rep["rtl_ddr"]["mismatched_frames_vs_golden"] == 0
+
+
+def test_zynq_bitstream_with_batched_weights(tmp_path, monkeypatch, capsys):
+    """hwgq_alexnet_tiny on a pynq-z2 with 5.5 BRAM36 and a DDR too slow for one pass of
+    its external weights a frame: the optimiser batches the stream (B frames a pass),
+    the driver runs whole batches through the system co-simulation, bit-exact, and the
+    flow stops before Vivado (exit 3)."""
+    from halfwave.flow.cli import main
+
+    board = _tiny_board(tmp_path, monkeypatch, "pynq-z2", 5.5)
+    path = boards.BOARD_DIR / f"{board}.json"
+    doc = json.loads(path.read_text())
+    doc["ddr"]["dma_read_gb_per_s"] = 0.0002  # 2 bytes in 1,000 cycles
+    path.write_text(json.dumps(doc))
+    rc = main(["bitstream", "hwgq_alexnet_tiny", "--board", board, "--root", str(tmp_path),
+               "--calibrate", "--frames", "5", "--synth", "estimate"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 3, out
+    assert "5 frames, 0 mismatches vs golden" in out, out
+    build = tmp_path / f"hwgq_alexnet_tiny-{board}"
+    layers = json.loads((build / "report.json").read_text())["layers"]
+    assert any(r.get("batch", 1) > 1 for r in layers if r.get("external")), layers
+    meta = json.loads((build / "deploy" / "meta.json").read_text())
+    assert meta["frame_batch"] > 1 and meta["batch"] % meta["frame_batch"] == 0

@@ -129,3 +129,22 @@ def test_generated_shell_lint_clean(fc_ext):
 def test_uart_system_refuses_external_weights(fc_ext):
     with pytest.raises(BoardError, match="UART system has no DDR"):
         cosim.build_system_sim(fc_ext, "uart")
+
+
+def test_batched_weight_streams_through_the_driver(tmp_path, sim_opts):
+    """Batched external layers (one pass per 4 and per 3 frames): the driver runs whole
+    batches of 12 frames (a chunk of 5 asked for becomes 12, the last one padded), feeds
+    one weight pass per batch, and predict() returns exactly the frames asked for,
+    bit-exact, with a slow DDR and stalls."""
+    fold = {**FOLD, "mvu0": {**FOLD["mvu0"], "external": True, "batch": 4},
+            "mvu1": {**FOLD["mvu1"], "external": True, "batch": 3}}  # fmt: skip
+    model = calibrated_model("tfc_w1a2", seed=5, hidden=HIDDEN)
+    build = _compile(tmp_path, model, "batched", fold)
+    w = cosim.system_params(build).weights
+    assert [x.passes_per_frame for x in w] == [0.25, 1 / 3]
+    slow = sim_opts.replace(stall_in=0.3, seed=4, ddr_bytes_per_cycle=3.0, ddr_latency=40)
+    got, want, t = _predict(build, 23, batch=5, opts=slow)
+    assert got.shape == want.shape and np.array_equal(got, want)
+    assert json.loads((build / "deploy" / "meta.json").read_text())["frame_batch"] == 12
+    # 23 frames run as 2 x 12: 6 passes of mvu0's 48 words, 8 of mvu1's 144
+    assert [d["beats"] for d in t["weight_dmas"]] == [6 * 48, 8 * 144]

@@ -152,6 +152,8 @@ def _design_record(report: dict, target_fps: float | None, compile_s: float) -> 
             }
             for r in report["layers"]
         ],
+        # batched weight streams: input vectors per pass of each external layer's weights
+        "batch": {r["name"]: r["batch"] for r in report["layers"] if r.get("batch", 1) > 1},
     }
 
 
@@ -161,13 +163,17 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
     model at the board's bandwidth) and through the golden executor; cycles, frames/s and
     mismatched frames (integer values of the last boundary). With DDR weights a second
     run of the first frames//2 frames gives the steady state (_steady_cycles)."""
-    bpc = _ddr_model(build, board)
+    ddr = _ddr_model(build, board)
+    bpc = ddr["ddr_bytes_per_cycle"] if ddr else None
+    # batched layers take whole batches of frames: both runs bring whole batches
+    fb = int(json.loads((build / "rtl" / "top.json").read_text()).get("frame_batch", 1))
+    frames = -(-frames // (2 * fb)) * 2 * fb if bpc and fb > 1 else frames
     counts = [frames, frames // 2] if bpc and frames >= 4 else [frames]
     x = _random_inputs(df, frames)
     t = time.perf_counter()
     opts = opts or SimOptions()
-    if bpc is not None:
-        opts = opts.replace(ddr_bytes_per_cycle=bpc)
+    if ddr is not None:
+        opts = opts.replace(**ddr)
     runs = [api.simulate(build, x[:n], "rtl", opts) for n in counts]
     wall = time.perf_counter() - t
     t = time.perf_counter()
@@ -176,8 +182,9 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
               for n, r in zip(counts, runs, strict=True))  # fmt: skip
     s = runs[0].stats
     cycles = _steady_cycles(runs, counts) if len(runs) == 2 else s["cycles_per_frame"]
-    ddr = f" with the DDR model at {bpc:g} bytes/cycle" if bpc else ""
-    log(f"  RTL{ddr}: {' + '.join(map(str, counts))} frames, {cycles:.0f} cycles/frame, "
+    lat = ddr["ddr_latency"] if ddr else 0
+    how = f" with the DDR model at {bpc:g} bytes/cycle, {lat} cycles a transfer" if bpc else ""
+    log(f"  RTL{how}: {' + '.join(map(str, counts))} frames, {cycles:.0f} cycles/frame, "
         f"{bad} mismatched vs golden ({wall:.0f} s with the build)")  # fmt: skip
     rec = {
         "frames": frames,
@@ -186,8 +193,12 @@ def _rtl_record(build: Path, df, frames: int, board: str, clock: float, log: Log
         "vs_cycle_model_pct": _pct(cycles, s["predicted_cycles_per_frame"]),
         "mean_frame_interval_cycles_rtl": s["cycles_per_frame"],
         "latency_cycles_rtl": s["latency_cycles"],
+        # frame in -> result out of the first frame (a batch waits for its last frame)
+        "latency_ms_rtl": round(1e3 * s["latency_cycles"] / clock, 3),
+        "frame_batch": fb,
         "cycles_per_frame_model": s["predicted_cycles_per_frame"],
         "ddr_model_bytes_per_cycle": bpc,
+        "ddr_model_latency_cycles": lat,
         "frames_compared_with_golden": sum(counts),
         "mismatched_frames_vs_golden": bad,
         "sim_wall_s": round(sum(r.stats["wall_s"] for r in runs), 1),
@@ -223,13 +234,14 @@ def _steady_cycles(runs: list, counts: list[int]) -> float:
     return (ends[0] - ends[1]) / (counts[0] - counts[1])
 
 
-def _ddr_model(build: Path, board: str) -> float | None:
-    """The board's DDR bytes per cycle where the design streams weights, else None."""
+def _ddr_model(build: Path, board: str) -> dict | None:
+    """The board's DDR model (simulation options: bytes per cycle, latency per transfer)
+    where the design streams weights, else None."""
+    from halfwave.compiler.blocks.weight_port import board_ddr_options
     from halfwave.compiler.boards import load_board
-    from halfwave.compiler.optimize import ddr_bytes_per_cycle
 
     desc = json.loads((build / "rtl" / "top.json").read_text())
-    return ddr_bytes_per_cycle(load_board(board)) if desc.get("weight_streams") else None
+    return board_ddr_options(load_board(board)) if desc.get("weight_streams") else None
 
 
 def _synth_record(

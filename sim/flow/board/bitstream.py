@@ -288,7 +288,7 @@ def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
         port = cosim.SimSerial(build, baud=meta["baud"], opts=opts)
         acc = drv.Accelerator(pkg, serial=port)
     else:
-        ddr = opts.replace(ddr_bytes_per_cycle=_board_ddr_bytes_per_cycle(board))
+        ddr = opts.replace(**_board_ddr_options(board))
         ov = cosim.SimOverlay(build, clock_hz=meta["clock_hz"], opts=ddr)
         acc = drv.Accelerator(pkg, overlay=ov, allocate=cosim.sim_allocate)
     try:
@@ -313,11 +313,17 @@ def cosim_check(build: Path, board: str, x: np.ndarray, torch_model=None,
 
 def _board_ddr_bytes_per_cycle(board: str | None) -> float:
     """The DDR bandwidth the weight DMAs share in the co-simulation (0: no board)."""
-    if board is None:
-        return 0.0
-    from halfwave.compiler.optimize import ddr_bytes_per_cycle
+    return _board_ddr_options(board)["ddr_bytes_per_cycle"]
 
-    return ddr_bytes_per_cycle(load_board(board))
+
+def _board_ddr_options(board: str | None) -> dict:
+    """The board's DDR model (bandwidth, latency per transfer) as simulation options;
+    unlimited without a board."""
+    if board is None:
+        return {"ddr_bytes_per_cycle": 0.0, "ddr_latency": 0}
+    from halfwave.compiler.blocks.weight_port import board_ddr_options
+
+    return board_ddr_options(load_board(board))
 
 
 def run_bitstream(
@@ -385,7 +391,8 @@ def run_bitstream(
             "board", {}).get("ddr")  # fmt: skip
         log(f"  weights of {', '.join(report['external_weights'])} stream from DDR (one "
             f"AXI DMA each, {_board_ddr_bytes_per_cycle(board.name):g} bytes/cycle shared "
-            "in the co-simulation)")  # fmt: skip
+            f"and {_board_ddr_options(board.name)['ddr_latency']} cycles a transfer in the "
+            "co-simulation)")  # fmt: skip
     co = times.run("system co-simulation through the driver", log, cosim_check, build,
                    board.name, x, tm, log, opts)  # fmt: skip
     report["cosim"] = co
@@ -490,8 +497,9 @@ def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log, op
     desc = json.loads((build / "rtl" / "top.json").read_text())
     streams = desc["weight_streams"]
     plan = json.loads((build / "report.json").read_text())["resources"].get("board", {})
-    bpc = _board_ddr_bytes_per_cycle(board.name)
-    ddr = opts.replace(ddr_bytes_per_cycle=bpc)
+    ddr_opts = _board_ddr_options(board.name)
+    bpc = ddr_opts["ddr_bytes_per_cycle"]
+    ddr = opts.replace(**ddr_opts)
     gold = times.run("golden executor", log, api.simulate, build, x, "golden")
     run = times.run("RTL with the DDR model", log, api.simulate, build, x, "rtl", ddr)
     want, got = gold.values[-1].reshape(len(x), -1), run.values[-1].reshape(len(x), -1)
@@ -501,7 +509,7 @@ def _stop_for_ddr_weights(build, board, df, x, first, how, model, times, log, op
         "build": str(build), "provenance": how,
         "external_weights": [w["node"] for w in streams], "ddr": plan.get("ddr"),
         "rtl_ddr": {"frames": len(x), "mismatched_frames_vs_golden": bad,
-                    "ddr_bytes_per_cycle": bpc, **run.stats},
+                    **ddr_opts, **run.stats},
     }  # fmt: skip
     log(
         f"  weights of {', '.join(report['external_weights'])} stream from DDR; RTL with "

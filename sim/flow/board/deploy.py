@@ -92,6 +92,9 @@ def write_package(
     clock = UART_CLOCK_HZ if link == "uart" else board_clock_hz(board)
     if batch is None:  # UART: the reply must not outgrow the request, or RX overruns
         batch = 1 if link == "uart" and p.out_frame_bytes > p.in_frame_bytes else 64
+    # batched external MVUs take whole batches: a run brings a multiple of frame_batch
+    fb = int(json.loads((build / "rtl" / "top.json").read_text()).get("frame_batch", 1))
+    batch = -(-batch // fb) * fb
     meta = {
         "model": df.model,
         "board": board,
@@ -99,6 +102,7 @@ def write_package(
         "clock_hz": clock,
         "baud": baud if link == "uart" else None,
         "batch": batch,
+        "frame_batch": fb,
         "system": p.to_json(),
         "input": input_meta(df),
         "output": output_meta(df),

@@ -16,6 +16,7 @@ what runs on the board. This file is copied verbatim into every deploy package.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -152,7 +153,7 @@ class PynqLink:
         for name, image, passes in streams:
             if image.size > MAX_DMA_BYTES:
                 raise DriverError(f"{name}: {image.size} bytes a pass exceed one DMA transfer")
-            reps = max(1, min(passes * batch, WEIGHT_BUFFER_BYTES // image.size))
+            reps = max(1, min(math.ceil(passes * batch), WEIGHT_BUFFER_BYTES // image.size))
             buf = self.allocate((reps * image.size,), dtype=np.uint8)
             buf[:] = np.tile(image, reps)
             buf.flush()
@@ -165,7 +166,7 @@ class PynqLink:
         back-pressure paces them."""
         todo = []
         for _, buf, size, passes in self.weights:
-            total, reps = passes * frames, buf.size // size
+            total, reps = round(passes * frames), buf.size // size  # whole batches
             todo.append(
                 [reps * size] * (total // reps) + ([total % reps * size] if total % reps else [])
             )
@@ -258,7 +259,8 @@ class Accelerator:
             self.link = UartLink(m, serial=serial, port=port)
         else:
             self.link = PynqLink(m, overlay, allocate, self.path / m.get("bitfile", "top.bit"))
-        self.batch = batch or m.get("batch", 64)
+        fb = m.get("frame_batch", 1)  # frames per run: whole batches of the batched layers
+        self.batch = -(-(batch or m.get("batch", 64)) // fb) * fb
         self.last_timing: dict = {}
         if check:
             got = self.link.info()["model_id"]
@@ -325,10 +327,12 @@ class Accelerator:
         """Integer output values of the last layer (N, outputs per frame)."""
         values = self.quantize(x)
         out, cycles, t0 = [], 0, time.perf_counter()
+        fb = self.meta.get("frame_batch", 1)  # batched layers take whole batches of frames
         for i in range(0, len(values), self.batch):
             v = values[i : i + self.batch]
-            beats, c = self.link.run(self._to_beats(v), len(v))
-            out.append(self._from_beats(beats, len(v)))
+            pad = np.repeat(v[:1], -len(v) % fb, axis=0)  # the last run: padded, dropped
+            beats, c = self.link.run(self._to_beats(np.concatenate([v, pad])), len(v) + len(pad))
+            out.append(self._from_beats(beats, len(v) + len(pad))[: len(v)])
             cycles += c
         wall = time.perf_counter() - t0
         n = len(values)
