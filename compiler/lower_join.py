@@ -28,6 +28,7 @@ from .exact import Affine, sign_of_l_minus_r_sqrt_d
 from .thresholds import Step
 
 MAX_D = 4096  # largest coefficient on the enumerated-against side
+D_BLOCK = 64  # D values tried at once
 MAX_SMALL = 4096  # most values the enumerated side may take
 MAX_MULT = 256  # largest Concat scale alignment factor
 
@@ -72,6 +73,16 @@ class Side:
     hi: int
     table: dict[int, Fraction] | None = None
 
+    def __post_init__(self) -> None:
+        root = math.sqrt(float(self.d))
+        self._f = (float(self.a) / root, float(self.b) / root + float(self.c))
+        self._ft = None if self.table is None else {k: float(v) for k, v in self.table.items()}
+
+    def value_float(self, x: int) -> float:
+        if self._ft is not None:
+            return self._ft[x] / math.sqrt(float(self.d)) + float(self.c)
+        return self._f[0] * x + self._f[1]
+
     def u(self, x: int) -> Fraction:
         return self.table[x] if self.table is not None else self.a * x + self.b
 
@@ -115,6 +126,9 @@ def sign_sum(u: Fraction, du: Fraction, v: Fraction, dv: Fraction, w: Fraction) 
 def _passes(step: Step, sa: Side, a: int, sb: Side, b: int) -> bool:
     if step.const is not None:
         return step.const
+    ya, yb, t = sa.value_float(a), sb.value_float(b), float(step.t)
+    if abs(ya + yb - t) > 1e-9 * (abs(ya) + abs(yb) + abs(t) + 1):  # far from the tie
+        return ya + yb > t
     s = sign_sum(sa.u(a), sa.d, sb.u(b), sb.d, sa.c + sb.c - step.t)
     return s > 0 if step.strict else s >= 0
 
@@ -123,7 +137,7 @@ def _threshold(step: Step, sa: Side, sb: Side, b: int) -> int:
     """Smallest a in [sa.lo, sa.hi] passing the step at b (sa increasing), or hi + 1."""
     lo, hi = sa.lo, sa.hi
     if step.const is None and sa.a != 0 and sa.table is None:
-        yb = float(sb.u(b)) / math.sqrt(float(sb.d)) + float(sb.c)
+        yb = sb.value_float(b)
         guess = ((float(step.t) - yb - float(sa.c)) * math.sqrt(float(sa.d)) - float(sa.b)) / float(
             sa.a
         )
@@ -164,14 +178,19 @@ def _fit(xs: np.ndarray, t: np.ndarray, lo: int, hi: int, ratio: float) -> Fit |
             if np.all(low <= up):
                 return Fit(0, n, [int(v) for v in np.where(low > -big, low, up)])
         return None
-    for d in range(1, MAX_D + 1):
-        n0 = round(d * ratio) if math.isfinite(ratio) else 0
-        for n in (n0, n0 - 1, n0 + 1, n0 - 2, n0 + 2):
-            low = np.where(always, -big, d * (t - 1) + 1 + n * xs).max(axis=1)
-            up = np.where(never, big, d * t + n * xs).min(axis=1)
-            if np.all(low <= up):
-                theta = np.where(low > -big, low, np.where(up < big, up, 0))
-                return Fit(d, n, [int(v) for v in theta])
+    n_off = np.array([0, -1, 1], dtype=np.int64)
+    for start in range(1, MAX_D + 1, D_BLOCK):
+        d = np.arange(start, min(start + D_BLOCK, MAX_D + 1), dtype=np.int64)
+        n0 = np.round(d * ratio).astype(np.int64) if math.isfinite(ratio) else 0 * d
+        dd = np.repeat(d, len(n_off))[:, None, None]  # candidates (D, N) in search order
+        nn = (n0[:, None] + n_off[None, :]).reshape(-1)[:, None, None]
+        low = np.where(always, -big, dd * (t - 1) + 1 + nn * xs).max(axis=2)
+        up = np.where(never, big, dd * t + nn * xs).min(axis=2)
+        ok = np.flatnonzero(np.all(low <= up, axis=1))
+        if len(ok):
+            i = int(ok[0])
+            theta = np.where(low[i] > -big, low[i], np.where(up[i] < big, up[i], 0))
+            return Fit(int(dd[i, 0, 0]), int(nn[i, 0, 0]), [int(v) for v in theta])
     return None
 
 
