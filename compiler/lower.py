@@ -22,7 +22,7 @@ from .blocks.avgpool import AvgPool, sum_dtype
 from .datatypes import BIPOLAR, DataType
 from .errors import CompileError
 from .exact import Affine, exact
-from .ir import INPUT, MVU, Boundary, Dataflow, InputQuant, MaxPool, TopK
+from .ir import INPUT, MVU, Boundary, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
 from .lower_conv import (
     Window,
     flatten_columns,
@@ -181,8 +181,7 @@ class _Walk:
                 raise CompileError("a layer follows an unquantised layer output", node.name)
             layer, out = _lower_layer(graph, node, desc, k)
         elif node.op == "MaxPool":
-            pool, out = _pool_on_codes(graph, node, desc, f"pool{k}")
-            layer = [pool]
+            layer, out = _pool_on_codes(graph, node, desc, k)
         elif node.op in AVGPOOL_OPS:
             pool, out = _avg_pool(graph, node, desc, f"avgpool{k}")
             layer = [pool]
@@ -750,18 +749,30 @@ def _fused_pool(name: str, pool, mvu: MVU, boundary: Boundary, cur: Quantized) -
     )
 
 
-def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
-    """A MaxPool on a quantised tensor (scale > 0): the max of the codes."""
+def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, index: int):
+    """A MaxPool on a quantised tensor (scale > 0): the max of the codes. Padding: a
+    1x1 SlidingWindow pads the image with the datatype's smallest code first (ONNX pads
+    with -inf; every window holds an image value, so the max is the same)."""
     if cur.chw is None:
         raise CompileError("MaxPool needs an image input (N, C, H, W)", node.name)
     if cur.scale <= 0:
         raise CompileError("MaxPool of an unquantised or negatively scaled tensor", node.name)
-    win = pool_window(node, cur.chw)
+    win = pool_window(node, cur.chw, pads_ok=True)
     c, h, w = cur.chw
     oh, ow = win.out_hw(h, w)
+    front = []
+    if any(win.pads):
+        if cur.dtype == BIPOLAR:
+            raise CompileError("MaxPool padding of bipolar codes is not supported", node.name)
+        t, left, b, r = win.pads
+        front = [SlidingWindow(
+            f"pad{index}", C=c, IH=h, IW=w, KH=1, KW=1, SH=1, SW=1, pads=list(win.pads),
+            dtype=cur.dtype.name, pad_value=cur.dtype.min,
+        )]  # fmt: skip
+        h, w = h + t + b, w + left + r
     out = Quantized(node.outputs[0], cur.scale, cur.dtype, (c, oh, ow))
     pool = MaxPool(
-        name,
+        f"pool{index}",
         C=c,
         IH=h,
         IW=w,
@@ -773,7 +784,7 @@ def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
         boundary=Boundary(node.outputs[0], float(cur.scale), chw=[c, oh, ow]),
         source=node.name,
     )
-    return pool, out
+    return [*front, pool], out
 
 
 def _avg_pool(graph: OnnxGraph, node: Node, cur: Quantized, name: str):

@@ -83,6 +83,21 @@ def _graph(form: str, tmp_path, seed: int = 0):
         _join(b, "Concat", ql, qr, axis=1)
         b.chw, b.n = (5, *chw[1:]), 5
         del left
+    elif form == "inception":  # 1x1 branch | 3x3/1 pad 1 max-pool -> 1x1 branch, concat
+        _branch(b, x, chw, k=1, oc=3)
+        ql = _quant(b, 2, S1)
+        b.cur = x
+        b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+        _branch(b, b.cur, chw, k=1, oc=2)
+        qr = _quant(b, 2, S1)
+        _join(b, "Concat", ql, qr, axis=1)
+        b.chw, b.n = (5, *chw[1:]), 5
+    elif form == "stempool":  # ResNet's 3x3/2 pad 1 max-pool, then a residual block
+        b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+        x, chw = b.cur, (chw[0], 3, 3)
+        main = _branch(b, x, chw)
+        _join(b, "Add", main, x)
+        _quant(b, 2, S1)
     return _head(b, tmp_path / f"{form}.onnx")
 
 
@@ -91,13 +106,13 @@ def _inputs(n: int = 64, seed: int = 1) -> np.ndarray:
     return (rng.integers(0, 16, size=(n, 2, 6, 6)) * 0.25).astype(np.float32)
 
 
-@pytest.mark.parametrize("form", ["a", "b", "c", "down", "concat"])
+@pytest.mark.parametrize("form", ["a", "b", "c", "down", "concat", "inception", "stempool"])
 def test_join_forms_are_exact(form, tmp_path):
     path = _graph(form, tmp_path)
     df = lower(load_qonnx(path), form)
     df.check_graph()
     kinds = [n.kind for n in df.nodes]
-    assert ("Concat" if form == "concat" else "Add") in kinds
+    assert ("Concat" if form in ("concat", "inception") else "Add") in kinds
     x = _inputs()
     ref = ladder.qonnx_rung(path, df, x, float64=True)
     gold = ladder.golden_rung(df, x)
@@ -108,6 +123,9 @@ def test_join_forms_are_exact(form, tmp_path):
     k = df.nodes.index(join)
     assert len(np.unique(gold.values[k + 1])) > 1  # the join's codes really vary
     assert len(df.inputs[join.name]) == 2
+    if form in ("inception", "stempool"):  # padded max-pool: a 1x1 padding window first
+        pad = next(n for n in df.nodes if n.name.startswith("pad"))
+        assert (pad.KH, pad.KW, pad.pads, pad.pad_value) == (1, 1, [1, 1, 1, 1], 0)
 
 
 def test_coefficients_of_each_form(tmp_path):
