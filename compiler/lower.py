@@ -845,7 +845,8 @@ def _global_mean_axes(graph: OnnxGraph, node: Node) -> None:
 
 
 def _sums_feed_a_layer(graph: OnnxGraph, node: Node) -> None:
-    """The division is exact only where a layer's thresholds absorb it."""
+    """The division is exact only where a layer's thresholds absorb it: a MatMul/Gemm/Conv,
+    or an Add of two streams (its thresholds fold the sums' scale like any input scale)."""
     after = _skip_shape_ops(graph, node.outputs[0])
     nxt = graph.consumers(after)
     if not nxt:
@@ -854,13 +855,16 @@ def _sums_feed_a_layer(graph: OnnxGraph, node: Node) -> None:
             "after it (MatMul/Gemm/Conv) whose thresholds absorb it exactly",
             node.name,
         )
-    if len(nxt) == 1 and nxt[0].op in QUANT_OPS | AFFINE_OPS | CLIP_OPS:
-        raise CompileError(
-            f"{nxt[0].op} right after {node.op} '{node.name}' needs thresholds on the window "
-            "sums, which halfwave has no block for; feed the pool into a "
-            "MatMul/Gemm/Conv (its thresholds absorb the division exactly)",
-            nxt[0].name,
-        )
+    for c in nxt:
+        join = c.op == "Add" and all(graph.const(t) is None for t in c.inputs[:2])
+        if c.op in QUANT_OPS | AFFINE_OPS | CLIP_OPS and not join:
+            raise CompileError(
+                f"{c.op} right after {node.op} '{node.name}' needs thresholds on the window "
+                "sums, which halfwave has no block for; feed the pool into a "
+                "MatMul/Gemm/Conv or an Add of two streams (their thresholds absorb the "
+                "division exactly)",
+                c.name,
+            )
 
 
 def _gemm_bias(graph: OnnxGraph, mm: Node, mh: int) -> list[Fraction]:

@@ -98,6 +98,16 @@ def _graph(form: str, tmp_path, seed: int = 0):
         main = _branch(b, x, chw)
         _join(b, "Add", main, x)
         _quant(b, 2, S1)
+    elif form == "gap":  # global average pools of two branches, added
+        _branch(b, x, chw, k=1)
+        qa = _quant(b, 2, S1)
+        ga = b.node("GlobalAveragePool", [qa])
+        gx = b.node("GlobalAveragePool", [x])
+        _join(b, "Add", ga, gx)
+        _quant(b, 3, S1)
+        b.chw, b.n = (4, 1, 1), 4
+        b.flatten().linear(5, weights="bipolar")
+        return b.save(tmp_path / f"{form}.onnx")
     return _head(b, tmp_path / f"{form}.onnx")
 
 
@@ -106,7 +116,7 @@ def _inputs(n: int = 64, seed: int = 1) -> np.ndarray:
     return (rng.integers(0, 16, size=(n, 2, 6, 6)) * 0.25).astype(np.float32)
 
 
-@pytest.mark.parametrize("form", ["a", "b", "c", "down", "concat", "inception", "stempool"])
+@pytest.mark.parametrize("form", ["a", "b", "c", "down", "concat", "inception", "stempool", "gap"])
 def test_join_forms_are_exact(form, tmp_path):
     path = _graph(form, tmp_path)
     df = lower(load_qonnx(path), form)
