@@ -116,6 +116,10 @@ class _Walk:
         graph = self.graph
         tensor = _skip_shape_ops(graph, desc.tensor)
         consumers = graph.consumers(tensor)
+        if isinstance(desc, Mapped) and not all(
+            n.op == "Add" and self.is_join(n) for n in consumers
+        ):
+            desc, src = self.materialise(desc, src)  # only an Add folds a requantiser
         if not consumers:
             _ends_at_output(graph, tensor)
             self.end = src
@@ -137,11 +141,17 @@ class _Walk:
             del self.pending[node.name]
             parts = [got[i] for i in range(len(node.inputs))]
             if node.op == "Concat":
+                parts = [self.materialise(*p) if isinstance(p[0], Mapped) else p for p in parts]
                 out_desc, new = _concat(self.graph, node, [p[0] for p in parts],
                                         f"concat{len(self.nodes)}")  # fmt: skip
             else:
                 out_desc, new = self.add(node, parts)
             self.push(out_desc, self.emit([new], [p[1] for p in parts]))
+
+    def materialise(self, desc: Mapped, src: str) -> tuple[Quantized, str]:
+        """Requantised codes as a stream of their own (an identity MVU)."""
+        mvu, qd = _requant_layer(self.graph, desc, f"mvu{len(self.nodes)}")
+        return qd, self.emit([mvu], [src])
 
     def add(self, node: Node, parts: list[tuple]) -> tuple:
         """An Add; a requantised input that no integer form D*a + N*b folds becomes a
@@ -153,8 +163,7 @@ class _Walk:
                 raise
         for i, (desc, src) in enumerate(parts):
             if isinstance(desc, Mapped):
-                mvu, qd = _requant_layer(self.graph, desc, f"mvu{len(self.nodes)}")
-                parts[i] = (qd, self.emit([mvu], [src]))
+                parts[i] = self.materialise(desc, src)
         return _add(self.graph, node, parts[0][0], parts[1][0], f"add{len(self.nodes)}")
 
     def lower_op(self, node: Node, tensor: str, desc, src: str) -> None:
@@ -238,7 +247,8 @@ def _only_consumer(graph: OnnxGraph, tensor: str) -> Node:
     if len(consumers) != 1:
         names = ", ".join(c.name for c in consumers)
         raise CompileError(
-            f"tensor '{tensor}' feeds {len(consumers)} nodes ({names}); only chains are supported",
+            f"tensor '{tensor}' feeds {len(consumers)} nodes ({names}); halfwave branches "
+            "quantised tensors only (quantise it before the branch)",
             consumers[0].name,
         )
     return consumers[0]

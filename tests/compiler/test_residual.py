@@ -202,3 +202,20 @@ def test_refusals_name_the_node(tmp_path, monkeypatch):
     monkeypatch.setattr(lower_join, "MAX_MULT", 1)
     with pytest.raises(CompileError, match=r"node 'Concat_\d+': the Concat input scales"):
         lower(load_qonnx(_graph("concat", tmp_path)))
+
+
+def test_requantiser_on_codes_becomes_an_identity_layer(tmp_path):
+    """A quantiser on quantised codes that no Add folds: an MVU with identity weights and
+    the requantiser's exact thresholds (here it clips: 3 bits signed of scale S1/2)."""
+    b, x = _stem(0)
+    _quant(b, 3, S1 / 2, signed=1, relu=False)
+    path = _head(b, tmp_path / "requant.onnx")
+    df = lower(load_qonnx(path))
+    ident = df.nodes[2]  # after the stem SlidingWindow, MVU
+    assert ident.kind == "MVU" and ident.out_dtype == "INT3" and df.is_chain()
+    assert np.array_equal(ident.weights, np.eye(4))
+    x_in = _inputs()
+    ref, gold = ladder.qonnx_rung(path, df, x_in, float64=True), ladder.golden_rung(df, x_in)
+    cmp = ladder.compare(ref, gold)
+    assert cmp.mismatched_frames == 0 and cmp.boundaries >= 4, cmp.first
+    assert set(np.unique(gold.values[3])) == {0, 2, 3}  # codes 0, 1, 2, 3 -> 0, 2, 3, 3
