@@ -1,13 +1,20 @@
 """Lowering: a cleaned-up QONNX graph of a feed-forward network -> Dataflow IR.
 
-The graph is read as a chain: input quantiser, then per layer a matmul or convolution,
-the per-channel affine ops that follow it (bias, scales, BatchNorm, in any order with at
-most one MaxPool among them), an optional Relu/Clip and a quantiser (Quant, BipolarQuant
-or MultiThreshold, then scalar affine ops). Each layer becomes one MVU node (after a
-SlidingWindow node for a convolution) whose integer thresholds reproduce the quantiser
-exactly (thresholds.derive_thresholds); a MaxPool inside the layer becomes a MaxPool
-node on the quantised codes after it (see _fused_pool); a MaxPool between layers pools
-codes directly. A last layer without quantiser outputs accumulators.
+The graph is walked as a DAG from the input quantiser (_Walk): every tensor reached
+carries a descriptor (quantised codes `Quantized`, raw MVU accumulators through their
+exact affine map `lower_join.Raw`, or requantised codes `lower_join.Mapped`) and the IR
+node producing it; nodes are emitted in a topological order, `Dataflow.inputs` names the
+producers of a node that does not take the node before it, and a join (Add/Concat of
+streams) is lowered once all its inputs are there (lower_join: exact integer forms).
+Along a path: per layer a matmul or convolution, the per-channel affine ops that follow
+it (bias, scales, BatchNorm, in any order with at most one MaxPool among them), an
+optional Relu/Clip and a quantiser (Quant, BipolarQuant or MultiThreshold, then scalar
+affine ops). Each layer becomes one MVU node (after a SlidingWindow node for a
+convolution) whose integer thresholds reproduce the quantiser exactly
+(thresholds.derive_thresholds); a MaxPool inside the layer becomes a MaxPool node on the
+quantised codes after it (see _fused_pool); a MaxPool between layers pools codes
+directly (padded: a 1x1 SlidingWindow pads with the smallest code first). A layer ending
+at an Add of two streams, and a last layer without quantiser, output accumulators.
 """
 
 from __future__ import annotations
