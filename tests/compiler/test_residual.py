@@ -121,6 +121,8 @@ def test_join_forms_are_exact(form, tmp_path):
     path = _graph(form, tmp_path)
     df = lower(load_qonnx(path), form)
     df.check_graph()
+    for n in df.nodes:  # the blocks accept what the lowering made
+        n.check()
     kinds = [n.kind for n in df.nodes]
     assert ("Concat" if form in ("concat", "inception") else "Add") in kinds
     x = _inputs()
