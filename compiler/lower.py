@@ -1,18 +1,25 @@
 """Lowering: a cleaned-up QONNX graph of a feed-forward network -> Dataflow IR.
 
-The graph is read as a chain: input quantiser, then per layer a matmul or convolution,
-the per-channel affine ops that follow it (bias, scales, BatchNorm, in any order with at
-most one MaxPool among them), an optional Relu/Clip and a quantiser (Quant, BipolarQuant
-or MultiThreshold, then scalar affine ops). Each layer becomes one MVU node (after a
-SlidingWindow node for a convolution) whose integer thresholds reproduce the quantiser
-exactly (thresholds.derive_thresholds); a MaxPool inside the layer becomes a MaxPool
-node on the quantised codes after it (see _fused_pool); a MaxPool between layers pools
-codes directly. A last layer without quantiser outputs accumulators.
+The graph is walked as a DAG from the input quantiser (_Walk): every tensor reached
+carries a descriptor (quantised codes `Quantized`, raw MVU accumulators through their
+exact affine map `lower_join.Raw`, or requantised codes `lower_join.Mapped`) and the IR
+node producing it; nodes are emitted in a topological order, `Dataflow.inputs` names the
+producers of a node that does not take the node before it, and a join (Add/Concat of
+streams) is lowered once all its inputs are there (lower_join: exact integer forms).
+Along a path: per layer a matmul or convolution, the per-channel affine ops that follow
+it (bias, scales, BatchNorm, in any order with at most one MaxPool among them), an
+optional Relu/Clip and a quantiser (Quant, BipolarQuant or MultiThreshold, then scalar
+affine ops). Each layer becomes one MVU node (after a SlidingWindow node for a
+convolution) whose integer thresholds reproduce the quantiser exactly
+(thresholds.derive_thresholds); a MaxPool inside the layer becomes a MaxPool node on the
+quantised codes after it (see _fused_pool); a MaxPool between layers pools codes
+directly (padded: a 1x1 SlidingWindow pads with the smallest code first). A layer ending
+at an Add of two streams, and a last layer without quantiser, output accumulators.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -22,7 +29,7 @@ from .blocks.avgpool import AvgPool, sum_dtype
 from .datatypes import BIPOLAR, DataType
 from .errors import CompileError
 from .exact import Affine, exact
-from .ir import MVU, Boundary, Dataflow, InputQuant, MaxPool, TopK
+from .ir import INPUT, MVU, Boundary, Dataflow, InputQuant, MaxPool, SlidingWindow, TopK
 from .lower_conv import (
     Window,
     flatten_columns,
@@ -31,6 +38,7 @@ from .lower_conv import (
     sliding_window,
     window_of,
 )
+from .lower_join import Mapped, Raw, concat_scale, fold_add
 from .onnx_graph import Node, OnnxGraph
 from .thresholds import Step, derive_thresholds
 
@@ -59,33 +67,154 @@ def lower(graph: OnnxGraph, model_name: str = "model") -> Dataflow:
             "halfwave compiles single-input single-output networks"
         )
     inq, cur = _input_quantizer(graph, graph.inputs[0])
-    nodes: list = []
-    while True:
-        tensor = _skip_shape_ops(graph, cur.tensor)
+    walk = _Walk(graph)
+    walk.push(cur, INPUT)
+    while walk.queue:
+        desc, src = walk.queue.pop(0)
+        walk.step(desc, src)
+    if not walk.nodes or not any(isinstance(n, MVU) for n in walk.nodes):
+        raise CompileError("the graph has no matrix-vector layer")
+    if walk.pending:
+        name = next(iter(walk.pending))
+        raise CompileError("not every input of this join is reachable from the model input", name)
+    if walk.end is None:
+        raise CompileError(f"no branch of the graph reaches the graph output '{graph.outputs[0]}'")
+    if walk.end != walk.nodes[-1].name:
+        raise CompileError(
+            f"the graph output '{graph.outputs[0]}' is not the last node reached "
+            f"(node '{walk.nodes[-1].name}' comes after it)"
+        )
+    inputs = {k: v for k, v in walk.inputs.items()}
+    return Dataflow(model_name, inq, walk.nodes, graph.outputs[0], inputs=inputs)
+
+
+JOIN_OPS = {"Add", "Concat"}
+
+
+class _Walk:
+    """The graph as a DAG: each tensor reached carries a descriptor (Quantized codes, Raw
+    accumulators) and the IR node producing it; nodes are emitted in a topological order,
+    a join once all its inputs are there."""
+
+    def __init__(self, graph: OnnxGraph):
+        self.graph = graph
+        self.nodes: list = []
+        self.inputs: dict[str, list[str]] = {}
+        self.queue: list = []
+        self.pending: dict[str, dict[int, tuple]] = {}
+        self.end: str | None = None
+
+    def push(self, desc, src: str) -> None:
+        self.queue.append((desc, src))
+
+    def emit(self, new: list, srcs: list[str]) -> str:
+        prev = self.nodes[-1].name if self.nodes else INPUT
+        if srcs != [prev]:
+            self.inputs[new[0].name] = list(srcs)
+        self.nodes += new
+        return new[-1].name
+
+    def is_join(self, node: Node) -> bool:
+        if node.op == "Concat":
+            return True
+        return node.op == "Add" and all(self.graph.const(t) is None for t in node.inputs[:2])
+
+    def step(self, desc, src: str) -> None:
+        graph = self.graph
+        tensor = _skip_shape_ops(graph, desc.tensor)
         consumers = graph.consumers(tensor)
+        if isinstance(desc, Mapped) and not all(
+            n.op == "Add" and self.is_join(n) for n in consumers
+        ):
+            desc, src = self.materialise(desc, src)  # only an Add folds a requantiser
         if not consumers:
-            if not nodes:
-                raise CompileError("the graph has no matrix-vector layer")
             _ends_at_output(graph, tensor)
-            return Dataflow(model_name, inq, nodes, graph.outputs[0])
-        node = _only_consumer(graph, tensor)
+            self.end = src
+            return
+        for node in consumers:
+            if node.op in SHAPE_OPS:
+                self.push(_retensor(desc, node.outputs[0]), src)
+            elif self.is_join(node):
+                self.arrive(node, tensor, desc, src)
+            else:
+                self.lower_op(node, tensor, desc, src)
+
+    def arrive(self, node: Node, tensor: str, desc, src: str) -> None:
+        got = self.pending.setdefault(node.name, {})
+        for i, t in enumerate(node.inputs):
+            if t == tensor and i not in got:
+                got[i] = (desc, src)
+        if len(got) == len(node.inputs):
+            del self.pending[node.name]
+            parts = [got[i] for i in range(len(node.inputs))]
+            if node.op == "Concat":
+                parts = [self.materialise(*p) if isinstance(p[0], Mapped) else p for p in parts]
+                out_desc, new = _concat(self.graph, node, [p[0] for p in parts],
+                                        f"concat{len(self.nodes)}")  # fmt: skip
+            else:
+                out_desc, new = self.add(node, parts)
+            self.push(out_desc, self.emit([new], [p[1] for p in parts]))
+
+    def materialise(self, desc: Mapped, src: str) -> tuple[Quantized, str]:
+        """Requantised codes as a stream of their own (an identity MVU)."""
+        mvu, qd = _requant_layer(self.graph, desc, f"mvu{len(self.nodes)}")
+        return qd, self.emit([mvu], [src])
+
+    def add(self, node: Node, parts: list[tuple]) -> tuple:
+        """An Add; a requantised input that no integer form D*a + N*b folds becomes a
+        stream of its own first (an identity MVU with the requantiser's thresholds)."""
+        try:
+            return _add(self.graph, node, parts[0][0], parts[1][0], f"add{len(self.nodes)}")
+        except CompileError:
+            if not any(isinstance(p[0], Mapped) for p in parts):
+                raise
+        for i, (desc, src) in enumerate(parts):
+            if isinstance(desc, Mapped):
+                parts[i] = self.materialise(desc, src)
+        return _add(self.graph, node, parts[0][0], parts[1][0], f"add{len(self.nodes)}")
+
+    def lower_op(self, node: Node, tensor: str, desc, src: str) -> None:
+        graph = self.graph
+        if isinstance(desc, Raw):
+            raise CompileError(
+                f"the raw accumulators '{desc.tensor}' feed {node.op}; halfwave adds them to "
+                "another stream only (Add, then a quantiser)",
+                node.name,
+            )
+        if isinstance(desc, Mapped):
+            raise CompileError(
+                f"requantised codes '{desc.tensor}' (a quantiser on an already quantised "
+                f"tensor) feed {node.op}; halfwave folds a requantisation only into an Add",
+                node.name,
+            )
         _is_data_input(node, tensor)
+        k = len(self.nodes)
+        if node.op in QUANT_OPS and desc.scale > 0:
+            self.push(_requant(graph, node, desc), src)
+            return
         if node.op in MATMUL_OPS or node.op == "Conv":
-            if nodes and isinstance(nodes[-1], MVU) and nodes[-1].out_dtype is None:
+            if desc.scale == 0:  # the raw output layer
                 raise CompileError("a layer follows an unquantised layer output", node.name)
-            layer, cur = _lower_layer(graph, node, cur, len(nodes))
-            nodes += layer
+            layer, out = _lower_layer(graph, node, desc, k)
         elif node.op == "MaxPool":
-            pool, cur = _pool_on_codes(graph, node, cur, f"pool{len(nodes)}")
-            nodes.append(pool)
+            layer, out = _pool_on_codes(graph, node, desc, k)
         elif node.op in AVGPOOL_OPS:
-            pool, cur = _avg_pool(graph, node, cur, f"avgpool{len(nodes)}")
-            nodes.append(pool)
-        elif node.op in ("TopK", "ArgMax") and nodes and isinstance(nodes[-1], MVU):
-            nodes.append(_lower_topk(graph, node, nodes[-1]))
-            return Dataflow(model_name, inq, nodes, graph.outputs[0])
+            pool, out = _avg_pool(graph, node, desc, f"avgpool{k}")
+            layer = [pool]
+        elif node.op in ("TopK", "ArgMax") and self.nodes and src == self.nodes[-1].name:
+            prod = self.nodes[-1]
+            if not isinstance(prod, MVU):
+                raise CompileError(_unsupported(node), node.name)
+            self.nodes.append(_lower_topk(graph, node, prod))
+            self.end = self.nodes[-1].name
+            return
         else:
             raise CompileError(_unsupported(node), node.name)
+        self.push(out, self.emit(layer, [src]))
+
+
+def _retensor(desc, tensor: str):
+    return replace(desc, tensor=tensor)
 
 
 def _ends_at_output(graph: OnnxGraph, tensor: str) -> None:
@@ -125,7 +254,8 @@ def _only_consumer(graph: OnnxGraph, tensor: str) -> Node:
     if len(consumers) != 1:
         names = ", ".join(c.name for c in consumers)
         raise CompileError(
-            f"tensor '{tensor}' feeds {len(consumers)} nodes ({names}); only chains are supported",
+            f"tensor '{tensor}' feeds {len(consumers)} nodes ({names}); halfwave branches "
+            "quantised tensors only (quantise it before the branch)",
             consumers[0].name,
         )
     return consumers[0]
@@ -524,6 +654,16 @@ def _lower_layer(graph: OnnxGraph, mm: Node, inp: Quantized, index: int):
             mvu.vectors, mvu.boundary.chw = vectors, _list(out_chw)
             return [*front, mvu], Quantized(tensor, Fraction(0), BIPOLAR, out_chw)
         node = _only_consumer(graph, tensor)
+        if node.op == "Add" and all(graph.const(t) is None for t in node.inputs[:2]):
+            if clip_lo is not None or clip_hi is not None or pool is not None:
+                raise CompileError(
+                    "a Relu/Clip/MaxPool between a layer's matrix product and an Add of two "
+                    "streams is not supported (quantise the branch first)",
+                    node.name,
+                )
+            mvu = _raw_layer(name, mm, w, mode, inp, aff, tensor)
+            mvu.vectors, mvu.boundary.chw = vectors, _list(out_chw)
+            return [*front, mvu], _raw_desc(mvu, aff, tensor, out_chw)
         _is_data_input(node, tensor)
         unclipped = clip_lo is None and clip_hi is None
         if node.op in AFFINE_OPS and unclipped:
@@ -626,18 +766,30 @@ def _fused_pool(name: str, pool, mvu: MVU, boundary: Boundary, cur: Quantized) -
     )
 
 
-def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
-    """A MaxPool on a quantised tensor (scale > 0): the max of the codes."""
+def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, index: int):
+    """A MaxPool on a quantised tensor (scale > 0): the max of the codes. Padding: a
+    1x1 SlidingWindow pads the image with the datatype's smallest code first (ONNX pads
+    with -inf; every window holds an image value, so the max is the same)."""
     if cur.chw is None:
         raise CompileError("MaxPool needs an image input (N, C, H, W)", node.name)
     if cur.scale <= 0:
         raise CompileError("MaxPool of an unquantised or negatively scaled tensor", node.name)
-    win = pool_window(node, cur.chw)
+    win = pool_window(node, cur.chw, pads_ok=True)
     c, h, w = cur.chw
     oh, ow = win.out_hw(h, w)
+    front = []
+    if any(win.pads):
+        if cur.dtype == BIPOLAR:
+            raise CompileError("MaxPool padding of bipolar codes is not supported", node.name)
+        t, left, b, r = win.pads
+        front = [SlidingWindow(
+            f"pad{index}", C=c, IH=h, IW=w, KH=1, KW=1, SH=1, SW=1, pads=list(win.pads),
+            dtype=cur.dtype.name, pad_value=cur.dtype.min,
+        )]  # fmt: skip
+        h, w = h + t + b, w + left + r
     out = Quantized(node.outputs[0], cur.scale, cur.dtype, (c, oh, ow))
     pool = MaxPool(
-        name,
+        f"pool{index}",
         C=c,
         IH=h,
         IW=w,
@@ -649,7 +801,7 @@ def _pool_on_codes(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
         boundary=Boundary(node.outputs[0], float(cur.scale), chw=[c, oh, ow]),
         source=node.name,
     )
-    return pool, out
+    return [*front, pool], out
 
 
 def _avg_pool(graph: OnnxGraph, node: Node, cur: Quantized, name: str):
@@ -710,7 +862,8 @@ def _global_mean_axes(graph: OnnxGraph, node: Node) -> None:
 
 
 def _sums_feed_a_layer(graph: OnnxGraph, node: Node) -> None:
-    """The division is exact only where a layer's thresholds absorb it."""
+    """The division is exact only where a layer's thresholds absorb it: a MatMul/Gemm/Conv,
+    or an Add of two streams (its thresholds fold the sums' scale like any input scale)."""
     after = _skip_shape_ops(graph, node.outputs[0])
     nxt = graph.consumers(after)
     if not nxt:
@@ -719,13 +872,16 @@ def _sums_feed_a_layer(graph: OnnxGraph, node: Node) -> None:
             "after it (MatMul/Gemm/Conv) whose thresholds absorb it exactly",
             node.name,
         )
-    if len(nxt) == 1 and nxt[0].op in QUANT_OPS | AFFINE_OPS | CLIP_OPS:
-        raise CompileError(
-            f"{nxt[0].op} right after {node.op} '{node.name}' needs thresholds on the window "
-            "sums, which halfwave has no block for; feed the pool into a "
-            "MatMul/Gemm/Conv (its thresholds absorb the division exactly)",
-            nxt[0].name,
-        )
+    for c in nxt:
+        join = c.op == "Add" and all(graph.const(t) is None for t in c.inputs[:2])
+        if c.op in QUANT_OPS | AFFINE_OPS | CLIP_OPS and not join:
+            raise CompileError(
+                f"{c.op} right after {node.op} '{node.name}' needs thresholds on the window "
+                "sums, which halfwave has no block for; feed the pool into a "
+                "MatMul/Gemm/Conv or an Add of two streams (their thresholds absorb the "
+                "division exactly)",
+                c.name,
+            )
 
 
 def _gemm_bias(graph: OnnxGraph, mm: Node, mh: int) -> list[Fraction]:
@@ -759,6 +915,8 @@ def _post_affine(graph: OnnxGraph, tensor: str, p: Fraction, q: Fraction):
         if len(consumers) != 1 or consumers[0].op not in AFFINE_OPS - {"BatchNormalization"}:
             return tensor, p, q
         node = consumers[0]
+        if node.op == "Add" and all(graph.const(t) is None for t in node.inputs[:2]):
+            return tensor, p, q  # a join
         if node.op == "Neg":
             p, q = -p, -q
         else:
@@ -823,23 +981,7 @@ def _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, bipolar, tensor
         steps = [[s.complement_on_negated() for s in ch] for ch in steps]
         aff = [a.mul(Fraction(-1)) for a in aff]
         q, p = q + p * n, -p
-    if bipolar:
-        scale = p / 2
-        if q != -scale:
-            raise CompileError(
-                "a bipolar activation followed by an offset is not supported", mm.name
-            )
-        base, out_dt = -1, BIPOLAR
-    else:
-        scale, base_q = p, q / p
-        if base_q.denominator != 1:
-            raise CompileError(
-                "the activation's output offset is not a multiple of its scale, "
-                "so its values are not integers",
-                mm.name,
-            )
-        base = int(base_q)
-        out_dt = DataType.for_range(base, base + n)
+    scale, base, out_dt = _code_map(p, q, n, bipolar, mm.name)
     lo, hi = _acc_range(w.values, inp.dtype, mode)
     thr, neg = derive_thresholds(aff, steps, lo, hi)
     values = np.where(neg[:, None], -w.values, w.values)
@@ -865,6 +1007,33 @@ def _thresholded_layer(name, mm, w, mode, inp, aff, steps, p, q, bipolar, tensor
         ternary=list(w.ternary) if w.ternary else None,
     )
     return mvu, Quantized(tensor, scale, out_dt)
+
+
+def _code_map(p: Fraction, q: Fraction, n: int, bipolar: bool, where: str):
+    """Output value p*count + q (p > 0) as (scale, out_base, out_dtype) of the codes."""
+    if bipolar:
+        scale = p / 2
+        if q != -scale:
+            raise CompileError("a bipolar activation followed by an offset is not supported", where)
+        return scale, -1, BIPOLAR
+    base_q = q / p
+    if base_q.denominator != 1:
+        raise CompileError(
+            "the activation's output offset is not a multiple of its scale, "
+            "so its values are not integers",
+            where,
+        )
+    base = int(base_q)
+    return p, base, DataType.for_range(base, base + n)
+
+
+def _raw_desc(mvu: MVU, aff: list[Affine], tensor: str, chw) -> Raw:
+    """The raw accumulators in the hardware domain with their exact map (XNOR: popcount p,
+    dot = 2p - MW)."""
+    if mvu.mode == "xnor":
+        mw = mvu.MW
+        aff = [Affine(2 * a.a, a.b - a.a * mw, a.c, a.d) for a in aff]
+    return Raw(tensor, list(aff), mvu.acc_lo, mvu.acc_hi, mvu.out_type, chw)
 
 
 def _raw_layer(name, mm, w, mode, inp, aff, tensor) -> MVU:
@@ -921,3 +1090,152 @@ def make_topk(last: MVU, k: int, where: str = "topk") -> TopK:
     if not 1 <= k <= last.MH:
         raise CompileError(f"K={k} is not in 1..{last.MH}", where)
     return TopK("topk", N=last.MH, K=k, in_dtype=last.out_type.name)
+
+
+# ---------------------------------------------------------------- joins
+
+
+def _add(graph: OnnxGraph, node: Node, da, db, name: str):
+    """An Add of two streams, then an optional Relu/Clip and a quantiser -> one Add node
+    whose integer coefficients and thresholds decide every step exactly (lower_join)."""
+    from .blocks.add import Add  # joinblocks' block
+
+    (c, vectors, chw), other = _join_shape(graph, da, node), _join_shape(graph, db, node)
+    if (c, vectors) != other[:2]:
+        raise CompileError(
+            f"the Add inputs have different shapes ({c}x{vectors} and {other[0]}x{other[1]} "
+            "channels x pixels); broadcasting Adds of two streams are not supported",
+            node.name,
+        )
+    for d in (da, db):
+        if isinstance(d, Quantized) and d.scale <= 0:
+            raise CompileError("an Add input is not a positively scaled quantised tensor",
+                               node.name)  # fmt: skip
+    tensor, clip_lo, clip_hi = node.outputs[0], None, None
+    while True:
+        nxt = graph.consumers(tensor)
+        op = nxt[0] if len(nxt) == 1 else None
+        if op is not None and op.op in CLIP_OPS and clip_lo is None and clip_hi is None:
+            clip_lo, clip_hi = _clip_bounds(graph, op)
+            tensor = op.outputs[0]
+        elif op is not None and op.op in QUANT_OPS:
+            break
+        else:
+            raise CompileError(
+                "the output of an Add of two streams must go (through an optional "
+                "Relu/Clip) into one quantiser (Quant/BipolarQuant/MultiThreshold); hw_add "
+                "folds the sum exactly into that quantiser's thresholds",
+                node.name,
+            )
+    qs = _quantizer(graph, op, c)
+    steps = [[s.through_clip(clip_lo, clip_hi) for s in ch] for ch in qs.steps]
+    tensor, p, q = _post_affine(graph, op.outputs[0], qs.p, qs.q)
+    if p <= 0:
+        raise CompileError("a negative output scale after an Add is not supported", op.name)
+    scale, base, out_dt = _code_map(p, q, len(steps[0]), qs.bipolar, op.name)
+    fits, swapped = fold_add(da, db, steps, node.name)
+    ca, cb = [f.coef_a for f in fits], [f.coef_b for f in fits]
+    if swapped:
+        ca, cb = cb, ca
+    thr = np.array([sorted(f.thresholds) for f in fits], dtype=np.int64)
+    a_dt, b_dt = _stream_dtype(da), _stream_dtype(db)
+    lo, hi = _z_range(ca, a_dt, cb, b_dt)
+    add = Add(
+        name, C=c, vectors=vectors, a_dtype=a_dt, b_dtype=b_dt, coef_a=ca, coef_b=cb,
+        acc_lo=lo, acc_hi=hi, out_dtype=out_dt, out_base=base, thresholds=thr,
+        boundary=Boundary(tensor, float(scale), chw=_list(chw)), source=node.name,
+    )  # fmt: skip
+    return Quantized(tensor, scale, out_dt, chw), add
+
+
+def _requant(graph: OnnxGraph, node: Node, desc: Quantized) -> Mapped:
+    """A quantiser on quantised codes: the model value of each code, exactly (the steps
+    decided on y = scale * x by exact comparison, then the output's affine map)."""
+    qs = _quantizer(graph, node, 1)
+    tensor, p, q = _post_affine(graph, node.outputs[0], qs.p, qs.q)
+    dt = desc.dtype
+    codes = (-1, 1) if dt == BIPOLAR else range(dt.min, dt.max + 1)
+    aff = Affine(desc.scale)
+    table = {x: p * sum(s.passed(aff, x) for s in qs.steps[0]) + q for x in codes}
+    return Mapped(tensor, table, dt, desc.chw, desc, (node, qs, p, q))
+
+
+def _requant_layer(graph: OnnxGraph, m: Mapped, name: str) -> tuple[MVU, Quantized]:
+    """A requantiser as a stream of its own: an MVU with identity weights (acc = x) and
+    the quantiser's exact thresholds on x."""
+    node, qs, p, q = m.quant
+    base: Quantized = m.base
+    if base.dtype == BIPOLAR:
+        raise CompileError("a quantiser on bipolar codes feeding an Add is not supported",
+                           node.name)  # fmt: skip
+    c, vectors, chw = _join_shape(graph, base, node)
+    w = Weights(np.eye(c, dtype=np.int64), [Fraction(1)] * c, DataType.int(2))
+    aff = [Affine(base.scale)] * c
+    mvu, cur = _thresholded_layer(name, node, w, "mac", base, aff, [qs.steps[0]] * c, p, q,
+                                  qs.bipolar, m.tensor)  # fmt: skip
+    mvu.vectors, mvu.boundary.chw, cur.chw = vectors, _list(chw), chw
+    return mvu, cur
+
+
+def _stream_dtype(desc) -> DataType:
+    return desc.dtype
+
+
+def _z_range(ca: list[int], a_dt: DataType, cb: list[int], b_dt: DataType) -> tuple[int, int]:
+    def rng(dt: DataType) -> tuple[int, int]:
+        return (-1, 1) if dt == BIPOLAR else (dt.min, dt.max)
+
+    (al, ah), (bl, bh) = rng(a_dt), rng(b_dt)
+    lo = min(min(x * al, x * ah) + min(y * bl, y * bh) for x, y in zip(ca, cb, strict=True))
+    hi = max(max(x * al, x * ah) + max(y * bl, y * bh) for x, y in zip(ca, cb, strict=True))
+    return int(lo), int(hi)
+
+
+def _join_shape(graph: OnnxGraph, desc, node: Node) -> tuple[int, int, tuple | None]:
+    """(channels, pixels per frame, image chw) of a join input."""
+    if desc.chw is not None:
+        c, h, w = desc.chw
+        return c, h * w, desc.chw
+    if isinstance(desc, Raw):
+        return len(desc.aff), 1, None
+    shape = graph.shapes.get(desc.tensor, [])[1:]
+    if not shape or min(shape) < 1:
+        raise CompileError(f"the shape of '{desc.tensor}' is unknown", node.name)
+    return int(np.prod(shape)), 1, None
+
+
+def _concat(graph: OnnxGraph, node: Node, descs: list, name: str):
+    """A channel Concat of quantised branches: values aligned to one scale by integer
+    multipliers (exact), else refused."""
+    from .blocks.concat import Concat  # joinblocks' block
+
+    if any(isinstance(d, Raw) or d.scale <= 0 for d in descs):
+        raise CompileError("Concat inputs must be quantised (positive scales)", node.name)
+    shapes = [_join_shape(graph, d, node) for d in descs]
+    image = descs[0].chw is not None
+    axis = int(node.attrs.get("axis", 1))
+    if axis % (4 if image else 2) != 1:
+        raise CompileError(f"Concat along axis {axis} is not supported (channels only)",
+                           node.name)  # fmt: skip
+    if len({s[1] for s in shapes}) != 1 or (image and len({d.chw[1:] for d in descs}) != 1):
+        raise CompileError("the Concat inputs have different image sizes", node.name)
+    scale, mults = concat_scale([d.scale for d in descs], node.name)
+    lo = min(
+        m * (-1 if d.dtype == BIPOLAR else d.dtype.min) for m, d in zip(mults, descs, strict=True)
+    )
+    hi = max(
+        m * (1 if d.dtype == BIPOLAR else d.dtype.max) for m, d in zip(mults, descs, strict=True)
+    )
+    if all(d.dtype == BIPOLAR for d in descs) and set(mults) == {1}:
+        out_dt = BIPOLAR
+    else:
+        out_dt = DataType.for_range(lo, hi)
+    chans = [s[0] for s in shapes]
+    chw = (sum(chans), *descs[0].chw[1:]) if image else None
+    tensor = node.outputs[0]
+    cat = Concat(
+        name, channels=chans, vectors=shapes[0][1], in_dtypes=[d.dtype for d in descs],
+        mults=mults, out_dtype=out_dt, boundary=Boundary(tensor, float(scale), chw=_list(chw)),
+        source=node.name,
+    )  # fmt: skip
+    return Quantized(tensor, scale, out_dt, chw), cat

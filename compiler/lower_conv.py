@@ -103,13 +103,18 @@ def sliding_window(
     )
 
 
-def pool_window(node: Node, chw: tuple[int, int, int]) -> Window:
-    """MaxPool geometry; padding and ceil_mode that changes the output are refused."""
+def pool_window(node: Node, chw: tuple[int, int, int], pads_ok: bool = False) -> Window:
+    """MaxPool geometry; padding (unless `pads_ok`: a pool on codes) and ceil_mode that
+    changes the output are refused."""
     win = window_of(node, None, chw)
-    if any(win.pads):
-        raise CompileError(f"MaxPool padding {list(win.pads)} is not supported", node.name)
+    if any(win.pads) and not pads_ok:
+        raise CompileError(
+            f"MaxPool padding {list(win.pads)} between a layer's matrix product and its "
+            "quantiser is not supported (pad the quantised codes instead)",
+            node.name,
+        )
     if node.attrs.get("ceil_mode", 0):
-        h, w = chw[1], chw[2]
+        h, w = chw[1] + win.pads[0] + win.pads[2], chw[2] + win.pads[1] + win.pads[3]
         if (h - win.KH) % win.SH or (w - win.KW) % win.SW:
             raise CompileError(
                 "MaxPool ceil_mode=1 with a partial last window is not supported", node.name

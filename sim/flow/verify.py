@@ -136,11 +136,13 @@ def to_stream_order(a: np.ndarray, chw) -> np.ndarray:
 
 def activation_nodes(df: Dataflow) -> list[int]:
     """Indices of the nodes whose output is a quantised activation of the model (where a
-    PyTorch model reports codes): thresholded MVUs not followed by a fused pool, and
-    fused pools."""
+    PyTorch model reports codes): thresholded MVUs not followed by a fused pool, fused
+    pools and thresholded Adds, in the dataflow's (topological) order."""
     out = []
     for i, n in enumerate(df.nodes):
         if isinstance(n, MVU) and n.out_dtype is not None and n.boundary is not None:
+            out.append(i)
+        elif n.kind == "Add" and n.out_dtype is not None:  # a residual sum's quantiser
             out.append(i)
         elif isinstance(n, MaxPool) and n.fused:
             out.append(i)
