@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import netlist as nl
 from .blocks.weight_port import ddr_cycles, ddr_summary
-from .fifos import fifo_depth
+from .fifos import analysis_depths
 from .ir import MVU, Dataflow
 from .resources import estimate_design
 from .streams import input_bus, output_bus, predicted_cycles_per_frame
@@ -178,12 +178,12 @@ def fifo_report(df: Dataflow) -> dict:
     and what it costs, and the totals. `sized_by` says whether the depth is the
     analysis's (compiler/fifos.py) or an override."""
 
-    nodes = {n.name: n for n in df.nodes}
+    analysis_of = analysis_depths(df)
     rows = []
     for p in nl.build(df).fifos():
         f = p.block
         r = f.estimate()
-        analysis = fifo_depth(nodes[p.layer])
+        analysis = analysis_of[p.index, p.port]
         rows.append(
             {
                 "name": f.name,
