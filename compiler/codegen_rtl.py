@@ -1,11 +1,13 @@
 """RTL back end: renders the netlist (compiler/netlist.py) as top.v, copies the library
 blocks from hw/rtl and writes every block's memory files.
 
-The top chains: input adapter (bus lanes -> first layer's SIMD lanes), then per node a
-FIFO, the node, and a lane repacker where one node's PE lanes differ from the next
-node's SIMD lanes, then the output adapter (last node's lanes -> byte-aligned bus lanes,
-with out_last on the last beat of every frame). Each instance's module, parameters and
-ports come from its block (`Block.rtl`, `Block.rtl_ports`).
+The top wires the netlist's DAG: input adapter (bus lanes -> first layer's SIMD lanes),
+per node and input a lane repacker where the producer's lanes differ, a FIFO and the
+node, a fork after a producer with several consumers, then the output adapter (last
+node's lanes -> byte-aligned bus lanes, with out_last on the last beat of every frame).
+Each instance's module, parameters and ports come from its block (`Block.rtl`,
+`Block.rtl_ports`, a join's `rtl_join_ports`, a fork's `fork_ports`). Under
++define+HALFWAVE_FIFO_STATS every FIFO's high-water mark is written by its name.
 
 The stream-layout names (StreamFormat, link_stages, bus formats, weight streams,
 predicted cycles) live in compiler/streams.py and blocks/weight_port.py; they are
@@ -62,6 +64,9 @@ LIBRARY = (
     "hw_outbuf.v",
     "hw_ram.v",
     "hw_popcount.v",
+    "hw_fork.v",
+    "hw_add.v",
+    "hw_concat.v",
 )
 MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"

@@ -12,12 +12,16 @@ This module clamps the rule to MIN_DEPTH..MAX_DEPTH and records the depths.
 On a DAG every input of a join has its own FIFO (`fifo{k}` for input 0, `fifo{k}_{j}`
 for j > 0, keyed `name` and `name:j` in `Dataflow.fifo_depth`). A join accepts a beat set
 only when every input has one, so the FIFO on a short branch (a ResNet shortcut) holds
-what the long branch delays: `branch_skews` walks the graph with each block's
-`first_out_vectors` (input vectors it takes before its first output vector) as a
-fraction of its frame; an input whose producer is ahead of the join's latest input by a
-fraction f needs f * vectors_in more vectors (`skew_vectors`), plus SKEW_SLACK vectors
-for the blocks' pipeline and output buffers (measured: tests/sim/test_dag_fifos.py). Such
-a FIFO of at least BRAM_FIFO_BITS bits is put in block RAM (hw_fifo RAM_STYLE "block").
+what the long branch delays: `branch_skews` walks the graph with each block's delay as a
+fraction of its frame: `first_out_vectors` (input vectors it takes before its first
+output vector) plus PIPE_VECTORS output vectors in flight at full rate (the hw_outbuf
+entries ending a layer block; the vector an MVU computes while its FIFO holds the next).
+An input whose producer is ahead of the join's latest input by a fraction f needs
+ceil(f * vectors_in) + SKEW_SLACK more vectors (`skew_vectors`). Without the PIPE_VECTORS
+terms the long branch still runs, but stalls at every frame boundary; below the
+first-output delays alone the design deadlocks (both measured in
+tests/sim/test_dag_fifos.py). A skew FIFO of at least BRAM_FIFO_BITS bits is put in block
+RAM (hw_fifo RAM_STYLE "block").
 
 `size_fifos` records the depths in the IR (`Dataflow.fifo_depth`, by node name), with
 explicit overrides (a folding file's `"fifo_depth"`, `CompileOptions.fifo_depths`);
@@ -39,7 +43,8 @@ if TYPE_CHECKING:
 
 MIN_DEPTH = MIN_FIFO_DEPTH
 MAX_DEPTH = 1 << 15  # beyond this, a FIFO costs more block RAM than it saves
-SKEW_SLACK = 2  # vectors: in flight in the long branch's output buffers and pipelines
+PIPE_VECTORS = 2  # output vectors a block holds at full rate beyond its first-output delay
+SKEW_SLACK = 1  # vectors: the beat in the fork and the join's repacker
 BRAM_FIFO_BITS = 18 * 1024  # a skew FIFO this large goes to block RAM
 
 
@@ -67,6 +72,7 @@ def branch_skews(df: Dataflow) -> dict[tuple[int, int], int]:
         for j, s in enumerate(srcs):
             skew[k, j] = skew_vectors(latest - arrival[s], n.vectors_in())
         arrival[n.name] = latest + n.first_out_vectors() / n.vectors_in()
+        arrival[n.name] += PIPE_VECTORS / n.vectors_out()
     return skew
 
 
