@@ -136,11 +136,12 @@ def to_stream_order(a: np.ndarray, chw) -> np.ndarray:
 
 def activation_nodes(df: Dataflow) -> list[int]:
     """Indices of the nodes whose output is a quantised activation of the model (where a
-    PyTorch model reports codes): thresholded MVUs not followed by a fused pool, and
-    fused pools."""
+    PyTorch model reports codes): thresholded MVUs not followed by a fused pool, fused
+    pools, and thresholded joins (Add: a join's output is a boundary like a layer's)."""
     out = []
     for i, n in enumerate(df.nodes):
-        if isinstance(n, MVU) and n.out_dtype is not None and n.boundary is not None:
+        thresholded = getattr(n, "out_dtype", None) is not None and n.boundary is not None
+        if thresholded and (isinstance(n, MVU) or n.input_count() > 1):
             out.append(i)
         elif isinstance(n, MaxPool) and n.fused:
             out.append(i)
@@ -165,8 +166,8 @@ def outputs_to_values(df: Dataflow, boundary_floats: list[np.ndarray | None]) ->
         else:
             b = boundary_of(node)
             f = to_stream_order(f, b.chw)
-            if isinstance(node, MVU) and node.out_dtype is None:
-                per = len(node.out_scale)
+            if getattr(node, "out_scale", None) is not None and node.out_dtype is None:
+                per = len(node.out_scale)  # raw accumulators (an MVU's, an Add's)
                 g = f.reshape(len(f), -1, per)
                 v, m = recover_integers(g, node.out_scale, node.out_bias)
                 v = v.reshape(len(f), -1)

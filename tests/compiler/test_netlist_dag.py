@@ -68,7 +68,7 @@ def test_residual_top_v_wires_the_fork_and_the_join():
 def test_residual_hls_top_forks_and_joins():
     _, src, _ = codegen_hls.build_top(residual_df())
     assert "    tb_fork<32, 64>(s_in, s_in_b0, s_in_b1);\n" in src
-    assert "    tb_add<2, 128>(n3, rp4_1_0, n4);\n" in src
+    assert "    tb_add<2, 128, 2, 2, 3>(n3, rp4_1_0, n4);\n" in src
     assert "hls::stream<ap_uint<4> > rp4_1_0" in src and "depth=66" in src
 
 

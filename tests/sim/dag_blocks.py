@@ -17,6 +17,7 @@ import numpy as np
 from halfwave.compiler import ir, netlist
 from halfwave.compiler.blocks import MVU, Block, Instance, SlidingWindow
 from halfwave.compiler.blocks.base import stream_ports
+from halfwave.compiler.codegen_hls import write_hls
 from halfwave.compiler.codegen_rtl import write_rtl
 from halfwave.compiler.datatypes import DataType
 from halfwave.compiler.fifos import size_fifos
@@ -119,8 +120,12 @@ class TbAdd(Block):
 
 
     def hls_join(self, ins: list[str], o: str) -> str:
-        beats = self.vectors * self.C // self.PE
-        return f"    tb_add<{self.PE}, {beats}>({', '.join(ins)}, {o});\n"
+        beats = self.vectors * -(-self.C // self.PE)
+        w = f"{self.a_dtype.bits}, {self.b_dtype.bits}, {self.out_type.bits}"
+        return f"    tb_add<{self.PE}, {beats}, {w}>({', '.join(ins)}, {o});\n"
+
+    def hls_includes(self) -> list[str]:
+        return ["tb_dag.h"]
 
 
 def use_tb_fork(monkeypatch) -> None:
@@ -166,4 +171,12 @@ def write_build(df: ir.Dataflow, build: Path) -> Path:
         shutil.copyfile(v, rtl / v.name)
         desc["sources"].insert(0, v.name)
     (rtl / "top.json").write_text(json.dumps(desc, indent=1) + "\n")
+    return build
+
+
+def write_hls_build(df: ir.Dataflow, build: Path) -> Path:
+    """rtl/ (the memory files the C simulation reads) and hls/ with tb_dag.h."""
+    write_build(df, build)
+    write_hls(df, build / "hls")
+    shutil.copyfile(TB / "tb_dag.h", build / "hls" / "tb_dag.h")
     return build
