@@ -126,3 +126,21 @@ def test_chain_with_explicit_inputs_renders_as_before(df):
     net = netlist.build(df)
     assert [p.block.name for p in net.fifos()] == [f"fifo{k}" for k in range(len(df.nodes))]
     assert not any(p.role == "fork" for p in net.placed)
+
+
+def test_optimiser_folds_every_branch_to_the_target():
+    """Both branches and the join meet the target; the join takes its input 0's lanes and
+    the shortcut is repacked to them; an unreachable target gives None."""
+    from halfwave.compiler import optimize
+    from halfwave.compiler.boards import load_board
+
+    opt = optimize.Optimiser(residual_df(), load_board("pynq-z2"))
+    weights = optimize.base_weights(opt.budget)
+    for target in (2304, 576):
+        df = size_fifos(opt.fold_for(target, weights))
+        assert max(n.cycles_per_frame() for n in df.nodes) == target
+        assert df.nodes[4].PE == df.nodes[3].PE
+        net = netlist.build(df)
+        fifo = next(p for p in net.fifos() if p.block.name == "fifo4_1")
+        assert fifo.fmt.lanes == df.nodes[4].PE
+    assert opt.fold_for(192, weights) is None  # SIMD divides 4 channels: 64 * 9 > 192

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,19 @@ class TbAdd(Block):
     PE: int = 1
     kind: str = "TbAdd"
     rtl_module = "tb_dag_add"
+    lanes_from_producer = True  # the optimiser and the default folding give it input 0's
+
+    @property
+    def in_lanes(self) -> int:
+        return self.PE
+
+    out_lanes = in_lanes
+
+    def with_lanes(self, lanes: int) -> TbAdd:
+        return replace(self, PE=lanes) if self.C % lanes == 0 else self
+
+    def fold_after(self, lanes_before: int, target: int, spec: dict) -> TbAdd:
+        return self.with_lanes(lanes_before)
 
     @property
     def out_type(self) -> DataType:
