@@ -90,6 +90,7 @@ def test_fifo_overrides_by_input_and_report():
     rows = {r["name"]: r for r in fifo_report(df)["fifos"]}
     assert rows["fifo4_1"]["sized_by"] == "override (66)"
     assert rows["fifo4"]["sized_by"] == "analysis"
+    assert fifo_report(df)["total"]["shortcut_bits"] == 40 * 4  # 2 UINT2 lanes a beat
     with pytest.raises(CompileError, match="unknown nodes: add:2"):
         size_fifos(df, {"add:2": 8})
 
