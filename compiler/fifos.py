@@ -90,8 +90,12 @@ def analysis_depths(df: Dataflow) -> dict[tuple[int, int], int]:
     for k, n in enumerate(df.nodes):
         for j, fmt in enumerate(n.in_formats()):
             beats_per_vector = -(-fmt.count // fmt.lanes)
-            d = n.fifo_depth() + skews.get((k, j), 0) * beats_per_vector
-            out[k, j] = int(min(MAX_DEPTH, max(MIN_DEPTH, d)))
+            skew = skews.get((k, j), 0) * beats_per_vector
+            if skew > MAX_DEPTH:  # clamped, the join would deadlock
+                raise CompileError(
+                    f"input {j} needs a {skew}-beat FIFO to hold the other branch's delay, "
+                    f"more than {MAX_DEPTH}; give the join more lanes", n.name)  # fmt: skip
+            out[k, j] = int(min(MAX_DEPTH, max(MIN_DEPTH, n.fifo_depth() + skew)))
     return out
 
 

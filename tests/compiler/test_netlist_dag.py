@@ -145,3 +145,10 @@ def test_optimiser_folds_every_branch_to_the_target():
         fifo = next(p for p in net.fifos() if p.block.name == "fifo4_1")
         assert fifo.fmt.lanes == df.nodes[4].PE
     assert opt.fold_for(192, weights) is None  # SIMD divides 4 channels: 64 * 9 > 192
+
+
+def test_shortcut_beyond_the_largest_fifo_is_refused_naming_the_join():
+    """128 channels at 1 lane (the Add takes the last MVU's PE) on a 128-wide image:
+    2 * (128 + 2) + 2 + 8 + 1 = 271 pixels of 128 beats, more than hw_fifo's 32768."""
+    with pytest.raises(CompileError, match=r"node 'add'.*input 1 needs a 34688-beat FIFO"):
+        residual_df(c=128, hw=128, pe=1, simd=16, add_pe=1)
