@@ -39,17 +39,22 @@ def fold(
     if unknown:
         raise CompileError(f"folding names unknown nodes: {', '.join(sorted(unknown))}")
     nodes = list(df.nodes)
+    index = {n.name: i for i, n in enumerate(nodes)}
+    # the producer of each node's input 0 (a join's other inputs are repacked to its
+    # lanes by the netlist); None for the input quantiser
+    src = [index.get(df.sources(i)[0]) for i in range(len(nodes))]
     for i, n in enumerate(nodes):  # blocks that fold to the target on their own (MVUs)
         if not n.folds_to_target:
             continue
-        prev = nodes[i - 1] if i > 0 and nodes[i - 1].lanes_from_consumer else None
+        p = src[i]
+        prev = nodes[p] if p is not None and nodes[p].lanes_from_consumer else None
         choices = prev.consumer_lane_choices() if prev is not None else None
         nodes[i] = n.fold(target, folding.get(n.name, {}), choices)
         if prev is not None:  # it takes its consumer's lanes
-            nodes[i - 1] = prev.with_lanes(nodes[i].in_lanes)
+            nodes[p] = prev.with_lanes(nodes[i].in_lanes)
     for i, n in enumerate(nodes):  # blocks that follow the lanes before them
-        if i > 0:
-            nodes[i] = n.fold_after(nodes[i - 1].out_lanes, target, folding.get(n.name, {}))
+        if src[i] is not None:
+            nodes[i] = n.fold_after(nodes[src[i]].out_lanes, target, folding.get(n.name, {}))
     return replace(df, nodes=nodes)
 
 

@@ -158,8 +158,9 @@ class Optimiser:
         # lanes a block may take, set by the block before it (the SIMD of a convolution's
         # MVU must divide the channels of its SlidingWindow)
         self.simd_choices: dict[str, list[int] | None] = {}
+        by_name = {n.name: n for n in df.nodes}
         for i, n in enumerate(df.nodes):
-            prev = df.nodes[i - 1] if i > 0 else None
+            prev = by_name.get(df.sources(i)[0])  # input 0's producer (on a DAG too)
             self.simd_choices[n.name] = prev.consumer_lane_choices() if prev else None
 
     # ------------------------------------------------------------ per-node choices

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import netlist as nl
 from .blocks.weight_port import ddr_cycles, ddr_summary
-from .fifos import fifo_depth
+from .fifos import analysis_depths, branch_skews
 from .ir import MVU, Dataflow
 from .resources import estimate_design
 from .streams import input_bus, output_bus, predicted_cycles_per_frame
@@ -178,12 +178,14 @@ def fifo_report(df: Dataflow) -> dict:
     and what it costs, and the totals. `sized_by` says whether the depth is the
     analysis's (compiler/fifos.py) or an override."""
 
-    nodes = {n.name: n for n in df.nodes}
-    rows = []
+    analysis_of, skews = analysis_depths(df), branch_skews(df)
+    rows, shortcut_bits = [], 0
     for p in nl.build(df).fifos():
         f = p.block
         r = f.estimate()
-        analysis = fifo_depth(nodes[p.layer])
+        analysis = analysis_of[p.index, p.port]
+        if skews[p.index, p.port]:  # a join's FIFO holding another branch's delay
+            shortcut_bits += f.depth * f.width
         rows.append(
             {
                 "name": f.name,
@@ -208,6 +210,8 @@ def fifo_report(df: Dataflow) -> dict:
             if any(r["memory"] == kind for r in rows)
         },
     }
+    if shortcut_bits:
+        total["shortcut_bits"] = shortcut_bits
     return {"fifos": rows, "total": total}
 
 

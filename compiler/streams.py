@@ -109,11 +109,16 @@ def link_stages(src: StreamFormat, dst: StreamFormat) -> list[tuple]:
 
 def predicted_cycles_per_frame(df: Dataflow) -> int:
     """Steady-state initiation interval: the slowest stage (every repacker is at most as
-    slow as its neighbours; the bus adapters move one beat per cycle)."""
+    slow as its neighbours; the bus adapters move one beat per cycle). On a DAG every
+    branch runs at its slowest node's rate and a fork or join at its slowest side's, so
+    the slowest node of the whole graph bounds the design."""
     stages = [n.cycles_per_frame() for n in df.nodes]
-    for a, b in zip(df.nodes, df.nodes[1:], strict=False):
-        if len(link_stages(a.out_format(), b.in_format())) == 2:  # one value a cycle
-            stages.append(a.n_out * a.vectors_out())
+    by_name = {n.name: n for n in df.nodes}
+    for k, n in enumerate(df.nodes):
+        for src, fin in zip(df.sources(k), n.in_formats(), strict=True):
+            a = by_name.get(src)
+            if a is not None and len(link_stages(a.out_format(), fin)) == 2:  # a value a cycle
+                stages.append(a.n_out * a.vectors_out())
     bus_in = input_bus(df).beats * df.nodes[0].vectors_in()
     bus_out = output_bus(df).beats * df.nodes[-1].vectors_out()
     return max([*stages, bus_in, bus_out])

@@ -112,6 +112,10 @@ class AvgPool(PixelBlock):
     def out_format(self) -> StreamFormat:
         return format_of(self.out_dtype, self.PE, self.C)
 
+    def first_out_vectors(self) -> int:
+        """Pixels up to the last one of the first window."""
+        return (self.KH - 1) * self.IW + self.KW
+
     def estimate(self, data: bool = True) -> Res:
         return estimate_avgpool(
             {"C": self.C, "IH": self.IH, "IW": self.IW, "KW": self.KW, "SW": self.SW,

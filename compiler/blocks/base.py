@@ -171,6 +171,11 @@ class Block:
         """The analysis's depth (beats) of the FIFO in front of this block."""
         return MIN_FIFO_DEPTH
 
+    def first_out_vectors(self) -> int:
+        """Input vectors the block takes before its first output vector: its delay on a
+        branch, which a join's other inputs buffer (compiler/fifos.py)."""
+        return 1
+
     def out_dtype_name(self) -> str:
         """The datatype name of the output stream for simulator descriptions."""
         return self.out_type.name  # type: ignore[attr-defined]

@@ -22,6 +22,9 @@ class Fifo(Block):
 
     def rtl(self) -> Instance:
         params = (("WIDTH", str(self.width)), ("DEPTH", str(self.depth)))
+        if self.style != "auto":  # a large skew FIFO (compiler/fifos.py)
+            params += (("RAM_STYLE", f'"{self.style}"'),)
+            return Instance(self.rtl_module, self.name, params, rows=(3,), inline=True)
         return Instance(self.rtl_module, self.name, params, rows=(2,), inline=True)
 
     def rtl_ports(self, i: str, o: str) -> list[str]:

@@ -95,6 +95,10 @@ class MaxPool(PixelBlock):
     def cycles_per_frame(self) -> int:
         return maxpool_cycles_per_frame(c=self.C, ih=self.IH, iw=self.IW, pe=self.PE)
 
+    def first_out_vectors(self) -> int:
+        """Pixels up to the last one of the first window."""
+        return (self.KH - 1) * self.IW + self.KW
+
     def with_lanes(self, lanes: int) -> MaxPool:
         return replace(self, PE=lanes)
 

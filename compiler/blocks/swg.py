@@ -142,6 +142,10 @@ class SlidingWindow(PixelBlock):
     def cycles_per_frame(self) -> int:
         return _cycles(tuple(self.geometry().items()))
 
+    def first_out_vectors(self) -> int:
+        """Pixels up to the last one of the first window (top/left padding not sent)."""
+        return max(1, (self.KH - 1 - self.pads[0]) * self.IW + self.KW - self.pads[1])
+
     def fifo_depth(self) -> int:
         """(KH - SH + 1) input rows: the line buffer holds KH+SH rows, so at a frame
         boundary the producer is held back until the last windows are read, and the next

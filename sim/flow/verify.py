@@ -167,8 +167,8 @@ def outputs_to_values(df: Dataflow, boundary_floats: list[np.ndarray | None]) ->
         else:
             b = boundary_of(node)
             f = to_stream_order(f, b.chw)
-            if isinstance(node, MVU) and node.out_dtype is None:
-                per = len(node.out_scale)
+            if getattr(node, "out_scale", None) is not None and node.out_dtype is None:
+                per = len(node.out_scale)  # raw accumulators (an MVU's, an Add's)
                 g = f.reshape(len(f), -1, per)
                 v, m = recover_integers(g, node.out_scale, node.out_bias)
                 v = v.reshape(len(f), -1)
