@@ -1111,25 +1111,40 @@ def _add(graph: OnnxGraph, node: Node, da, db, name: str):
         if isinstance(d, Quantized) and d.scale <= 0:
             raise CompileError("an Add input is not a positively scaled quantised tensor",
                                node.name)  # fmt: skip
-    tensor, clip_lo, clip_hi = node.outputs[0], None, None
+    tensor, clip_lo, clip_hi, negated = node.outputs[0], None, None, False
     while True:
         nxt = graph.consumers(tensor)
         op = nxt[0] if len(nxt) == 1 else None
-        if op is not None and op.op in CLIP_OPS and clip_lo is None and clip_hi is None:
+        if (
+            op is not None
+            and op.op in CLIP_OPS
+            and clip_lo is None
+            and clip_hi is None
+            and not negated
+        ):
             clip_lo, clip_hi = _clip_bounds(graph, op)
             tensor = op.outputs[0]
+        elif op is not None and op.op == "Neg" and not negated:
+            negated, tensor = True, op.outputs[0]  # Brevitas' HWGQ export: Neg -> MultiThreshold
         elif op is not None and op.op in QUANT_OPS:
             break
         else:
             raise CompileError(
                 "the output of an Add of two streams must go (through an optional "
-                "Relu/Clip) into one quantiser (Quant/BipolarQuant/MultiThreshold); hw_add "
-                "folds the sum exactly into that quantiser's thresholds",
+                "Relu/Clip and Neg) into one quantiser (Quant/BipolarQuant/MultiThreshold); "
+                "hw_add folds the sum exactly into that quantiser's thresholds",
                 node.name,
             )
     qs = _quantizer(graph, op, c)
-    steps = [[s.through_clip(clip_lo, clip_hi) for s in ch] for ch in qs.steps]
-    tensor, p, q = _post_affine(graph, op.outputs[0], qs.p, qs.q)
+    p, q, qsteps = qs.p, qs.q, qs.steps
+    if negated:
+        # count(-y >= t) = N_T - count(y > -t): decide on y, and fold the complement into
+        # the value map (value = p*count + q = -p*count_y + q + p*N_T)
+        n_t = len(qsteps[0])
+        qsteps = [[s.complement_on_negated() for s in reversed(ch)] for ch in qsteps]
+        p, q = -p, q + p * n_t
+    steps = [[s.through_clip(clip_lo, clip_hi) for s in ch] for ch in qsteps]
+    tensor, p, q = _post_affine(graph, op.outputs[0], p, q)
     if p <= 0:
         raise CompileError("a negative output scale after an Add is not supported", op.name)
     scale, base, out_dt = _code_map(p, q, len(steps[0]), qs.bipolar, op.name)

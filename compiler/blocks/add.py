@@ -164,6 +164,11 @@ class Add(Block):
         return len(set(self.coef_a)) == 1 and len(set(self.coef_b)) == 1
 
     @property
+    def in_dtype(self) -> DataType:
+        """Input 0's datatype (reports; in_formats() has both)."""
+        return self.a_dtype
+
+    @property
     def out_type(self) -> DataType:
         if self.out_dtype is None:
             return DataType.smallest_int_holding(self.acc_lo, self.acc_hi)
@@ -254,7 +259,8 @@ class Add(Block):
         return self.with_lanes(1).cycles_per_frame()
 
     def report_row(self) -> dict:
-        return {"channels": self.C, "coefs": "constant" if self.constant_coefs else "per channel",
+        coefs = "constant" if self.constant_coefs else "per channel"
+        return {"shape": [self.vectors, self.C], "channels": self.C, "coefs": coefs,
                 "thresholds_per_channel": self.n_thresholds}  # fmt: skip
 
     # ------------------------------------------------------------ golden

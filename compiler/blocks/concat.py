@@ -131,6 +131,11 @@ class Concat(Block):
         return self.PE
 
     @property
+    def in_dtype(self) -> DataType:
+        """Input 0's datatype (reports; in_formats() has every input's)."""
+        return self.in_dtypes[0]
+
+    @property
     def out_type(self) -> DataType:
         return self.out_dtype
 
@@ -212,7 +217,8 @@ class Concat(Block):
         return self.with_lanes(1).cycles_per_frame()
 
     def report_row(self) -> dict:
-        return {"channels": list(self.channels), "mults": list(self.mults)}
+        return {"shape": [self.vectors, self.C], "channels": list(self.channels),
+                "mults": list(self.mults)}  # fmt: skip
 
     # ------------------------------------------------------------ golden
 

@@ -185,5 +185,6 @@ def _check_nodes(df: ir.Dataflow) -> None:
                 f"weights of shape {list(weights.shape)}, not [{n.MH}, {n.MW}]", n.name
             )
         thr = getattr(n, "thresholds", None)
-        if thr is not None and (thr.ndim != 2 or thr.shape[0] != n.MH):
-            raise CompileError(f"thresholds of shape {list(thr.shape)} for {n.MH} rows", n.name)
+        rows = getattr(n, "MH", getattr(n, "C", None))  # an MVU's rows, an Add's channels
+        if thr is not None and (thr.ndim != 2 or thr.shape[0] != rows):
+            raise CompileError(f"thresholds of shape {list(thr.shape)} for {rows} rows", n.name)
