@@ -408,6 +408,29 @@ def _boundary_ulps(model, ctx: dict, node) -> np.ndarray | None:
 # ---------------------------------------------------------------- torch rung
 
 
+def _in_graph_order(df: Dataflow, acts: list[int], codes: list, x: np.ndarray) -> list:
+    """The model's codes (in its forward order) assigned to the dataflow's activation
+    nodes (in a topological order of the exported graph, where independent branches may
+    come in another order): each node takes the first unused code of its size equal to the
+    golden values there, else the first unused code of its size (which the ladder then
+    reports as a mismatch), so a wrong branch cannot hide."""
+    gold = golden.execute(df, x)
+    raw = [np.asarray(c) for c in codes]
+    used: set[int] = set()
+    out = []
+    for i in acts:
+        chw = df.nodes[i].boundary.chw
+        fits = [j for j, c in enumerate(raw) if j not in used and c.size == gold[i + 1].size]
+        if not fits:
+            raise ValueError(f"node {df.nodes[i].name!r}: no PyTorch activation of its size")
+        streams = {j: to_stream_order(raw[j], chw).astype(np.int64) for j in fits}
+        same = [j for j in fits if np.array_equal(streams[j], gold[i + 1])]
+        j = (same or fits)[0]
+        used.add(j)
+        out.append(streams[j])
+    return out
+
+
 def torch_rung(model, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
     import torch
 
@@ -425,8 +448,13 @@ def torch_rung(model, df: Dataflow, x: np.ndarray, float64: bool) -> Rung:
     values: list[np.ndarray | None] = [None] * (len(df.nodes) + 1)
     chw_in = df.input.shape if df.input.channels_last else None
     values[0] = to_stream_order(codes[0], chw_in).astype(np.int64)
-    for i, c in zip(acts, codes[1:], strict=True):
-        values[i + 1] = to_stream_order(c, df.nodes[i].boundary.chw).astype(np.int64)
+    if df.is_chain():
+        streams = [to_stream_order(c, df.nodes[i].boundary.chw).astype(np.int64)
+                   for i, c in zip(acts, codes[1:], strict=True)]  # fmt: skip
+    else:
+        streams = _in_graph_order(df, acts, codes[1:], x)
+    for i, v in zip(acts, streams, strict=True):
+        values[i + 1] = v
     margin = 0.0
     raw = _last_raw(df)
     if raw is not None:
