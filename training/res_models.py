@@ -26,6 +26,12 @@ output (downsampling blocks); the Add's output goes to the next HWGQ.
 at the first block of stages 2 and 3, with a 1x1/2 conv shortcut) -> GAP -> FC 10. TTQ
 ternary weights in every block conv and shortcut conv; the stem conv and the FC have
 8-bit weights, where the TTQ paper keeps them full precision. Spatial 32 -> 32 -> 16 -> 8.
+The 1x1/2 shortcut ends in its own 2-bit HWGQ (act_out(bn2(...) + act_sc(bn_sc(conv_sc x))),
+a quantised shortcut as in many quantised ResNets): TTQ's 8-bit fixed-point weight
+magnitudes make both accumulators of a downsampling Add take > 10^4 values, where no
+small exact integer form of "a1*acc1 + a2*acc2 >= t" exists (halfwave refuses such an Add
+in one sentence); with the shortcut quantised the Add is "BatchNorm + codes", decided
+exactly with a threshold per shortcut code.
 
 ``hwgq_resnet18`` (He et al. ResNet-18 as in the HWGQ paper; input 3x224x224): conv 7x7/2
 pad 3, 64 ch -> BN -> HWGQ -> max pool 3/2 pad 1 -> four stages of two BasicBlocks of 64,
@@ -91,6 +97,8 @@ class ResNetArch:
     stem: Stem
     stages: tuple[tuple[int, int, int], ...]  # (channels, blocks, stride of the first)
     classes: int
+    # the 1x1 conv shortcut ends in its own HWGQ (TTQ: see the module docstring)
+    quant_shortcut: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class GoogLeNetArch:
 def _cifar_resnet(depth: int) -> ResNetArch:
     n = (depth - 2) // 6
     return ResNetArch(
-        (3, 32, 32), Stem(16, 3, 1, 1, None), ((16, n, 1), (32, n, 2), (64, n, 2)), 10
+        (3, 32, 32), Stem(16, 3, 1, 1, None), ((16, n, 1), (32, n, 2), (64, n, 2)), 10, True
     )
 
 
@@ -203,7 +211,8 @@ class ConvBNAct(nn.Module):
 class BasicBlock(nn.Module):
     """``act_out(bn2(conv2(act1(bn1(conv1(x))))) + shortcut(x))`` (module docstring)."""
 
-    def __init__(self, spec, acts: _Counter, cin: int, cout: int, stride: int):
+    def __init__(self, spec, acts: _Counter, cin: int, cout: int, stride: int,
+                 quant_shortcut: bool = False):  # fmt: skip
         super().__init__()
         self.conv1 = make_conv(spec, cin, cout, 3, stride, 1)
         self.bn1 = _bn(cout)
@@ -214,17 +223,22 @@ class BasicBlock(nn.Module):
         if self.downsample:
             self.conv_sc = make_conv(spec, cin, cout, 1, stride, 0)
             self.bn_sc = _bn(cout)
+        self.act_sc = acts.act(spec) if self.downsample and quant_shortcut else None
         self.act_out = acts.act(spec)
 
-    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn_sc(self.conv_sc(x)) if self.downsample else x
+    def shortcut(self, x: torch.Tensor, rec=None, what="block") -> torch.Tensor:
+        if not self.downsample:
+            return x
+        y = self.bn_sc(self.conv_sc(x))
+        return y if self.act_sc is None else _quant(self.act_sc, y, rec, f"{what} shortcut")
 
     def forward(self, x, rec=None, what="block"):
         h = _quant(self.act1, self.bn1(self.conv1(x)), rec, f"{what} act1")
-        return _quant(self.act_out, self.bn2(self.conv2(h)) + self.shortcut(x), rec, f"{what} out")
+        y = self.bn2(self.conv2(h)) + self.shortcut(x, rec, what)
+        return _quant(self.act_out, y, rec, f"{what} out")
 
     def activations(self) -> list[nn.Module]:
-        return [self.act1, self.act_out]
+        return [self.act1, *([self.act_sc] if self.act_sc is not None else []), self.act_out]
 
 
 class Inception(nn.Module):
@@ -284,7 +298,8 @@ class ResidualCNN(nn.Module):
         if isinstance(arch, ResNetArch):
             for cout, blocks, stride in arch.stages:
                 for b in range(blocks):
-                    self.body.append(BasicBlock(spec, acts, cin, cout, stride if b == 0 else 1))
+                    self.body.append(BasicBlock(spec, acts, cin, cout, stride if b == 0 else 1,
+                                                arch.quant_shortcut))  # fmt: skip
                     cin = cout
         else:
             for item in arch.body:

@@ -66,7 +66,8 @@ def test_resnet_structure(name, blocks, downsample, params):
     else:
         assert all(c.bits == 1 for c in others)
     assert all(isinstance(a, HWGQReLU) for a in m.activations())
-    assert len(m.activations()) == 1 + 2 * blocks
+    quant_sc = downsample if name.startswith("ttq") else 0  # TTQ: quantised 1x1 shortcuts
+    assert len(m.activations()) == 1 + 2 * blocks + quant_sc
 
 
 def test_googlenet_structure():
@@ -110,7 +111,7 @@ def test_train_loop(tmp_path):
 
 EXPECTED = {  # op counts of the exported graphs
     "ttq_resnet20": dict(
-        Add=9 + 1, Concat=0, GlobalAveragePool=1, MultiThreshold=19, BipolarQuant=0,
+        Add=9 + 1, Concat=0, GlobalAveragePool=1, MultiThreshold=19 + 2, BipolarQuant=0,
         Quant=1 + 1 + 20 + 1, BatchNormalization=21, Conv=21, MaxPool=0,
     ),
     "hwgq_resnet18_tiny": dict(
@@ -156,7 +157,7 @@ def test_export_forms_and_codes(tmp_path, name):
     for a in adds:  # a BN output + (the block input: HWGQ Mul or MaxPool of it, or a BN)
         kinds = sorted(prod[i] for i in a.input)
         assert kinds[0] == "BatchNormalization"
-        assert kinds[1] in ("BatchNormalization", "MaxPool", "Mul"), kinds
+        assert kinds[1] in ("BatchNormalization", "MaxPool", "Mul"), kinds  # Mul: HWGQ codes
         (use,) = [n for n in proto.graph.node if a.output[0] in n.input]
         assert use.op_type == "Neg"  # into HWGQ's Neg -> MultiThreshold -> Sub -> Mul
     for c in (n for n in proto.graph.node if n.op_type == "Concat"):
@@ -245,7 +246,7 @@ def test_preprocessed_net(tmp_path):
 def test_ttq_resnet56_exports(tmp_path):
     proto = onnx.load(export_qonnx("ttq_resnet56", None, tmp_path / "m.onnx"))
     ops = _ops(proto)
-    assert ops["Add"] == 27 + 1 and ops["MultiThreshold"] == 55 and ops["Conv"] == 57
+    assert ops["Add"] == 27 + 1 and ops["MultiThreshold"] == 55 + 2 and ops["Conv"] == 57
 
 
 @pytest.mark.slow
