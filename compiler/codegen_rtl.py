@@ -133,8 +133,7 @@ def _fifo_stats(names: list[str]) -> str:
     """Simulation only: at the end of the run write every FIFO's high-water mark (its
     max_level) and full-cycle count to fifo_levels.txt, one line `NAME MAX FULL`."""
     lines = "".join(
-        f'        $fwrite(fd, "{f} %0d %0d\\n", {f}.max_level, {f}_full_cycles);\n'
-        for f in names
+        f'        $fwrite(fd, "{f} %0d %0d\\n", {f}.max_level, {f}_full_cycles);\n' for f in names
     )
     return f"""`ifdef HALFWAVE_FIFO_STATS
     integer fd;

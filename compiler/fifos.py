@@ -65,14 +65,25 @@ def branch_skews(df: Dataflow) -> dict[tuple[int, int], int]:
     from .ir import INPUT
 
     arrival = {INPUT: 0.0}
+    row = {INPUT: 0.0}  # the whole-row wait of the branch's sliding windows, counted once
+    users = df.consumers()
     skew = {}
     for k, n in enumerate(df.nodes):
         srcs = df.sources(k)
-        latest = max(arrival[s] for s in srcs)
+        late = {s: arrival[s] + row[s] for s in srcs}
+        latest = max(late.values())
         for j, s in enumerate(srcs):
-            skew[k, j] = skew_vectors(latest - arrival[s], n.vectors_in())
-        arrival[n.name] = latest + n.first_out_vectors() / n.vectors_in()
+            skew[k, j] = skew_vectors(latest - late[s], n.vectors_in())
+        if len(srcs) > 1:  # a join: its inputs' rows are complete
+            start, row[n.name] = latest, 0.0
+        else:
+            start, row[n.name] = arrival[srcs[0]], row[srcs[0]]
+        row[n.name] = max(row[n.name], n.row_vectors() / n.vectors_in())
+        arrival[n.name] = start + n.first_out_vectors() / n.vectors_in()
         arrival[n.name] += PIPE_VECTORS / n.vectors_out()
+        if len(users.get(n.name, [])) > 1:  # a fork: each branch counts its own rows
+            arrival[n.name] += row[n.name]
+            row[n.name] = 0.0
     return skew
 
 

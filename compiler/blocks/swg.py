@@ -143,8 +143,13 @@ class SlidingWindow(PixelBlock):
         return _cycles(tuple(self.geometry().items()))
 
     def first_out_vectors(self) -> int:
-        """Pixels up to the last one of the first window (top/left padding not sent)."""
-        return max(1, (self.KH - 1 - self.pads[0]) * self.IW + self.KW - self.pads[1])
+        """Input rows before the last row of the first window (hw_swg emits an output
+        row once every input row it needs is complete: row granularity; completing that
+        last row is `row_vectors`, counted once per branch by compiler/fifos.py)."""
+        return min(self.IH - 1, max(0, self.KH - 1 - self.pads[0])) * self.IW
+
+    def row_vectors(self) -> int:
+        return self.IW
 
     def fifo_depth(self) -> int:
         """(KH - SH + 1) input rows: the line buffer holds KH+SH rows, so at a frame

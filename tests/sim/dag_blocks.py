@@ -131,7 +131,6 @@ class TbAdd(Block):
             out,
         ]
 
-
     def hls_join(self, ins: list[str], o: str) -> str:
         beats = self.vectors * -(-self.C // self.PE)
         w = f"{self.a_dtype.bits}, {self.b_dtype.bits}, {self.out_type.bits}"
