@@ -14,8 +14,11 @@ for j > 0, keyed `name` and `name:j` in `Dataflow.fifo_depth`). A join accepts a
 only when every input has one, so the FIFO on a short branch (a ResNet shortcut) holds
 what the long branch delays: `branch_skews` walks the graph with each block's delay as a
 fraction of its frame: `first_out_vectors` (input vectors it takes before its first
-output vector) plus PIPE_VECTORS output vectors in flight at full rate (the hw_outbuf
-entries ending a layer block; the vector an MVU computes while its FIFO holds the next).
+output vector; for hw_swg, which works in whole input rows, the rows before the last row
+of its first window) plus PIPE_VECTORS output vectors in flight at full rate (the
+hw_outbuf entries ending a layer block; the vector an MVU computes while its FIFO holds
+the next), plus once per branch after a fork the largest `row_vectors` on it (completing
+the last row of a sliding window's first window).
 An input whose producer is ahead of the join's latest input by a fraction f needs
 ceil(f * vectors_in) + SKEW_SLACK more vectors (`skew_vectors`). Without the PIPE_VECTORS
 terms the long branch still runs, but stalls at every frame boundary; below the
