@@ -72,8 +72,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import brevitas_layers as layers
-from .brevitas_layers import CodeRecorder
+from .brevitas_layers import (
+    BN_EPS,
+    BN_MOMENTUM,
+    BatchNorm2d,
+    CodeRecorder,
+    check_codes,
+    head_scale_init,
+    input_quant,
+)
 from .ternary import make_act, make_conv, make_linear
 
 if TYPE_CHECKING:
@@ -172,8 +179,8 @@ RES_ARCHITECTURES: dict[str, ResNetArch | GoogLeNetArch] = {
 }
 
 
-def _bn(c: int) -> layers.BatchNorm2d:
-    return layers.BatchNorm2d(c, eps=layers.BN_EPS, momentum=layers.BN_MOMENTUM)
+def _bn(c: int) -> BatchNorm2d:
+    return BatchNorm2d(c, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
 def _quant(act: nn.Module, x: torch.Tensor, rec: CodeRecorder | None, what: str):
@@ -285,7 +292,7 @@ class ResidualCNN(nn.Module):
         self.input_shape = arch.input_shape
         self.n_classes = arch.classes
         acts = _Counter()
-        self.inp = layers.input_quant(True)
+        self.inp = input_quant(True)
         stems = arch.stem if isinstance(arch, GoogLeNetArch) else (arch.stem,)
         cin = arch.input_shape[0]
         self.stem, self.stem_pools = nn.ModuleList(), nn.ModuleList()
@@ -311,7 +318,7 @@ class ResidualCNN(nn.Module):
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.features = cin
         self.out_linear = make_linear(spec, cin, arch.classes, FIXED_BITS, True)
-        scale = layers.head_scale_init(self.out_linear)
+        scale = head_scale_init(self.out_linear)
         self.out_scale = nn.Parameter(torch.full((arch.classes,), scale))
         self.out_bias = nn.Parameter(torch.zeros(arch.classes))
 
@@ -341,7 +348,7 @@ class ResidualCNN(nn.Module):
         each activation of :meth:`activations`, in that order (each taken at the
         quantiser, before any pool or Concat that follows). Checks in float64 that each
         boundary tensor divided by its scale is exactly its integer code."""
-        layers.check_codes(self.spec)
+        check_codes(self.spec)
         rec = CodeRecorder(self.name)
         out = self._forward(x.to(self.out_scale.dtype), rec)
         return out, rec.codes

@@ -46,9 +46,25 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from . import distributed
 from .data import digits_images, load_digits_split
-from .distributed import Context
+from .distributed import (
+    Context,
+)
+from .distributed import (
+    all_sum as dist_all_sum,
+)
+from .distributed import (
+    barrier as dist_barrier,
+)
+from .distributed import (
+    setup as dist_setup,
+)
+from .distributed import (
+    sync_batchnorm as dist_sync_batchnorm,
+)
+from .distributed import (
+    teardown as dist_teardown,
+)
 from .errors import TrainingError
 from .loader import ArrayDataset, FolderDataset, Shard, eval_loader, train_loader
 from .losses import make_loss
@@ -121,14 +137,14 @@ def train(
         threads = old_threads if is_conv(name) else 1
     torch.set_num_threads(threads)
     had_group = torch.distributed.is_available() and torch.distributed.is_initialized()
-    ctx = distributed.setup(opts.device)
+    ctx = dist_setup(opts.device)
     own_group = ctx.world > 1 and not had_group
     try:
         return _train(name, Path(out), seed, data_dir, ternary_threshold, opts, ctx)
     finally:
         torch.set_num_threads(old_threads)
         if own_group:
-            distributed.teardown(ctx)
+            dist_teardown(ctx)
 
 
 def _datasets(name: str, model: nn.Module, data_dir, seed: int, augment: bool) -> _Data:
@@ -323,7 +339,7 @@ def _evaluate(model: nn.Module, ds: Dataset, ctx: Context, workers: int) -> tupl
         out = model(x.to(ctx.device).float())
         a, b = _topk_counts(out, y.to(ctx.device))
         c1, c5, n = c1 + a, c5 + b, n + len(y)
-    c1, c5, n = distributed.all_sum([c1, c5, n], ctx)
+    c1, c5, n = dist_all_sum([c1, c5, n], ctx)
     return (None, None) if n == 0 else (c1 / n, c5 / n)
 
 
@@ -370,7 +386,7 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
     model.to(ctx.device)
     sync = opts.sync_bn == "on" or (opts.sync_bn == "auto" and per < SYNC_BN_BELOW)
     if ctx.world > 1 and sync:
-        model = distributed.sync_batchnorm(model, ctx.device)
+        model = dist_sync_batchnorm(model, ctx.device)
     pin = ctx.device.type == "cuda"
     loader = train_loader(data.train, per, Shard(ctx.rank, ctx.world), seed, workers, pin)
     steps = len(loader) if opts.max_steps is None else min(len(loader), opts.max_steps)
@@ -404,7 +420,7 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
         }  # fmt: skip
         if ctx.main:
             _save(out, name, model, state)  # sync BatchNorm keeps BatchNorm's keys
-        distributed.barrier(ctx)
+        dist_barrier(ctx)
     log.close()
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     metrics = _final_metrics(name, model, data, r, opts, ctx, workers, data_dir, seed)
@@ -417,7 +433,7 @@ def _train(name, out: Path, seed, data_dir, threshold, opts: TrainOptions, ctx: 
         if end == start and ckpt is None:  # nothing trained: still leave a checkpoint
             _save(out, name, model, {"epoch": 0, "recipe": asdict(r), "seed": seed})
         Path(str(out) + ".json").write_text(json.dumps(metrics, indent=2) + "\n")
-    distributed.barrier(ctx)
+    dist_barrier(ctx)
     return metrics
 
 
@@ -461,7 +477,7 @@ class _Loop:
             bar.set_postfix(loss=f"{loss_sum / n:.4f}")
         bar.close()
         seconds = time.perf_counter() - t
-        loss_sum, correct, n = distributed.all_sum([loss_sum, correct, n], self.ctx)
+        loss_sum, correct, n = dist_all_sum([loss_sum, correct, n], self.ctx)
         self.images += int(n)
         return {
             "loss": loss_sum / n if n else None, "train_top1": correct / n if n else None,
