@@ -435,11 +435,11 @@ module hw_mvu #(
             wire [ACC_W-1:0] col;   // C = sum_j 2^j popcount(x_j & live) (bit planes only)
             /* verilator lint_on UNUSEDSIGNAL */
             if (BITPLANE != 0) begin : g_col
-                // C < 2^(ACC_W-1): the same tree shape (and latency) as the rows'
-                wire [CNT_W-1:0] csum;
-                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(CNT_W))
-                    u_col (.clk(clk), .en(en), .in_bits(xpl & {IN_W{live}}), .sum(csum));
-                assign col = {1'b0, csum};
+                // C modulo 2^ACC_W (not 2^(ACC_W-1): ACC_W fits the row sums of the
+                // actual weights, and C, their all-ones bound, may exceed it); the same
+                // tree shape (and latency) as the rows'
+                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(ACC_W))
+                    u_col (.clk(clk), .en(en), .in_bits(xpl & {IN_W{live}}), .sum(col));
             end else begin : g_nocol
                 assign col = {ACC_W{1'b0}};
             end

@@ -44,6 +44,7 @@ class Case:
     WP: int = 1  # MODE 3: weight of code +1, magnitude of code -1 (rows may swap them)
     WN: int = 1
     TREE_PIPE: int = 0  # popcount tree registers every k levels (XNOR, unsigned SIGNSEL)
+    tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
 
 
 CASES = [
@@ -88,6 +89,13 @@ CASES = [
     Case(MW=40, MH=6, PE=3, SIMD=20, MODE=0, N_T=2, OUT_W=2, TREE_PIPE=1, seed=11),
     # bit-plane SIGNSEL (binary weights x unsigned 3-bit), trees registered every 2 levels
     Case(MW=30, MH=8, PE=4, SIMD=14, MODE=1, IN_W=3, TREE_PIPE=2, seed=12),
+    # one input beat per vector, four output beats (SF 1, NF 4): the buffered vector is
+    # reread while the stream already holds the next one
+    # ... with ACC_W sized by the actual weights (as the compiler does): the column term of
+    # the bit planes (up to 48 here) exceeds the rows' range (6 bits)
+    Case(MW=16, MH=8, PE=2, SIMD=16, MODE=1, IN_W=2, N_T=3, OUT_W=2, vectors=16, seed=59,
+         tight_acc=True),  # fmt: skip
+    Case(MW=12, MH=6, PE=2, SIMD=12, MODE=0, vectors=12, seed=14),
 ]
 
 
@@ -132,6 +140,9 @@ def _setup(c: Case, rng: np.random.Generator):
     wv, xv = w[: c.MH, : c.MW], x[:, : c.MW]
     # reference: bipolar dot product -> popcount of agreements, or the plain product
     acc = (xv @ wv.T + c.MW) // 2 if c.MODE == 0 else xv @ wv.T
+    if c.tight_acc:  # per-row extremes over the input range (the compiler's acc_lo/acc_hi)
+        lo = int(np.minimum(wv * xlo, wv * xhi).sum(axis=1).min())
+        hi = int(np.maximum(wv * xlo, wv * xhi).sum(axis=1).max()) + 1
     acc_w = _signed_bits(lo, hi) + c.acc_extra
     thr = None
     if c.N_T:

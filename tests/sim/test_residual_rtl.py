@@ -29,10 +29,7 @@ def _exact(rep) -> dict:
         # 600 s on 2 loaded cores (a 53-node design simulated with stalls, then HLS): slow
         pytest.param("ttq_resnet20", marks=pytest.mark.slow),
         "hwgq_resnet18_tiny",
-        # bit-exact without stalls (halfwave verify); with 20% random stalls mvu6 (1x1
-        # conv of an inception branch, PE 2, SIMD 16, SF 1) emits wrong codes from its third
-        # output vector on while its input is right: an open RTL bug, so not in make test
-        pytest.param("hwgq_googlenet_tiny", marks=pytest.mark.slow),
+        "hwgq_googlenet_tiny",
     ],
 )
 def test_named_residual_model_bit_exact(tmp_path, name, sim_opts):
