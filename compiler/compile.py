@@ -61,6 +61,8 @@ def compile_model(
     else:
         df, plan = fold(df, opts.target_cycles, folding), None
         t = stage("fold", t)
+    for n in df.nodes:  # a folding no block supports: one sentence naming the node
+        n.check()
     overrides = {k: v["fifo_depth"] for k, v in (folding or {}).items() if "fifo_depth" in v}
     df = size_fifos(df, {**overrides, **(opts.fifo_depths or {})})
     depths = fifo_depths(df)

@@ -232,13 +232,13 @@ class Optimiser:
             for lanes_prev, (cost_prev, picked_prev) in states.items():
                 src = _fmt(src_fmt, lanes_prev)
                 for lanes_in, lanes_out, picked, r in choices:
-                    if lanes_in is None:  # TopK: PE = the lanes before it
-                        tk = picked[0].with_lanes(lanes_prev)
+                    if lanes_in is None:  # TopK, joins: the lanes before it, where legal
+                        tk = picked[0].fold_after(lanes_prev, target, {})
                         if node_cycles(tk) > target:
                             continue
                         picked = [tk]
                         r = tk.fold_estimate() + self._fifo(tk)
-                        lanes_in = lanes_prev
+                        lanes_in, lanes_out = tk.in_lanes, tk.out_lanes
                     link = _link_cost(src, _fmt(dst, lanes_in))
                     c = cost_prev + _weighted(r + link, weights)
                     if lanes_out not in new or c < new[lanes_out][0]:

@@ -286,3 +286,19 @@ def test_topk_takes_the_lanes_before_it():
     plan = optimise(df, load_board("pynq-z2"), target_fps=1e5)
     assert plan.df.nodes[-1].PE == plan.df.nodes[-2].PE
     assert estimate_design(plan.df).total.lut > 0
+
+
+def test_joins_take_legal_lanes(tmp_path):
+    """A join follows the lanes before it only where they divide its channels (an MVU's
+    PE need not divide MH: hwgq_resnet18 on zcu104 put PE 7 before a 64-channel Add)."""
+    from halfwave.compiler.blocks.add import Add
+    from halfwave.compiler.lower import lower
+    from halfwave.compiler.onnx_graph import load_qonnx
+    from tests import residual_nets as rn
+
+    df = lower(load_qonnx(rn.export_net(rn.random_residual_net(0), tmp_path / "r.onnx")))
+    add = next(n for n in df.nodes if isinstance(n, Add))
+    for lanes in range(1, 3 * add.C):
+        folded = add.fold_after(lanes, 10**9, {})  # a target any folding meets
+        folded.check()
+        assert folded.PE <= lanes and (lanes % add.C or folded.PE == add.C)
