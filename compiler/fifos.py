@@ -14,16 +14,17 @@ for j > 0, keyed `name` and `name:j` in `Dataflow.fifo_depth`). A join accepts a
 only when every input has one, so the FIFO on a short branch (a ResNet shortcut) holds
 what the long branch delays: `branch_skews` walks the graph with each block's delay as a
 fraction of its frame: `first_out_vectors` (input vectors it takes before its first
-output vector; for hw_swg, which works in whole input rows, the rows before the last row
-of its first window) plus PIPE_VECTORS output vectors in flight at full rate (the
-hw_outbuf entries ending a layer block; the vector an MVU computes while its FIFO holds
-the next), plus once per branch after a fork the largest `row_vectors` on it (completing
-the last row of a sliding window's first window).
+output vector; for hw_swg, which works in whole input rows, every row of its first
+window, completed: each sliding window on a branch waits for whole rows of the one
+before, so the rows add up per window; counting that last row once per branch instead
+ran ttq_resnet20 at 60,208 cycles/frame instead of 36,864) plus PIPE_VECTORS output
+vectors in flight at full rate (the hw_outbuf entries ending a layer block; the vector
+an MVU computes while its FIFO holds the next).
 An input whose producer is ahead of the join's latest input by a fraction f needs
 ceil(f * vectors_in) + SKEW_SLACK more vectors (`skew_vectors`). Without the PIPE_VECTORS
 terms the long branch still runs, but stalls at every frame boundary; below the
 first-output delays alone the design deadlocks (both measured in
-tests/sim/test_dag_fifos.py). A skew FIFO of at least BRAM_FIFO_BITS bits is put in block
+tests/sim/test_dag_rtl.py). A skew FIFO of at least BRAM_FIFO_BITS bits is put in block
 RAM (hw_fifo RAM_STYLE "block").
 
 `size_fifos` records the depths in the IR (`Dataflow.fifo_depth`, by node name), with
@@ -68,25 +69,14 @@ def branch_skews(df: Dataflow) -> dict[tuple[int, int], int]:
     from .ir import INPUT
 
     arrival = {INPUT: 0.0}
-    row = {INPUT: 0.0}  # the whole-row wait of the branch's sliding windows, counted once
-    users = df.consumers()
     skew = {}
     for k, n in enumerate(df.nodes):
         srcs = df.sources(k)
-        late = {s: arrival[s] + row[s] for s in srcs}
-        latest = max(late.values())
+        latest = max(arrival[s] for s in srcs)
         for j, s in enumerate(srcs):
-            skew[k, j] = skew_vectors(latest - late[s], n.vectors_in())
-        if len(srcs) > 1:  # a join: its inputs' rows are complete
-            start, row[n.name] = latest, 0.0
-        else:
-            start, row[n.name] = arrival[srcs[0]], row[srcs[0]]
-        row[n.name] = max(row[n.name], n.row_vectors() / n.vectors_in())
-        arrival[n.name] = start + n.first_out_vectors() / n.vectors_in()
-        arrival[n.name] += PIPE_VECTORS / n.vectors_out()
-        if len(users.get(n.name, [])) > 1:  # a fork: each branch counts its own rows
-            arrival[n.name] += row[n.name]
-            row[n.name] = 0.0
+            skew[k, j] = skew_vectors(latest - arrival[s], n.vectors_in())
+        arrival[n.name] = (latest + n.first_out_vectors() / n.vectors_in()
+                           + PIPE_VECTORS / n.vectors_out())
     return skew
 
 

@@ -176,13 +176,6 @@ class Block:
         branch, which a join's other inputs buffer (compiler/fifos.py)."""
         return 1
 
-    def row_vectors(self) -> int:
-        """Input vectors of one row when the block waits for whole input rows (a
-        sliding window): a branch through such blocks is late by one such row more
-        (the last row of the first window, completed once), beyond the sum of their
-        `first_out_vectors`."""
-        return 0
-
     def out_dtype_name(self) -> str:
         """The datatype name of the output stream for simulator descriptions."""
         return self.out_type.name  # type: ignore[attr-defined]

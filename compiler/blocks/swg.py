@@ -143,13 +143,10 @@ class SlidingWindow(PixelBlock):
         return _cycles(tuple(self.geometry().items()))
 
     def first_out_vectors(self) -> int:
-        """Input rows before the last row of the first window (hw_swg emits an output
-        row once every input row it needs is complete: row granularity; completing that
-        last row is `row_vectors`, counted once per branch by compiler/fifos.py)."""
-        return min(self.IH - 1, max(0, self.KH - 1 - self.pads[0])) * self.IW
-
-    def row_vectors(self) -> int:
-        return self.IW
+        """Input rows up to the last row of the first window, whole: hw_swg emits an
+        output row once every input row it needs is complete (row granularity), and a
+        window below this one waits for this one's rows the same way."""
+        return min(self.IH, max(1, self.KH - self.pads[0])) * self.IW
 
     def fifo_depth(self) -> int:
         """(KH - SH + 1) input rows: the line buffer holds KH+SH rows, so at a frame

@@ -69,18 +69,18 @@ def test_residual_hls_top_forks_and_joins():
     _, src, _ = codegen_hls.build_top(residual_df())
     assert "    tb_fork<32, 64>(s_in, s_in_b0, s_in_b1);\n" in src
     assert "    tb_add<2, 128, 2, 2, 3>(n3, rp4_1_0, n4);\n" in src
-    assert "hls::stream<ap_uint<4> > rp4_1_0" in src and "depth=74" in src
+    assert "hls::stream<ap_uint<4> > rp4_1_0" in src and "depth=90" in src
 
 
 def test_shortcut_fifo_holds_the_long_branch_delay():
     """hw_swg waits for whole input rows: each 3x3 pad-1 window of an 8x8 image needs
-    (3-1-1) = 1 row before the row of its first window, completed once per branch (one
-    row more), an MVU answers after 1 vector, and each of the 4 blocks holds 2 more output
-    vectors at full rate: the shortcut holds 8+1+8+1 + 8 (the row) + 4*2 + 1 (slack) = 35
-    pixels, 2 beats each at the Add's 2 lanes, on top of the Add's own 4 beats."""
+    the (3-1) = 2 rows of its first window complete, an MVU answers after 1 vector, and
+    each of the 4 blocks holds 2 more output vectors at full rate: the shortcut holds
+    16+1+16+1 + 4*2 + 1 (slack) = 43 pixels, 2 beats each at the Add's 2 lanes, on top of
+    the Add's own 4 beats."""
     df = residual_df()
-    assert branch_skews(df)[4, 1] == 35 and branch_skews(df)[4, 0] == 0
-    assert df.fifo_depth["add:1"] == analysis_depths(df)[4, 1] == 4 + 35 * 2
+    assert branch_skews(df)[4, 1] == 43 and branch_skews(df)[4, 0] == 0
+    assert df.fifo_depth["add:1"] == analysis_depths(df)[4, 1] == 4 + 43 * 2
     assert df.fifo_depth["add"] == 4
     assert all(v == 0 for (k, j), v in branch_skews(df).items() if (k, j) != (4, 1))
 
@@ -89,7 +89,7 @@ def test_fifo_overrides_by_input_and_report():
     df = size_fifos(residual_df(), {"add:1": 40})
     assert df.fifo_depth["add:1"] == 40
     rows = {r["name"]: r for r in fifo_report(df)["fifos"]}
-    assert rows["fifo4_1"]["sized_by"] == "override (74)"
+    assert rows["fifo4_1"]["sized_by"] == "override (90)"
     assert rows["fifo4"]["sized_by"] == "analysis"
     assert fifo_report(df)["total"]["shortcut_bits"] == 40 * 4  # 2 UINT2 lanes a beat
     with pytest.raises(CompileError, match="unknown nodes: add:2"):
@@ -97,12 +97,12 @@ def test_fifo_overrides_by_input_and_report():
 
 
 def test_large_shortcut_fifo_goes_to_block_ram():
-    """A 32x32 image with 128 channels, 4 lanes: the shortcut holds 2 * 32 + 2 + 32 + 8
-    + 1 = 107 pixels of 32 beats (27392 bits), in block RAM; a smaller one stays in LUTs."""
+    """A 32x32 image with 128 channels, 4 lanes: the shortcut holds 2 * 64 + 2 + 8 + 1 =
+    139 pixels of 32 beats (35584 bits), in block RAM; a smaller one stays in LUTs."""
     df = residual_df(c=128, hw=32, pe=4, simd=16, add_pe=4)
     net = netlist.build(df)
     f = next(p.block for p in net.fifos() if p.block.name == "fifo4_1")
-    assert f.depth == 4 + 32 * 107 and f.width == 8 and f.style == "block"
+    assert f.depth == 4 + 32 * 139 and f.width == 8 and f.style == "block"
     assert all(p.block.style == "auto" for p in net.fifos() if p.block.name != "fifo4_1")
     assert '.RAM_STYLE("block")) fifo4_1 (' in top_verilog(df)
     est = estimate_design(df)
@@ -150,6 +150,6 @@ def test_optimiser_folds_every_branch_to_the_target():
 
 def test_shortcut_beyond_the_largest_fifo_is_refused_naming_the_join():
     """128 channels at 1 lane (the Add takes the last MVU's PE) on a 128-wide image:
-    2 * 128 + 2 + 128 + 8 + 1 = 395 pixels of 128 beats, more than hw_fifo's 32768."""
-    with pytest.raises(CompileError, match=r"node 'add'.*input 1 needs a 50560-beat FIFO"):
+    2 * 256 + 2 + 8 + 1 = 523 pixels of 128 beats, more than hw_fifo's 32768."""
+    with pytest.raises(CompileError, match=r"node 'add'.*input 1 needs a 66944-beat FIFO"):
         residual_df(c=128, hw=128, pe=1, simd=16, add_pe=1)
