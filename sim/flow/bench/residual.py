@@ -30,9 +30,9 @@ CASES = (
     ("hwgq_resnet18", "pynq-z2"),
     ("hwgq_resnet18", "zcu104"),
 )
-# RTL frames (else 4) and whether Yosys runs on the whole design (else per block only)
+# RTL frames (else 4); the cases Yosys also runs on the whole design (else per block)
 FRAMES = {"hwgq_resnet18": 1}
-WHOLE = {"ttq_resnet20": True}
+WHOLE = {("ttq_resnet20", "pynq-z2")}
 
 
 def shortcut_record(build: Path) -> dict:
@@ -53,7 +53,7 @@ def bench_case(model: str, board: str, root: Path, frames: int | None, rtl: bool
     t = time.perf_counter()
     rec = bench_board_design(
         model, board, root, frames=frames or FRAMES.get(model, 4), rtl=rtl,
-        whole=synth and WHOLE.get(model, False), per_block=synth, opts=sim_options(),
+        whole=synth and (model, board) in WHOLE, per_block=synth, opts=sim_options(),
         synth_cache=synth_cache(root), plot_dir=Path("bench/plots"),
     )  # fmt: skip
     rec.update(shortcut_record(root / "bench" / f"{model}_{board}"))
