@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..streams import StreamFormat
 
 MIN_FIFO_DEPTH = 4  # beats: a FIFO that only decouples producer and consumer
-MAX_LANES = 64  # hw_lane_repack takes 1..64 lanes a side: the cap on every PE and SIMD
+MAX_LANES = 256  # hw_lane_repack takes 1..256 lanes a side: the cap on every PE and SIMD
 
 
 @dataclass

@@ -63,23 +63,25 @@ class LaneRepack(Block):
 
 
 def estimate_repack(in_lanes: int, in_lw: int, out_lanes: int, out_lw: int, count: int) -> Res:
-    """hw_lane_repack: an element queue of CAP entries written and read at any offset
-    (a crossbar of in_lanes -> CAP and CAP -> out_lanes), or wires when the lane counts
-    are equal."""
+    """hw_lane_repack: a queue of CAP granules of G = gcd(lanes in, lanes out, count)
+    elements, written and read at any granule offset (a crossbar of in_lanes/G -> CAP and
+    CAP -> out_lanes/G granules), or wires when the lane counts are equal."""
     c = CAL
     if in_lanes == out_lanes:
         return Res(lut=1.0, ff=3.0)
-    sw = min(in_lw, out_lw)
-    cap = in_lanes + out_lanes + max(in_lanes, out_lanes) - 2
-    ff = cap * sw + 3 * clog2(cap + 1) + 2 * clog2(count + 1) + 4
+    g = math.gcd(in_lanes, out_lanes, count)
+    il, ol, n = in_lanes // g, out_lanes // g, count // g
+    gw = g * min(in_lw, out_lw)  # bits of a granule
+    cap = il + ol + max(il, ol) - 2
+    ff = cap * gw + 3 * clog2(cap + 1) + 2 * clog2(count + 1) + 4
     # the pointers only ever take multiples of gcd(CAP, lanes, tail lanes): Yosys keeps
     # just the crossbar paths those positions reach
-    pw = _positions(cap, in_lanes, count)
-    pr = _positions(cap, out_lanes, count)
+    pw = _positions(cap, il, n)
+    pr = _positions(cap, ol, n)
     lut = (
         c["repack_base"]
-        + pw * in_lanes * (c["repack_write"] * sw + c["repack_sel"])
-        + c["repack_read"] * out_lanes * sw * pr
+        + pw * il * (c["repack_write"] * gw + c["repack_sel"])
+        + c["repack_read"] * ol * gw * pr
     )
     return Res(lut=lut, ff=ff)
 

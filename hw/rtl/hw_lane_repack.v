@@ -13,8 +13,12 @@
 // IN_LANES == OUT_LANES: a combinational pass-through (beats map one to one, lanes are
 // re-sized and the tail zeroed). Latency 0, one beat per cycle, in_ready = out_ready.
 //
-// Otherwise: an element buffer of CAP = IN_LANES + OUT_LANES + max(IN_LANES, OUT_LANES)
-// - 2 elements (a circular queue; vectors are not aligned in it). in_ready is high when
+// Otherwise: a queue of G-element granules, G = gcd(IN_LANES, OUT_LANES, COUNT) (every
+// beat moves whole granules, so the pointers only take multiples of G and the crossbars
+// between the lanes and the queue are G*G times smaller than element-wise: 96 -> 32
+// lanes of a 96-element vector move 3 -> 1 granules of 32). The queue holds CAP =
+// IL + OL + max(IL, OL) - 2 granules with IL = IN_LANES/G, OL = OUT_LANES/G (a circular
+// queue; vectors are not aligned in it). in_ready is high when
 // the buffer has room for the whole input beat, out_valid when it holds every element
 // of the next output beat; both depend only on registered state (no combinational path
 // between the two streams). Latency: an output beat is valid at the earliest in the
@@ -23,14 +27,14 @@
 // in steady state (min(1/IB, 1/OB) vectors per cycle: whichever side needs more beats
 // per vector transfers one beat every cycle; the other side idles in the remaining
 // cycles). CAP is the smallest buffer of that form for which this holds: checked on a
-// cycle model for every pair of lane counts up to 16 with COUNT < 60 and for 2500
-// random cases up to 64 lanes and COUNT 400; one element less fails e.g. for 2 -> 3
+// cycle model for every pair of lane counts up to 16 with COUNT < 60 and for 3300
+// random cases up to 256 lanes and COUNT 1000; one element less fails e.g. for 2 -> 3
 // lanes.
 `default_nettype none
 module hw_lane_repack #(
-    parameter integer IN_LANES  = 4, // elements per input beat, 1..64
+    parameter integer IN_LANES  = 4, // elements per input beat, 1..256
     parameter integer IN_LW     = 8, // bits per input lane
-    parameter integer OUT_LANES = 3, // elements per output beat, 1..64
+    parameter integer OUT_LANES = 3, // elements per output beat, 1..256
     parameter integer OUT_LW    = 8, // bits per output lane
     parameter integer COUNT     = 12, // elements per vector, >= 1
     parameter integer SIGNED    = 0  // 1: lanes are two's complement (sign-extend), 0: unsigned
@@ -48,12 +52,12 @@ module hw_lane_repack #(
     output wire                          out_last   // high on the last beat of a vector
 );
     initial begin
-        if (IN_LANES < 1 || IN_LANES > 64) begin
-            $display("ERROR: %m: IN_LANES=%0d must be in 1..64", IN_LANES);
+        if (IN_LANES < 1 || IN_LANES > 256) begin
+            $display("ERROR: %m: IN_LANES=%0d must be in 1..256", IN_LANES);
             $finish;
         end
-        if (OUT_LANES < 1 || OUT_LANES > 64) begin
-            $display("ERROR: %m: OUT_LANES=%0d must be in 1..64", OUT_LANES);
+        if (OUT_LANES < 1 || OUT_LANES > 256) begin
+            $display("ERROR: %m: OUT_LANES=%0d must be in 1..256", OUT_LANES);
             $finish;
         end
         if (IN_LW < 1 || OUT_LW < 1) begin
@@ -67,13 +71,25 @@ module hw_lane_repack #(
         end
     end
 
+    // Greatest common divisor of three positive numbers (Euclid; 40 steps cover any
+    // operands below 10^8).
+    function integer gcd3(input integer a, input integer b, input integer c);
+        integer x, y, t, k, r;
+        begin
+            x = a; y = b;
+            for (r = 0; r < 2; r = r + 1) begin
+                for (k = 0; k < 40; k = k + 1)
+                    if (y != 0) begin t = x % y; x = y; y = t; end
+                y = c;
+            end
+            gcd3 = x;
+        end
+    endfunction
+
     localparam integer SW  = (IN_LW < OUT_LW) ? IN_LW : OUT_LW;     // stored element bits
     localparam integer XW  = OUT_LW - SW;                           // extension bits
     localparam integer IB  = (COUNT + IN_LANES - 1) / IN_LANES;     // input beats/vector
     localparam integer OB  = (COUNT + OUT_LANES - 1) / OUT_LANES;   // output beats/vector
-    localparam integer MAXL = (IN_LANES > OUT_LANES) ? IN_LANES : OUT_LANES;
-    localparam integer CAP = IN_LANES + OUT_LANES + MAXL - 2;       // buffer elements
-    localparam integer CW  = $clog2(CAP + 1);                       // bits of 0..CAP
     localparam integer IBW = (IB > 1) ? $clog2(IB) : 1;             // input beat counter
     localparam integer OBW = (OB > 1) ? $clog2(OB) : 1;             // output beat counter
     localparam integer IN_TAIL  = COUNT - (IB - 1) * IN_LANES;      // lanes in last in beat
@@ -120,56 +136,71 @@ module hw_lane_repack #(
             assign in_ready  = out_ready;
             assign out_last  = last;
         end else begin : g_buf
-            localparam integer AW = $clog2(CAP); // buffer index bits (CAP >= 4)
+            localparam integer G   = gcd3(IN_LANES, OUT_LANES, COUNT); // elements a granule
+            localparam integer GW  = G * SW;                              // granule bits
+            localparam integer IL  = IN_LANES / G;                        // granules an input beat
+            localparam integer OL  = OUT_LANES / G;                       // granules an output beat
+            localparam integer CAP = IL + OL + ((IL > OL) ? IL : OL) - 2; // queue granules
+            localparam integer CW  = $clog2(CAP + 1);                     // bits of 0..CAP
+            localparam integer AW  = $clog2(CAP);                         // queue index bits (CAP >= 3)
             localparam [AW:0]   CAP_P = CAP[AW:0];
             localparam [CW-1:0] CAP_C = CAP[CW-1:0];
+            localparam integer IN_TG  = IN_TAIL / G;  // granules in the last input beat
+            localparam integer OUT_TG = OUT_TAIL / G; // granules in the last output beat
 
             // x mod CAP for x < 2*CAP.
             function [AW-1:0] wrap(input [AW:0] x);
                 wrap = (x >= CAP_P) ? x[AW-1:0] - CAP_P[AW-1:0] : x[AW-1:0];
             endfunction
 
-            reg  [SW-1:0]  mem [0:CAP-1];
+            reg  [GW-1:0]  mem [0:CAP-1];
             reg  [AW-1:0]  wr;                   // next free slot
-            reg  [AW-1:0]  rd;                   // oldest element
-            reg  [CW-1:0]  count;                // elements stored
+            reg  [AW-1:0]  rd;                   // oldest granule
+            reg  [CW-1:0]  count;                // granules stored
             reg  [IBW-1:0] in_beat;              // beat of the current input vector
             reg  [OBW-1:0] out_beat;             // beat of the current output vector
 
             wire in_last  = (in_beat == IB_LAST[IBW-1:0]);
             wire out_lst  = (out_beat == OB_LAST[OBW-1:0]);
-            wire [CW-1:0] k_in = in_last ? IN_TAIL[CW-1:0] : IN_LANES[CW-1:0];
-            wire [CW-1:0] need = out_lst ? OUT_TAIL[CW-1:0] : OUT_LANES[CW-1:0];
+            wire [CW-1:0] k_in = in_last ? IN_TG[CW-1:0] : IL[CW-1:0];
+            wire [CW-1:0] need = out_lst ? OUT_TG[CW-1:0] : OL[CW-1:0];
             wire in_fire  = in_valid && in_ready;
             wire out_fire = out_valid && out_ready;
-            wire [IN_LANES-1:0] wen;
-            wire [AW-1:0]       widx [0:IN_LANES-1];
-            wire [AW:0]         wr_sum = {1'b0, wr} + {1'b0, k_in[AW-1:0]};
-            wire [AW:0]         rd_sum = {1'b0, rd} + {1'b0, need[AW-1:0]};
+            wire [IL-1:0]  wen;
+            wire [AW-1:0]  widx [0:IL-1];
+            wire [GW-1:0]  in_g [0:IL-1];
+            wire [AW:0]    wr_sum = {1'b0, wr} + {1'b0, k_in[AW-1:0]};
+            wire [AW:0]    rd_sum = {1'b0, rd} + {1'b0, need[AW-1:0]};
 
             assign in_ready  = (count <= CAP_C - k_in);
             assign out_valid = (count >= need);
             assign out_last  = out_lst;
 
-            for (i = 0; i < IN_LANES; i = i + 1) begin : g_widx
+            for (i = 0; i < IL; i = i + 1) begin : g_widx
                 localparam [AW:0]   OFF  = i[AW:0];
                 localparam [CW-1:0] LANE = i[CW-1:0];
                 wire [AW:0] s = {1'b0, wr} + OFF;
                 assign widx[i] = wrap(s);
                 assign wen[i]  = in_fire && (LANE < k_in);
+                for (j = 0; j < G; j = j + 1) begin : g_el
+                    assign in_g[i][j*SW +: SW] = in_sw[i*G + j];
+                end
             end
-            for (j = 0; j < OUT_LANES; j = j + 1) begin : g_ridx
-                localparam [AW:0]   OFF  = j[AW:0];
-                localparam [CW-1:0] LANE = j[CW-1:0];
-                wire [AW:0] s = {1'b0, rd} + OFF;
-                assign out_sw[j] = mem[wrap(s)];
-                assign out_en[j] = (LANE < need);
+            for (i = 0; i < OL; i = i + 1) begin : g_ridx
+                localparam [AW:0]   OFF  = i[AW:0];
+                localparam [CW-1:0] LANE = i[CW-1:0];
+                wire [AW:0]   s = {1'b0, rd} + OFF;
+                wire [GW-1:0] g = mem[wrap(s)];
+                for (j = 0; j < G; j = j + 1) begin : g_el
+                    assign out_sw[i*G + j] = g[j*SW +: SW];
+                    assign out_en[i*G + j] = (LANE < need);
+                end
             end
 
             integer l;
             always @(posedge clk) begin
-                for (l = 0; l < IN_LANES; l = l + 1)
-                    if (wen[l]) mem[widx[l]] <= in_sw[l];
+                for (l = 0; l < IL; l = l + 1)
+                    if (wen[l]) mem[widx[l]] <= in_g[l];
             end
 
             always @(posedge clk) begin

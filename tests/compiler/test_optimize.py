@@ -222,6 +222,30 @@ def test_batches_are_the_smallest_that_meet_the_target():
     assert batched.bram36 > plain.bram36 and any("reorder" in n for n in batched.notes)
 
 
+def test_batches_grow_where_block_ram_is_cheapest():
+    """Two streams, AlexNet's conv3 (169 pixels: batch 13 or 169) and fc6 (frames): for
+    a DDR bound that fc6's frame batch 8 alone meets, with_batches does not pay the ~70
+    BRAM36 of conv3's 169-pixel im2col buffers (the larger stream's next batch, the old
+    rule), and no batch can be lowered without missing the target."""
+    df = conv_ir((3, 227, 227), ALEXNET, (4096, 4096, 1000), data=False)
+    ext = {"mvu3": {"PE": 32, "SIMD": 64, "external": True},
+           "mvu5": {"PE": 16, "SIMD": 32, "external": True}}  # fmt: skip
+    df = fold(df, None, ext)
+    board = load_board("pynq-z2")
+    got = with_batches(df, board, 200_000)
+    batch = {n.name: n.batch for n in got.mvus() if n.external}
+    assert batch == {"mvu3": 13, "mvu5": 8} and ddr_cycles(got, board) <= 200_000
+    for n in got.mvus():
+        smaller = [b for b in batch_choices(n) if b < n.batch] if n.external else []
+        if smaller:
+            nodes = [replace(m, batch=smaller[-1]) if m is n else m for m in got.nodes]
+            assert ddr_cycles(replace(got, nodes=nodes), board) > 200_000, n.name
+    wide = replace(got, nodes=[replace(m, batch=169) if m.name == "mvu3" else m for m in got.nodes])
+    bram = {k: estimate_design(d, data=False).per_layer()["mvu3"].bram36 for k, d in
+            (("13", got), ("169", wide))}  # fmt: skip
+    assert bram["169"] > bram["13"] + 60, bram
+
+
 def test_external_layers_cost_no_weight_memory():
     """A layer whose weights stream from DDR has no weight ROM (no block RAM for it) and
     the folding file's "external" key marks it."""

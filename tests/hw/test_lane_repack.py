@@ -37,6 +37,14 @@ CASES = [
     Case(IN_LANES=3, IN_LW=3, OUT_LANES=33, OUT_LW=6, COUNT=70, SIGNED=0),
     # equal lane counts: pass-through with signed widening and a zeroed tail
     Case(IN_LANES=5, IN_LW=4, OUT_LANES=5, OUT_LW=7, COUNT=12, SIGNED=1),
+    # wider than 64 lanes: 96 -> 32 (granules of G = 32 elements, AlexNet conv1's output)
+    Case(IN_LANES=96, IN_LW=2, OUT_LANES=32, OUT_LW=2, COUNT=96, SIGNED=0),
+    # 3 -> 256 lanes, G = 1 (a queue of 513 elements), COUNT not a multiple of 256
+    Case(IN_LANES=3, IN_LW=3, OUT_LANES=256, OUT_LW=4, COUNT=363, SIGNED=1),
+    # 130 -> 7 lanes narrowing 5 -> 3 bits, G = 1, output-bound
+    Case(IN_LANES=130, IN_LW=5, OUT_LANES=7, OUT_LW=3, COUNT=300, SIGNED=0),
+    # 48 -> 200 lanes, G = gcd(48, 200, 600) = 8: a 6 -> 25 granule queue, input-bound
+    Case(IN_LANES=48, IN_LW=1, OUT_LANES=200, OUT_LW=2, COUNT=600, SIGNED=1),
 ]
 STALLS = [(0.5, 0.5, 21), (0.0, 0.8, 22), (0.8, 0.0, 23)]
 
