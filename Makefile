@@ -66,7 +66,8 @@ lint: $(STAMP)
 # stage times and nextpnr Fmax; ternary.json: TTQ/TWN accuracy and size (trains on CPU);
 # fuzz.json: the compiler's mutation fuzzer (refused / right / traceback / wrong hardware);
 # qnn.json: qnn_mlp deterministic vs stochastic accuracy; lanes.json: LUT per MVU lane by
-# Yosys; training.json: training throughput
+# Yosys; training.json: training throughput; residual.json: ttq_resnet20 and hwgq_resnet18
+# on pynq-z2/zcu104 --max (RTL cycles, Yosys, DDR, shortcut FIFO bits)
 bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench.results --out bench/results.json --root $(BUILD)
 	$(BIN)/python -m halfwave.flow.bench.synthesis --out bench/synth.json --root $(BUILD)
@@ -76,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python -m halfwave.flow.bench.qnn --seeds 2 --root $(BUILD) --out bench/qnn.json
 	$(BIN)/python -m halfwave.flow.bench.lanes --out bench/lanes.json
 	$(BIN)/python -m halfwave.training.bench_training --out bench/training.json
+	$(BIN)/python -m halfwave.flow.bench.residual --root $(BUILD) --out bench/residual.json
 
 # boards and system (sim/flow/board/bitstream.py): exit 0 with a bitstream, 3 when it stopped
 # before Vivado (the command that finishes the job is printed), 4 when the design fits the
