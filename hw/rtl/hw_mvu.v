@@ -171,6 +171,20 @@ module hw_mvu #(
     localparam [BBW-1:0]  B_LAST      = B_M1[BBW-1:0];
 
 
+    // x (an XW-bit signed lane) times the constant k (1..2^(SCW-1)-1): shifts and adds
+    function [PW-1:0] times_const;
+        input [XW-1:0] x;
+        input integer k;
+        integer b;
+        reg [PW-1:0] xe;
+        begin
+            xe = {{(PW-XW){x[XW-1]}}, x};
+            times_const = {PW{1'b0}};
+            for (b = 0; b < SCW; b = b + 1)
+                if (((k >> b) & 1) != 0) times_const = times_const + (xe << b);
+        end
+    endfunction
+
     initial begin
         if (MW < 1) begin $display("ERROR: %m: MW=%0d must be >= 1", MW); $finish; end
         if (MH < 1) begin $display("ERROR: %m: MH=%0d must be >= 1", MH); $finish; end
@@ -475,12 +489,13 @@ module hw_mvu #(
                     end else if (MODE == 2) begin : g_mac
                         assign prod = $signed(w) * $signed(xs);
                     end else begin : g_tern
-                        localparam [SCW-1:0] KP = WP[SCW-1:0];
-                        localparam [SCW-1:0] KN = WN[SCW-1:0];
-                        wire [SCW-1:0] kpos = s1_swap[p] ? KN : KP;
-                        wire [SCW-1:0] kneg = s1_swap[p] ? KP : KN;
-                        wire signed [PW-1:0] ppos = $signed(xs) * $signed(kpos);
-                        wire signed [PW-1:0] pneg = $signed(xs) * $signed(kneg);
+                        // x times the two constant scales by shifts and adds (a
+                        // product with a variable factor becomes a DSP48 per lane)
+                        wire [PW-1:0] xp = times_const(xs, WP);
+                        wire [PW-1:0] xn = times_const(xs, WN);
+                        // a swapped row exchanges the magnitudes of its +1 and -1 codes
+                        wire [PW-1:0] ppos = s1_swap[p] ? xn : xp;
+                        wire [PW-1:0] pneg = s1_swap[p] ? xp : xn;
                         assign prod = (w == 2'b01) ? ppos
                                     : (w == 2'b11) ? -pneg : {PW{1'b0}};
                     end
