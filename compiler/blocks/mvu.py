@@ -622,22 +622,23 @@ def write_swap_file(swap: np.ndarray, pe: int, path: str | Path) -> Path:
 # ---------------------------------------------------------------- resource model
 
 
-def popcount_levels(n: int, planes: int = 1) -> list[tuple[int, int]]:
+def popcount_levels(n: int, planes: int = 1, op: int = 0) -> list[tuple[int, int]]:
     """hw_popcount's levels as (bits per plane, planes), input level first, last level
     (<= 2 bits per plane, the final adder's rows) last: N > 3 bits take 6:3 compressors
-    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2."""
+    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2;
+    with an op (OP > 0, hw_mvu's trees) the first level takes 3:2 over (bit, w) pairs."""
     levels = [(n, planes)]
     while n > 2:
-        cw, k = (6, 3) if n > 3 else (3, 2)
+        cw, k = (6, 3) if n > 3 and not (op and len(levels) == 1) else (3, 2)
         n, planes = -(-n // cw) * min(k, planes), planes + k - 1
         levels.append((n, planes))
     return levels
 
 
-def popcount_latency(n: int, planes: int, pipe: int) -> int:
+def popcount_latency(n: int, planes: int, pipe: int, op: int = 0) -> int:
     """hw_popcount's LATENCY: ceil(LEVELS / PIPE) cycles, LEVELS = compressor levels + 1
     (the final adder); 0 when PIPE = 0 (combinational)."""
-    return -(-len(popcount_levels(n, planes)) // pipe) if pipe > 0 else 0
+    return -(-len(popcount_levels(n, planes, op)) // pipe) if pipe > 0 else 0
 
 
 def _tree_bits_xnor(simd: int) -> int:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from halfwave.compiler.datatypes import DataType
 
-from ..synth import REPO, SYNTH, Utilisation, _cells_of, run_yosys, yosys_version
+from ..synth import LUT6_DEFINE, REPO, SYNTH, Utilisation, _cells_of, run_yosys, yosys_version
 from .results import write_results
 
-SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v")
+SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v", "hw_lut6.v")
 MODES = {"xnor": (0, 1), "w1a2": (1, 2)}  # name -> (MODE, IN_W)
 SPARSE = [(8, 4), (16, 8), (32, 1), (32, 16), (64, 8)]
 FULL = [(s, p) for s in (8, 16, 32, 64) for p in (1, 4, 16, 32)]
@@ -64,7 +64,7 @@ def point(mode: str, simd: int, pe: int, work: Path, commit: str | None = None) 
                   ACC_W=acc_bits(mode, mw), WEIGHT_SOURCE='"stream"')  # fmt: skip
     sources = _copy_sources(work, commit)
     sets = " ".join(f"-set {k} {v}" for k, v in params.items())
-    cmds = [f"read_verilog {' '.join(sources)}", f"chparam {sets} hw_mvu",
+    cmds = [f"read_verilog -D{LUT6_DEFINE} {' '.join(sources)}", f"chparam {sets} hw_mvu",
             "hierarchy -top hw_mvu", f"{SYNTH} -top hw_mvu",
             "tee -q -o stat.json stat -json"]  # fmt: skip
     t = time.perf_counter()
