@@ -79,6 +79,7 @@ FIFO_LEVELS_FILE = "fifo_levels.txt"
 # shared hw/rtl modules that a library block instantiates (copied and read with it)
 RTL_DEPENDS = {
     "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_popcount.v", "hw_lut6.v"),
+    "hw_popcount.v": ("hw_lut6.v",),
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),

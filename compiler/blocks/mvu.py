@@ -641,6 +641,31 @@ def popcount_latency(n: int, planes: int, pipe: int, op: int = 0) -> int:
     return -(-len(popcount_levels(n, planes, op)) // pipe) if pipe > 0 else 0
 
 
+def popcount_luts(n: int, planes: int, op: int, out_w: int) -> int:
+    """LUTs of one hw_popcount: the hw_lut6 compressor outputs that depend on two or more
+    non-constant bits (hw_popcount pads its planes with constant zeros, and Yosys drops
+    constant inputs, buffers and the outputs in planes >= out_w, which nothing reads),
+    plus one per final-adder bit."""
+    levels = popcount_levels(n, planes, op)
+    real = [[True] * n for _ in range(planes)]  # level 0: slot i of plane j is a bit
+    luts = 0
+    for lvl, ((ln, lp), (n2, p2)) in enumerate(zip(levels, levels[1:], strict=False)):
+        opl = op != 0 and lvl == 0
+        cw = 6 if ln > 3 and not opl else 3
+        k, g_n = (3 if cw == 6 else 2), -(-ln // cw)
+        nxt = [[False] * n2 for _ in range(p2)]
+        for j in range(p2):
+            for g in range(n2):
+                kk, gg = g // g_n + max(0, j - lp + 1), g % g_n
+                if kk >= k or kk > j:
+                    continue
+                ins = sum(real[j - kk][gg * cw : gg * cw + cw])  # its non-constant inputs
+                nxt[j][g] = (1 << kk) <= ins
+                luts += nxt[j][g] and j < out_w and (ins > 1 or opl)
+        real = nxt
+    return luts + min(levels[-1][1], out_w)
+
+
 def _tree_bits_xnor(simd: int) -> int:
     """Adder bits of hw_mvu's heap-ordered tree when leaves are 1-bit (XNOR): Yosys's
     wreduce shrinks each node to the bits of its leaf count."""
@@ -727,7 +752,8 @@ def _psum_bits(s: MvuShape) -> int:
 
 
 MVU_TERMS = (
-    "mvu_base", "pe", "acc", "obuf", "xnor_tree", "arith_tree", "signsel_lane", "mac_lane",
+    "mvu_base", "pe", "acc", "obuf", "xnor_tree", "popc_tree", "bitplane_sub", "arith_tree",
+    "signsel_lane", "mac_lane",
     "thr_cmp", "thr_count", "thr_const", "in_mux", "rom_logic", "thr_rom", "rom_mux", "dsp_lane",
 )  # fmt: skip
 
@@ -742,8 +768,11 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     f["pe"] = pe
     f["acc"] = pe * acc
     f["obuf"] = pe * lw
-    if s.MODE == 0:
-        f["xnor_tree"] = pe * _tree_bits_xnor(simd)
+    if s.MODE == 0:  # hw_popcount trees (XNOR folded in)
+        f["popc_tree"] = pe * popcount_luts(simd, 1, 1, acc)
+    elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees, the shared C, 2*S - C
+        f["popc_tree"] = (pe + 1) * popcount_luts(simd, s.IN_W, 2, acc - 1)
+        f["bitplane_sub"] = pe * acc
     else:
         f["arith_tree"] = pe * (simd - 1) * acc
         if s.MODE == 1:
