@@ -666,6 +666,16 @@ def popcount_luts(n: int, planes: int, op: int, out_w: int) -> int:
     return luts + min(levels[-1][1], out_w)
 
 
+@lru_cache(maxsize=4096)
+def popcount_luts_monotone(n: int, planes: int, op: int, out_w: int) -> int:
+    """popcount_luts made non-decreasing in n (the largest count of any n' <= n): the
+    optimiser keeps only the fewest lanes per fold count, which needs costs that never
+    fall as lanes are added (the tree's padding makes a few widths a LUT or two cheaper
+    than a narrower one)."""
+    own = popcount_luts(n, planes, op, out_w)
+    return own if n <= 1 else max(own, popcount_luts_monotone(n - 1, planes, op, out_w))
+
+
 def _tree_bits_xnor(simd: int) -> int:
     """Adder bits of hw_mvu's heap-ordered tree when leaves are 1-bit (XNOR): Yosys's
     wreduce shrinks each node to the bits of its leaf count."""
@@ -769,9 +779,9 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     f["acc"] = pe * acc
     f["obuf"] = pe * lw
     if s.MODE == 0:  # hw_popcount trees (XNOR folded in)
-        f["popc_tree"] = pe * popcount_luts(simd, 1, 1, acc)
+        f["popc_tree"] = pe * popcount_luts_monotone(simd, 1, 1, acc)
     elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees, the shared C, 2*S - C
-        f["popc_tree"] = (pe + 1) * popcount_luts(simd, s.IN_W, 2, acc - 1)
+        f["popc_tree"] = (pe + 1) * popcount_luts_monotone(simd, s.IN_W, 2, acc - 1)
         f["bitplane_sub"] = pe * acc
     else:
         f["arith_tree"] = pe * (simd - 1) * acc
