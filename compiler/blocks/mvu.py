@@ -279,7 +279,8 @@ class MVU(Block):
 
     def fold_candidates(self, target: int, choices: list[int] | None) -> list[tuple[int, int]]:
         """(PE, SIMD) with at most `target` cycles per frame: for every row fold count the
-        smallest PE, with the smallest SIMD that meets the target (`choices` restricts
+        smallest PE, with the smallest SIMD that meets the target and, when that SIMD pads
+        the last beat, the larger ones up to the first divisor of MW (`choices` restricts
         SIMD; an external MVU's word fills its DMA beat where it can)."""
         per_vector = target // max(1, self.vectors)
         if per_vector < 1:
@@ -292,11 +293,17 @@ class MVU(Block):
             if nf > per_vector:
                 continue
             sf_max = per_vector // nf
-            simd = next((s for s in simds if -(-self.MW // s) <= sf_max), None)
+            fits = [s for s in simds if -(-self.MW // s) <= sf_max]
+            simd = fits[0] if fits else None
             if simd is not None and self.external:
                 simd = self._dma_aligned_simd(pe, simd, choices)
             if simd is not None:
                 out.append((pe, simd))
+            if simd is not None and not self.external and self.MW % simd:
+                # a padded last beat costs weight-ROM bits: the next SIMDs up to the first
+                # divisor of MW may be cheaper (popcount lanes cost nearly the same)
+                nxt = next((s for s in fits if s > simd and self.MW % s == 0), None)
+                out += [(pe, s) for s in fits if simd < s <= (nxt or 0)]
         if self.external:  # words that fill their DMA beat, where any PE allows one
             w_w = self.w_bits
             exact = [(p, s) for p, s in out if 8 * dma_word_bytes(p * s * w_w) == p * s * w_w]
