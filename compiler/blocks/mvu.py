@@ -279,7 +279,8 @@ class MVU(Block):
 
     def fold_candidates(self, target: int, choices: list[int] | None) -> list[tuple[int, int]]:
         """(PE, SIMD) with at most `target` cycles per frame: for every row fold count the
-        smallest PE, with the smallest SIMD that meets the target (`choices` restricts
+        smallest PE, with the smallest SIMD that meets the target and, when that SIMD pads
+        the last beat, the larger ones up to the first divisor of MW (`choices` restricts
         SIMD; an external MVU's word fills its DMA beat where it can)."""
         per_vector = target // max(1, self.vectors)
         if per_vector < 1:
@@ -292,11 +293,17 @@ class MVU(Block):
             if nf > per_vector:
                 continue
             sf_max = per_vector // nf
-            simd = next((s for s in simds if -(-self.MW // s) <= sf_max), None)
+            fits = [s for s in simds if -(-self.MW // s) <= sf_max]
+            simd = fits[0] if fits else None
             if simd is not None and self.external:
                 simd = self._dma_aligned_simd(pe, simd, choices)
             if simd is not None:
                 out.append((pe, simd))
+            if simd is not None and not self.external and self.MW % simd:
+                # a padded last beat costs weight-ROM bits: the next SIMDs up to the first
+                # divisor of MW may be cheaper (popcount lanes cost nearly the same)
+                nxt = next((s for s in fits if s > simd and self.MW % s == 0), None)
+                out += [(pe, s) for s in fits if simd < s <= (nxt or 0)]
         if self.external:  # words that fill their DMA beat, where any PE allows one
             w_w = self.w_bits
             exact = [(p, s) for p, s in out if 8 * dma_word_bytes(p * s * w_w) == p * s * w_w]
@@ -622,22 +629,58 @@ def write_swap_file(swap: np.ndarray, pe: int, path: str | Path) -> Path:
 # ---------------------------------------------------------------- resource model
 
 
-def popcount_levels(n: int, planes: int = 1) -> list[tuple[int, int]]:
+def popcount_levels(n: int, planes: int = 1, op: int = 0) -> list[tuple[int, int]]:
     """hw_popcount's levels as (bits per plane, planes), input level first, last level
     (<= 2 bits per plane, the final adder's rows) last: N > 3 bits take 6:3 compressors
-    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2."""
+    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2;
+    with an op (OP > 0, hw_mvu's trees) the first level takes 3:2 over (bit, w) pairs."""
     levels = [(n, planes)]
     while n > 2:
-        cw, k = (6, 3) if n > 3 else (3, 2)
+        cw, k = (6, 3) if n > 3 and not (op and len(levels) == 1) else (3, 2)
         n, planes = -(-n // cw) * min(k, planes), planes + k - 1
         levels.append((n, planes))
     return levels
 
 
-def popcount_latency(n: int, planes: int, pipe: int) -> int:
+def popcount_latency(n: int, planes: int, pipe: int, op: int = 0) -> int:
     """hw_popcount's LATENCY: ceil(LEVELS / PIPE) cycles, LEVELS = compressor levels + 1
     (the final adder); 0 when PIPE = 0 (combinational)."""
-    return -(-len(popcount_levels(n, planes)) // pipe) if pipe > 0 else 0
+    return -(-len(popcount_levels(n, planes, op)) // pipe) if pipe > 0 else 0
+
+
+def popcount_luts(n: int, planes: int, op: int, out_w: int) -> int:
+    """LUTs of one hw_popcount: the hw_lut6 compressor outputs that depend on two or more
+    non-constant bits (hw_popcount pads its planes with constant zeros, and Yosys drops
+    constant inputs, buffers and the outputs in planes >= out_w, which nothing reads),
+    plus one per final-adder bit."""
+    levels = popcount_levels(n, planes, op)
+    real = [[True] * n for _ in range(planes)]  # level 0: slot i of plane j is a bit
+    luts = 0
+    for lvl, ((ln, lp), (n2, p2)) in enumerate(zip(levels, levels[1:], strict=False)):
+        opl = op != 0 and lvl == 0
+        cw = 6 if ln > 3 and not opl else 3
+        k, g_n = (3 if cw == 6 else 2), -(-ln // cw)
+        nxt = [[False] * n2 for _ in range(p2)]
+        for j in range(p2):
+            for g in range(n2):
+                kk, gg = g // g_n + max(0, j - lp + 1), g % g_n
+                if kk >= k or kk > j:
+                    continue
+                ins = sum(real[j - kk][gg * cw : gg * cw + cw])  # its non-constant inputs
+                nxt[j][g] = (1 << kk) <= ins
+                luts += nxt[j][g] and j < out_w and (ins > 1 or opl)
+        real = nxt
+    return luts + min(levels[-1][1], out_w)
+
+
+@lru_cache(maxsize=4096)
+def popcount_luts_monotone(n: int, planes: int, op: int, out_w: int) -> int:
+    """popcount_luts made non-decreasing in n (the largest count of any n' <= n): the
+    optimiser keeps only the fewest lanes per fold count, which needs costs that never
+    fall as lanes are added (the tree's padding makes a few widths a LUT or two cheaper
+    than a narrower one)."""
+    own = popcount_luts(n, planes, op, out_w)
+    return own if n <= 1 else max(own, popcount_luts_monotone(n - 1, planes, op, out_w))
 
 
 def _tree_bits_xnor(simd: int) -> int:
@@ -726,7 +769,8 @@ def _psum_bits(s: MvuShape) -> int:
 
 
 MVU_TERMS = (
-    "mvu_base", "pe", "acc", "obuf", "xnor_tree", "arith_tree", "signsel_lane", "mac_lane",
+    "mvu_base", "pe", "acc", "obuf", "xnor_tree", "popc_tree", "bitplane_sub", "arith_tree",
+    "signsel_lane", "mac_lane",
     "thr_cmp", "thr_count", "thr_const", "in_mux", "rom_logic", "thr_rom", "rom_mux", "dsp_lane",
 )  # fmt: skip
 
@@ -741,8 +785,11 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     f["pe"] = pe
     f["acc"] = pe * acc
     f["obuf"] = pe * lw
-    if s.MODE == 0:
-        f["xnor_tree"] = pe * _tree_bits_xnor(simd)
+    if s.MODE == 0:  # hw_popcount trees (XNOR folded in)
+        f["popc_tree"] = pe * popcount_luts_monotone(simd, 1, 1, acc)
+    elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees, the shared C, 2*S - C
+        f["popc_tree"] = (pe + 1) * popcount_luts_monotone(simd, s.IN_W, 2, acc - 1)
+        f["bitplane_sub"] = pe * acc
     else:
         f["arith_tree"] = pe * (simd - 1) * acc
         if s.MODE == 1:

@@ -19,8 +19,10 @@
 //                      are small integers: the layer's two scales up to a common factor,
 //                      which is folded into the thresholds.
 //
-// Datapaths (hw_popcount: compressor trees, about one LUT per input bit):
-//     XNOR: per row, popcount of (w XNOR x) over the live lanes.
+// Datapaths (hw_popcount: compressor trees, about one LUT per input bit; the XNOR or
+// AND with the weight bit is folded into the tree's first level, no LUT of its own):
+//     XNOR: per row, popcount of (w XNOR x) over the live lanes (a dead lane reads
+//     x = 0, w = 1).
 //     SIGNSEL with unsigned inputs (bit planes): with b the weight bit (w = 2b - 1) and
 //     x = sum_j 2^j x_j, a row's beat sum is sum w*x = 2*sum b*x - sum x
 //         = 2 * S - C,  S = sum_j 2^j popcount(b & x_j),  C = sum_j 2^j popcount(x_j),
@@ -117,7 +119,8 @@ module hw_mvu #(
     output wire                                       w_ready
 );
     // ---------------------------------------------------------------- derived constants
-    // hw_popcount's LATENCY for N bits in P planes and PIPE k (its level recurrence)
+    // hw_popcount's LATENCY for N bits in P planes and PIPE k (its level recurrence) with
+    // an op (OP > 0: the first level takes 3:2 compressors)
     function integer pc_latency;
         input integer n0, p0, k;
         integer n, p, cw, kk, levels;
@@ -126,8 +129,8 @@ module hw_mvu #(
             p = p0;
             levels = 1;
             while (n > 2) begin
-                cw = (n > 3) ? 6 : 3;
-                kk = (n > 3) ? 3 : 2;
+                cw = (n > 3 && levels > 1) ? 6 : 3;
+                kk = (cw == 6) ? 3 : 2;
                 n = ((n + cw - 1) / cw) * ((kk < p) ? kk : p);
                 p = p + kk - 1;
                 levels = levels + 1;
@@ -163,6 +166,8 @@ module hw_mvu #(
     // popcount datapaths: XNOR, and SIGNSEL with unsigned inputs (bit planes)
     localparam integer    BITPLANE    = (MODE == 1 && IN_SIGNED == 0) ? 1 : 0;
     localparam integer    POPC        = (MODE == 0 || BITPLANE != 0) ? 1 : 0;
+    // hw_popcount's OP: the XNOR or the AND with the weight bits is folded into its tree
+    localparam integer    POP_OP      = (MODE == 0) ? 1 : 2;
     // popcount sum bits: bit planes need S and C modulo 2^(ACC_W-1) only (2*S - C)
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
     localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
@@ -445,30 +450,34 @@ module hw_mvu #(
                     assign xpl[n*SIMD + s] = s1_x[s*IN_W + n];
                 end
             end
+            // dead lanes (column >= MW) read x = 0: shared by all rows
+            wire [IN_W*SIMD-1:0] xlive = xpl & {IN_W{live}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire [ACC_W-1:0] col;   // C = sum_j 2^j popcount(x_j & live) (bit planes only)
             /* verilator lint_on UNUSEDSIGNAL */
             if (BITPLANE != 0) begin : g_col
                 // C modulo 2^ACC_W (not 2^(ACC_W-1): ACC_W fits the row sums of the
-                // actual weights, and C, their all-ones bound, may exceed it); the same
-                // tree shape (and latency) as the rows'
-                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(ACC_W))
-                    u_col (.clk(clk), .en(en), .in_bits(xpl & {IN_W{live}}), .sum(col));
+                // actual weights, and C, their all-ones bound, may exceed it); AND with 1:
+                // the rows' tree shape, so the same latency
+                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OP(2), .OUT_W(ACC_W))
+                    u_col (.clk(clk), .en(en), .in_bits(xlive), .w({SIMD{1'b1}}), .sum(col));
             end else begin : g_nocol
                 assign col = {ACC_W{1'b0}};
             end
             for (p = 0; p < PE; p = p + 1) begin : g_pe
                 wire [SIMD-1:0] wb = s1_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
-                wire [IN_W*SIMD-1:0] bits;
+                wire [SIMD-1:0] wop;  // the weight operand of the popcount's op
                 wire [CNT_W-1:0] cnt;
-                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OUT_W(CNT_W))
-                    u_pc (.clk(clk), .en(en), .in_bits(bits), .sum(cnt));
+                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OP(POP_OP),
+                              .OUT_W(CNT_W))
+                    u_pc (.clk(clk), .en(en), .in_bits(xlive), .w(wop), .sum(cnt));
                 if (BITPLANE != 0) begin : g_bp
                     // 2*S - C, exact modulo 2^ACC_W (the true value fits)
-                    assign bits = xpl & {IN_W{wb & live}};
+                    assign wop = wb;
                     assign tree_sum[p*ACC_W +: ACC_W] = {cnt, 1'b0} - col;
                 end else begin : g_xn
-                    assign bits = ~(xpl ^ wb) & live;
+                    // a dead lane: x = 0 (xlive) and w = 1 make its XNOR 0
+                    assign wop = wb | ~live;
                     assign tree_sum[p*ACC_W +: ACC_W] = cnt;
                 end
             end

@@ -11,8 +11,18 @@
 // compressors (full adders). The last level (N <= 2) adds its two rows with one
 // carry-chain adder of OUT_W bits. The compressors are boolean functions (no $add
 // cells: LUTs, not carry chains); constant-zero padding bits are removed by synthesis.
-// Measured (synth_xilinx, registered inputs): 32 bits XNOR-ed in, 63 LUT; two planes of
-// 32 AND-ed bits, 129-141 LUT (ABC remaps the tree).
+//
+// Operand folding: OP = 1 (XNOR) or 2 (AND) counts op(in_bits plane j, w) instead of
+// in_bits: bit i of every plane is combined with w[i]. With N >= 3 the op is folded into
+// the first level, which then takes 3:2 compressors over three (bit, w) pairs (six
+// inputs: one LUT6 per output bit), so a lane's op costs no LUT of its own. The level
+// recurrence is the plain one with level 0 forced to 3:2.
+//
+// Every compressor output is one hw_lut6 (the LUT6 primitive in the Xilinx Yosys flows:
+// ABC9 would otherwise remap the tree for delay, at more LUTs). Measured (synth_xilinx,
+// final adder included): 32 lanes XNOR-ed with w, 54 LUT (OP = 1; 63 with the XNOR in
+// front of the behavioural tree, 72 with the op folded but left to ABC9); two planes of
+// 32 lanes AND-ed with w, 108 LUT (OP = 2; about 130 with the AND in front).
 //
 // Pipelining: PIPE = 0: combinational (LATENCY 0; clk and en unused). PIPE = k > 0: the
 // output of every k-th compressor level and the sum are registered (enable en), so the
@@ -26,6 +36,7 @@ module hw_popcount #(
     parameter integer N      = 32,  // input bits per plane (>= 1)
     parameter integer PLANES = 1,   // planes; plane j has weight 2^j (1..16)
     parameter integer PIPE   = 0,   // register every PIPE levels and the output; 0: none
+    parameter integer OP     = 0,   // 0: count in_bits; 1: in_bits XNOR w; 2: in_bits AND w
     parameter integer OUT_W  = $clog2(N * ((1 << PLANES) - 1) + 1) // sum bits
 ) (
     /* verilator lint_off UNUSEDSIGNAL */
@@ -33,6 +44,9 @@ module hw_popcount #(
     input  wire                en,        // register enable (unused with PIPE = 0)
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [PLANES*N-1:0] in_bits,   // plane j bit i at [j*N + i]
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [N-1:0]        w,         // second operand of bit i of every plane (OP > 0)
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [OUT_W-1:0]    sum
 );
     initial begin
@@ -42,8 +56,12 @@ module hw_popcount #(
             $finish;
         end
         if (PIPE < 0) begin $display("ERROR: %m: PIPE=%0d must be >= 0", PIPE); $finish; end
+        if (OP < 0 || OP > 2) begin $display("ERROR: %m: OP=%0d must be 0, 1 or 2", OP); $finish; end
         if (OUT_W < 1) begin $display("ERROR: %m: OUT_W=%0d must be >= 1", OUT_W); $finish; end
     end
+
+    // the op is folded into the first compressor level when there is one (N >= 3)
+    localparam integer FOLD = (OP != 0 && N >= 3) ? 1 : 0;
 
     // Level l has LN(l) bits in each of LP(l) planes; level 0 is the input. A level with
     // N > 3 uses 6:3 compressors, N = 3 3:2, N <= 2 is the last (the final adder).
@@ -54,8 +72,8 @@ module hw_popcount #(
             n = N;
             p = PLANES;
             for (i = 0; i < l; i = i + 1) begin
-                cw = (n > 3) ? 6 : 3;
-                kk = (n > 3) ? 3 : 2;
+                cw = (n > 3 && !(i == 0 && FOLD != 0)) ? 6 : 3;
+                kk = (cw == 6) ? 3 : 2;
                 gg = (n + cw - 1) / cw;
                 n = gg * ((kk < p) ? kk : p);
                 p = p + kk - 1;
@@ -117,21 +135,60 @@ module hw_popcount #(
         end
     endfunction
 
+    // op(a, b) of OP, on one bit
+    function opb;
+        input a, b;
+        opb = (OP == 1) ? ~(a ^ b) : (OP == 2) ? (a & b) : a;
+    endfunction
+    // truth table of bit kk of a compressor (cw = 6: 6:3, 3: 3:2) over its first rl
+    // inputs; with opl the inputs are (bit, w) pairs, bit of pair k at input 2k
+    /* verilator lint_off UNUSEDSIGNAL */
+    function [63:0] lut_init;  // (kk is 0..2: its upper bits are not read)
+        input integer cw, kk, opl, rl;
+        integer idx, k;
+        reg [5:0] v;
+        reg [2:0] c;
+        begin
+            lut_init = 64'h0;
+            for (idx = 0; idx < 64; idx = idx + 1) begin
+                v = 6'b0;
+                for (k = 0; k < 6; k = k + 1) begin
+                    if (opl != 0 && k < rl) v[k] = opb(idx[2*k], idx[2*k + 1]);
+                    else if (opl == 0 && k < rl) v[k] = idx[k];
+                end
+                c = (cw == 6) ? cnt6(v) : cnt3(v[2:0]);
+                lut_init[idx] = c[kk[1:0]];
+            end
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+
     // the levels' bits: level l, plane j, bit i at [lvl_off(l) + j*lvl_n(l) + i]
     /* verilator lint_off UNUSEDSIGNAL */
     wire [BUS-1:0] lv;  // padding slots and planes beyond OUT_W are not read
     /* verilator lint_on UNUSEDSIGNAL */
-    assign lv[N*PLANES-1:0] = in_bits;
-
     genvar l, j, g, k;
+    generate
+        if (FOLD != 0 || OP == 0) begin : g_raw  // the first level applies the op
+            assign lv[N*PLANES-1:0] = in_bits;
+        end else begin : g_op  // N <= 2: no compressor level, the op goes in front
+            for (j = 0; j < PLANES; j = j + 1) begin : g_p
+                for (k = 0; k < N; k = k + 1) begin : g_b
+                    assign lv[j*N + k] = opb(in_bits[j*N + k], w[k]);
+                end
+            end
+        end
+    endgenerate
+
     generate
         for (l = 0; l < NL; l = l + 1) begin : g_lvl
             localparam integer LN    = lvl_n(l);
             localparam integer LP    = lvl_p(l);
             localparam integer IO    = lvl_off(l);
             localparam integer OO    = lvl_off(l + 1);
-            localparam integer CW    = (LN > 3) ? 6 : 3;            // compressor inputs
-            localparam integer K     = (LN > 3) ? 3 : 2;            // compressor outputs
+            localparam integer OPL   = (l == 0 && FOLD != 0) ? 1 : 0; // op folded here
+            localparam integer CW    = (LN > 3 && OPL == 0) ? 6 : 3; // compressor inputs
+            localparam integer K     = (CW == 6) ? 3 : 2;            // compressor outputs
             localparam integer G     = (LN + CW - 1) / CW;          // groups per plane
             localparam integer N2    = lvl_n(l + 1);
             localparam integer P2    = lvl_p(l + 1);
@@ -147,23 +204,33 @@ module hw_popcount #(
                     localparam integer SRC  = j - KK;
                     localparam integer GG   = g % G;
                     if (KK < K && KK <= j) begin : g_bit
-                        wire [CW-1:0] v;
-                        for (k = 0; k < CW; k = k + 1) begin : g_in
-                            if (GG * CW + k < LN) begin : g_real
-                                assign v[k] = lv[IO + SRC*LN + GG*CW + k];
+                        // RL inputs of the group are real (the rest are padding: 0);
+                        // with the op folded, input 2k is the bit of lane k, 2k+1 its w
+                        localparam integer RL = (LN - GG*CW < CW) ? LN - GG*CW : CW;
+                        /* verilator lint_off UNUSEDSIGNAL */
+                        wire [5:0] li;  // a wire or a constant reads part of it
+                        /* verilator lint_on UNUSEDSIGNAL */
+                        for (k = 0; k < 6; k = k + 1) begin : g_in
+                            if (OPL != 0 && k / 2 < RL) begin : g_op
+                                if (k % 2 == 0) begin : g_x
+                                    assign li[k] = lv[IO + SRC*LN + GG*CW + k/2];
+                                end else begin : g_w
+                                    assign li[k] = w[GG*CW + k/2];
+                                end
+                            end else if (OPL == 0 && k < RL) begin : g_real
+                                assign li[k] = lv[IO + SRC*LN + GG*CW + k];
                             end else begin : g_pad
-                                assign v[k] = 1'b0;
+                                assign li[k] = 1'b0;
                             end
                         end
-                        /* verilator lint_off UNUSEDSIGNAL */
-                        wire [2:0] c;  // bit 2 unused by a 3:2 compressor
-                        /* verilator lint_on UNUSEDSIGNAL */
-                        if (CW == 6) begin : g_c6
-                            assign c = cnt6(v);
-                        end else begin : g_c3
-                            assign c = cnt3(v);
+                        if ((1 << KK) > RL) begin : g_zero  // the count is < 2^KK
+                            assign nxt[j*N2 + g] = 1'b0;
+                        end else if (RL == 1 && OPL == 0) begin : g_wire
+                            assign nxt[j*N2 + g] = li[0];
+                        end else begin : g_lut
+                            hw_lut6 #(.INIT(lut_init(CW, KK, OPL, RL))) u_lut (
+                                .i(li), .o(nxt[j*N2 + g]));
                         end
-                        assign nxt[j*N2 + g] = c[KK];
                     end else begin : g_empty
                         assign nxt[j*N2 + g] = 1'b0;
                     end

@@ -37,6 +37,9 @@ from halfwave.compiler.blocks.base import Instance, verilog_value
 from halfwave.compiler.errors import HalfwaveError, InputError
 
 SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
+# hw_lut6 is the LUT6 primitive under this macro (kept by synth_xilinx: compressor trees
+# keep their shape), a table lookup elsewhere
+LUT6_DEFINE = "HW_XC7_LUT6"
 REPO = Path(__file__).resolve().parents[2]
 
 LUTRAM_LUTS = {
@@ -153,7 +156,7 @@ def _param_text(v: str) -> str:
 def block_script(inst: Instance, source: str, stat_json: str) -> list[str]:
     sets = " ".join(f"-set {k} {_param_text(v)}" for k, v in inst.params)
     return [
-        f"read_verilog -sv {source}",
+        f"read_verilog -sv -D{LUT6_DEFINE} {source}",
         *([f"chparam {sets} {inst.module}"] if sets else []),
         f"hierarchy -top {inst.module}",
         'setattr -set rom_style "logic" a:rom_style=distributed',
@@ -164,7 +167,7 @@ def block_script(inst: Instance, source: str, stat_json: str) -> list[str]:
 
 def whole_script(sources: list[str], stat_json: str) -> list[str]:
     return [
-        f"read_verilog -sv {' '.join(sources)}",
+        f"read_verilog -sv -D{LUT6_DEFINE} {' '.join(sources)}",
         "hierarchy -top top",
         'setattr -set rom_style "logic" a:rom_style=distributed',
         f"{SYNTH} -top top",

@@ -207,6 +207,9 @@ PARAM_SETS = [
     ("hw_popcount", dict(N=64, PIPE=1)),
     ("hw_popcount", dict(N=17, PLANES=4, PIPE=2)),
     ("hw_popcount", dict(N=40, OUT_W=4)),
+    ("hw_popcount", dict(N=32, OP=1)),
+    ("hw_popcount", dict(N=2, OP=1)),
+    ("hw_popcount", dict(N=31, PLANES=2, OP=2, PIPE=2)),
     ("hw_topk", dict(N=1, PE=1, K=1, ACC_W=1)),
     ("hw_topk", dict(N=10, PE=3, K=10, ACC_W=9, IDX_W=6)),
     ("hw_lane_repack", dict(IN_LANES=1, IN_LW=2, OUT_LANES=64, OUT_LW=3, COUNT=100, SIGNED=1)),
@@ -254,6 +257,7 @@ ILLEGAL = [
     ("hw_ram", dict(ROM=1, SYNC_READ=0), "ROM=1 needs SYNC_READ=1 (got 0)"),
     ("hw_outbuf", dict(WIDTH=0), "WIDTH=0 must be >= 1"),
     ("hw_popcount", dict(PLANES=0), "PLANES=0 must be in 1..24"),
+    ("hw_popcount", dict(OP=3), "OP=3 must be 0, 1 or 2"),
     ("axis_upsize", dict(IN_W=8, BEATS=2, OUT_W=17), "OUT_W=17 must be in 1..IN_W*BEATS=16"),
     ("uart_rx", dict(CLKS_PER_BIT=3), "CLKS_PER_BIT=3 must be >= 4"),
 ]

@@ -20,7 +20,7 @@ from halfwave.compiler.blocks.mvu import popcount_latency, write_mvu_mem_files, 
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_popcount.v"]
+SRCS = [RTL / f"{m}.v" for m in ("hw_mvu", "hw_outbuf", "hw_ram", "hw_popcount", "hw_lut6")]
 LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4+LT
 
 
@@ -174,7 +174,7 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
 def latency(c: Case) -> int:
     """hw_mvu's latency: 4 + the popcount trees' (XNOR and unsigned SIGNSEL only)."""
     popc = c.MODE == 0 or (c.MODE == 1 and not c.IN_SIGNED)
-    return LATENCY + (popcount_latency(c.SIMD, c.IN_W, c.TREE_PIPE) if popc else 0)
+    return LATENCY + (popcount_latency(c.SIMD, c.IN_W, c.TREE_PIPE, op=1) if popc else 0)
 
 
 def _case_id(c: Case) -> str:

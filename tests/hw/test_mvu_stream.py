@@ -35,7 +35,8 @@ from halfwave.compiler.blocks.mvu import (
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_mvu.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_popcount.v"]  # + shared
+# hw_mvu and the modules it instantiates
+SRCS = [RTL / f"{m}.v" for m in ("hw_mvu", "hw_outbuf", "hw_ram", "hw_popcount", "hw_lut6")]
 # one case per mode, tails in both dimensions where the case has them
 STREAM_CASES = [CASES[0], CASES[2], CASES[4], CASES[8], CASES[7], CASES[1]]
 

@@ -17,19 +17,24 @@ from halfwave.sim import verilator as vl
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 TB = Path(__file__).resolve().parent / "tb" / "popcount_tb.v"
 
-# (N bits per plane, PLANES, PIPE, OUT_W or None for the full range)
+# (N bits per plane, PLANES, PIPE, OUT_W or None for the full range, OP)
 CASES = [
-    (1, 1, 0, None),
-    (2, 3, 1, None),
-    (5, 1, 0, None),
-    (7, 2, 2, None),
-    (32, 1, 0, None),
-    (32, 2, 1, None),
-    (33, 1, 2, None),
-    (64, 1, 3, None),
-    (64, 2, 2, None),
-    (17, 4, 1, None),
-    (40, 1, 0, 4),  # truncated sum: modulo 2^4
+    (1, 1, 0, None, 0),
+    (2, 3, 1, None, 0),
+    (5, 1, 0, None, 0),
+    (7, 2, 2, None, 0),
+    (32, 1, 0, None, 0),
+    (32, 2, 1, None, 0),
+    (33, 1, 2, None, 0),
+    (64, 1, 3, None, 0),
+    (64, 2, 2, None, 0),
+    (17, 4, 1, None, 0),
+    (40, 1, 0, 4, 0),  # truncated sum: modulo 2^4
+    (2, 1, 1, None, 1),  # no compressor level: the op in front
+    (32, 1, 0, None, 1),  # XNOR folded into the first level
+    (31, 1, 2, None, 1),
+    (32, 2, 1, None, 2),  # AND folded (hw_mvu's bit planes)
+    (20, 3, 0, 5, 2),
 ]
 
 
@@ -43,24 +48,34 @@ def test_levels_shrink_to_two_rows() -> None:
     assert popcount_latency(32, 1, 0) == 0
     assert popcount_latency(32, 1, 1) == 4
     assert popcount_latency(32, 1, 3) == 2
+    # with an op, the first level is 3:2 over (bit, w) pairs
+    assert popcount_levels(32, 1, op=1) == [(32, 1), (11, 2), (4, 4), (3, 6), (2, 7)]
 
 
-@pytest.mark.parametrize("n, planes, pipe, out_w", CASES, ids=str)
-def test_popcount(n, planes, pipe, out_w, sim_cache: Path, tmp_path: Path) -> None:
-    rng = np.random.default_rng(n * 100 + planes * 10 + pipe)
+@pytest.mark.parametrize("n, planes, pipe, out_w, op", CASES, ids=str)
+def test_popcount(n, planes, pipe, out_w, op, sim_cache: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(n * 100 + planes * 10 + pipe + 1000 * op)
     ow = out_w or _full_width(n, planes)
-    lat = popcount_latency(n, planes, pipe)
-    params = dict(N=n, PLANES=planes, PIPE=pipe, LAT=lat, OUT_W=ow)
-    binary = vl.build([RTL / "hw_popcount.v", TB], "popcount_tb", params, sim_cache)
+    lat = popcount_latency(n, planes, pipe, op)
+    params = dict(N=n, PLANES=planes, PIPE=pipe, LAT=lat, OUT_W=ow, OP=op)
+    binary = vl.build([RTL / "hw_popcount.v", RTL / "hw_lut6.v", TB], "popcount_tb", params,
+                      sim_cache)  # fmt: skip
     beats = 200
     bits = rng.integers(0, 2, (beats, planes, n))
-    bits[0] = 1  # the largest sum
+    w = rng.integers(0, 2, (beats, n))
+    bits[0] = 1  # the largest sum (XNOR: with w = 1)
+    w[0] = 1
     bits[1] = 0
+    counted = {0: bits, 1: 1 - (bits ^ w[:, None, :]), 2: bits & w[:, None, :]}[op]
     weights = 1 << np.arange(planes)
-    expected = (bits.sum(axis=2) @ weights) & ((1 << ow) - 1)
-    packed = vl.pack_lanes(bits.reshape(beats, planes * n), 1)
+    expected = (counted.sum(axis=2) @ weights) & ((1 << ow) - 1)
+    words = bits.reshape(beats, planes * n)
+    if op:
+        words = np.concatenate([words, w], axis=1)
+    width = words.shape[1]
+    packed = vl.pack_lanes(words, 1)
     for stall, seed in ((0.0, 1), (0.5, 2)):
-        res = vl.run(binary, packed, planes * n, ow, beats, tmp_path,
+        res = vl.run(binary, packed, width, ow, beats, tmp_path,
                      stall_in=stall, stall_out=stall, seed=seed)  # fmt: skip
         got = vl.unpack_lanes(res.out, 1, ow, signed=False)[:, 0]
         assert np.array_equal(got, expected), f"{params} stall {stall}"

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from halfwave.compiler import codegen_rtl as cg
-from halfwave.compiler.blocks.base import verilog_value
-from halfwave.compiler.blocks.mvu import write_mvu_mem_files
+from halfwave.compiler.blocks.base import Instance, verilog_value
+from halfwave.compiler.blocks.mvu import popcount_luts, write_mvu_mem_files
 from halfwave.compiler.ir import MVU
 from halfwave.compiler.resources import estimate_mvu, mvu_shape
 from halfwave.flow import synth as sy
@@ -110,6 +110,26 @@ def test_mvu_block_estimate_against_yosys(tmp_path, name, args, lut_tol):
     assert got.bram36 == est.bram36 and got.dsp == est.dsp
     if lut_tol is not None:
         assert abs(est.lut - got.lut) <= lut_tol * got.lut
+
+
+# hw_popcount (N, PLANES, OP): hw_mvu's row trees, XNOR or AND folded in
+POPCOUNTS = [(32, 1, 1), (16, 2, 2)]
+
+
+@pytest.mark.parametrize("n, planes, op", POPCOUNTS, ids=str)
+def test_popcount_luts_against_yosys(tmp_path, n, planes, op):
+    """The structural LUT count of the resource model (compressor outputs that depend on
+    two or more bits, plus the final adder) within 10% of Yosys's."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in cg.block_sources("hw_popcount"):
+        shutil.copyfile(cg.RTL_LIB / f, rtl / f)
+    out_w = (n * ((1 << planes) - 1)).bit_length()
+    params = (("N", str(n)), ("PLANES", str(planes)), ("OP", str(op)), ("OUT_W", str(out_w)))
+    got = sy.synth_instance(Instance("hw_popcount", f"pc{n}_{planes}_{op}", params), rtl, CACHE)
+    est = popcount_luts(n, planes, op, out_w)
+    print(n, planes, op, got.summary(), est)
+    assert abs(est - got.lut) <= 0.1 * got.lut
 
 
 def test_synth_cli_on_a_small_build(tmp_path):

@@ -1,13 +1,16 @@
-"""LUT per MVU lane by Yosys: hw_mvu's XNOR and W1A2 (binary weights x unsigned 2-bit
-inputs) datapaths over a SIMD x PE grid.
+"""LUT per MVU lane by Yosys: hw_mvu's XNOR, W1A2 (binary weights x unsigned 2-bit inputs),
+ternary (x unsigned 2-bit inputs) and 8-bit (int8 weights x uint8 inputs) lanes over a
+SIMD x PE grid.
 
 Each point synthesises one hw_mvu (``synth_xilinx``, the flow of ``halfwave synth``) with
 MW = 4*SIMD, MH = PE (one row fold: no input buffer), WEIGHT_SOURCE = "stream" (no weight
 ROM), N_T = 0 (no thresholds) and the exact accumulator width; ``lut_per_lane_yosys`` =
 LUT / (SIMD*PE), so the per-PE accumulator, the output buffer and the control are shared
-out over the lanes (at PE = 1 they dominate). "before": the adder-tree hw_mvu of commit
-da7a3ca (read from git) at SIMD 32, PE 16, the same parameters. Numbers are recorded,
-never asserted.
+out over the lanes (at PE = 1 they dominate). 8-bit lanes also report DSP48E1s (Yosys
+takes the multipliers into DSPs). "before": the adder-tree hw_mvu of commit da7a3ca and
+the ABC-mapped popcount hw_mvu of 19dee40 (read from git) at SIMD 32, PE 16, the same
+parameters. Results are cached by content (Yosys version, script, sources) under
+$YOWASP_CACHE_DIR/lanes. Numbers are recorded, never asserted.
 
 ``python -m halfwave.flow.bench.lanes --out bench/lanes.json [--grid full|sparse]``
 """
@@ -15,28 +18,42 @@ never asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import tempfile
-import time
+from dataclasses import asdict
 from pathlib import Path
 
 from halfwave.compiler.datatypes import DataType
 
-from ..synth import REPO, SYNTH, Utilisation, _cells_of, run_yosys, yosys_version
+from ..synth import (
+    LUT6_DEFINE,
+    REPO,
+    SYNTH,
+    Utilisation,
+    _hash,
+    _synth_cached,
+    yosys_version,
+    yowasp_env,
+)
 from .results import write_results
 
-SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v")
-MODES = {"xnor": (0, 1), "w1a2": (1, 2)}  # name -> (MODE, IN_W)
-SPARSE = [(8, 4), (16, 8), (32, 1), (32, 16), (64, 8)]
+SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v", "hw_lut6.v")
+# name -> (MODE, IN_W, W_W, largest |product|)
+MODES = {
+    "xnor": (0, 1, 1, 1),
+    "w1a2": (1, 2, 1, 3),
+    "ternary": (3, 2, 2, 3),
+    "int8": (2, 8, 8, 255 * 128),
+}
+SPARSE = [(8, 4), (32, 1), (32, 16)]  # about 12 min on one free core, 36 on a busy one
 FULL = [(s, p) for s in (8, 16, 32, 64) for p in (1, 4, 16, 32)]
-BEFORE_COMMIT = "da7a3ca"  # the adder-tree hw_mvu, before hw_popcount
+BEFORE = {"da7a3ca": ("xnor", "w1a2"), "19dee40": ("xnor", "w1a2")}
 
 
 def acc_bits(mode: str, mw: int) -> int:
-    """hw_mvu's ACC_W for this bench: popcount 0..MW (XNOR) or +-3*MW (W1A2), signed."""
-    bound = mw if mode == "xnor" else 3 * mw
+    """hw_mvu's ACC_W for this bench: the signed range of MW products (XNOR: 0..MW)."""
+    bound = mw * MODES[mode][3]
     return DataType.smallest_int_holding(-bound, bound).bits
 
 
@@ -50,52 +67,82 @@ def _copy_sources(work: Path, commit: str | None) -> list[str]:
             proc = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:hw/rtl/{f}"],
                                   capture_output=True, text=True)  # fmt: skip
             if proc.returncode != 0:
-                continue  # hw_popcount.v did not exist then
+                continue  # the file did not exist then
             (work / f).write_text(proc.stdout)
         names.append(f)
     return names
 
 
 def point(mode: str, simd: int, pe: int, work: Path, commit: str | None = None) -> dict:
-    """Yosys utilisation of one hw_mvu (see the module docstring)."""
-    code, in_w = MODES[mode]
+    """Yosys utilisation of one hw_mvu (see the module docstring), cached by content."""
+    code, in_w, w_w, _ = MODES[mode]
     mw = 4 * simd
-    params = dict(MW=mw, MH=pe, PE=pe, SIMD=simd, MODE=code, IN_W=in_w,
+    params = dict(MW=mw, MH=pe, PE=pe, SIMD=simd, MODE=code, IN_W=in_w, W_W=w_w,
                   ACC_W=acc_bits(mode, mw), WEIGHT_SOURCE='"stream"')  # fmt: skip
     sources = _copy_sources(work, commit)
     sets = " ".join(f"-set {k} {v}" for k, v in params.items())
-    cmds = [f"read_verilog {' '.join(sources)}", f"chparam {sets} hw_mvu",
+    cmds = [f"read_verilog -D{LUT6_DEFINE} {' '.join(sources)}", f"chparam {sets} hw_mvu",
             "hierarchy -top hw_mvu", f"{SYNTH} -top hw_mvu",
-            "tee -q -o stat.json stat -json"]  # fmt: skip
-    t = time.perf_counter()
-    run_yosys(cmds, work, work / "yosys.log")
-    util = Utilisation.from_cells(
-        _cells_of(json.loads((work / "stat.json").read_text())), [], time.perf_counter() - t
-    )
+            "tee -q -o {STAT} stat -json"]  # fmt: skip
+    key = _hash(yosys_version(), *cmds, *[(work / s).read_bytes() for s in sources])
+    cache = Path(yowasp_env()["YOWASP_CACHE_DIR"]) / "lanes"
+    util: Utilisation = _synth_cached(key, cmds, work, cache, f"hw_mvu {mode} {simd}x{pe}")
+    u = asdict(util)
     return {
         "mode": mode, "simd": simd, "pe": pe, "acc_w": params["ACC_W"],
-        "lut_yosys": util.lut, "ff_yosys": util.ff, "carry4_yosys": util.carry4,
-        "lut_per_lane_yosys": round(util.lut / (simd * pe), 3), "seconds": util.seconds,
+        "lut_yosys": u["lut"], "ff_yosys": u["ff"], "carry4_yosys": u["carry4"],
+        "dsp_yosys": u["dsp"], "lut_per_lane_yosys": round(u["lut"] / (simd * pe), 3),
+        "seconds": u["seconds"],
     }  # fmt: skip
+
+
+def _one(mode: str, simd: int, pe: int, commit: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        return point(mode, simd, pe, Path(tmp), commit)
+
+
+def plot(rows: list[dict], out: Path) -> Path:
+    """LUT per lane against the lanes of the MVU (SIMD*PE), one line per mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for mode in MODES:
+        pts = sorted((r["simd"] * r["pe"], r["lut_per_lane_yosys"]) for r in rows
+                     if r["mode"] == mode)  # fmt: skip
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=mode)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("lanes (SIMD x PE)")
+    ax.set_ylabel("LUT per lane (Yosys synth_xilinx)")
+    ax.set_title("hw_mvu LUT per lane_yosys (MW = 4 SIMD, MH = PE, no thresholds)")
+    ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("bench/lanes.json"))
     p.add_argument("--grid", choices=("sparse", "full"), default="sparse")
+    p.add_argument("--plot", type=Path, default=Path("bench/plots/lanes_yosys.png"))
     a = p.parse_args(argv)
     grid = SPARSE if a.grid == "sparse" else FULL
     before = {}
-    for mode in MODES:
-        with tempfile.TemporaryDirectory() as tmp:
-            before[mode] = point(mode, 32, 16, Path(tmp), BEFORE_COMMIT)
-        before[mode]["commit"] = BEFORE_COMMIT
-        print(f"{mode} SIMD 32 PE 16 at {BEFORE_COMMIT}: {before[mode]['lut_per_lane_yosys']}")
+    for commit, modes in BEFORE.items():
+        for mode in modes:
+            row = _one(mode, 32, 16, commit) | {"commit": commit}
+            before[f"{mode}@{commit}"] = row
+            print(f"{mode} SIMD 32 PE 16 at {commit}: {row['lut_per_lane_yosys']}")
     rows = []
     for mode in MODES:
         for simd, pe in grid:
-            with tempfile.TemporaryDirectory() as tmp:
-                row = point(mode, simd, pe, Path(tmp))
+            row = _one(mode, simd, pe)
             print(f"{mode} SIMD {simd} PE {pe}: {row['lut_per_lane_yosys']} LUT/lane")
             rows.append(row)
     results = {
@@ -104,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "setup": "hw_mvu, MW = 4*SIMD, MH = PE, weights streamed, no thresholds",
         "before": before,
         "points": rows,
+        "plot": str(plot(rows, a.plot)),
     }
     return write_results(a.out, results)
 
