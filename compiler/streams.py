@@ -11,15 +11,37 @@ streams and their DDR bound are the weight port's (blocks/weight_port.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .datatypes import DataType
 
-if TYPE_CHECKING:
-    from .ir import Dataflow, Node
-
 BUS_BITS = 64  # host stream width target (AXI-stream tdata)
+
+
+class Node(Protocol):
+    """What the stream helpers read of a dataflow node (compiler/ir.Node, a Block):
+    structural, so this module needs neither ir nor the blocks (which import it)."""
+
+    name: str
+
+    @property
+    def n_out(self) -> int: ...
+    def in_format(self) -> StreamFormat: ...
+    def in_formats(self) -> list[StreamFormat]: ...
+    def out_format(self) -> StreamFormat: ...
+    def vectors_in(self) -> int: ...
+    def vectors_out(self) -> int: ...
+    def cycles_per_frame(self) -> int: ...
+
+
+class Dataflow(Protocol):
+    """What they read of a dataflow (compiler/ir.Dataflow)."""
+
+    @property
+    def nodes(self) -> Sequence[Node]: ...
+    def sources(self, k: int) -> list[str]: ...
 
 
 @dataclass(frozen=True)

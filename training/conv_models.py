@@ -36,7 +36,6 @@ keep their 8-bit weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -53,10 +52,8 @@ from .brevitas_layers import (
     head_scale_init,
     input_quant,
 )
+from .spec import ModelSpec
 from .ternary import make_act, make_conv, make_linear
-
-if TYPE_CHECKING:
-    from .models import ModelSpec
 
 
 @dataclass(frozen=True)

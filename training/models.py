@@ -34,7 +34,7 @@ models are exported by ``brevitas.export.export_qonnx`` (export.py).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ from .brevitas_layers import (
 from .conv_models import ARCHITECTURES, QuantCNN
 from .errors import TrainingError
 from .res_models import RES_ARCHITECTURES, ResidualCNN
+from .spec import ModelSpec
 from .ternary import TERNARY_LAYERS, make_act, make_linear
 
 __all__ = ["BN_EPS", "BN_MOMENTUM"]
@@ -77,20 +78,6 @@ QNN_DROPOUT = (0.2, 0.5)  # input, hidden (BinaryNet's MNIST MLP)
 NAME_RE = re.compile(
     r"^(tfc|sfc|lfc|cnv)_(?:(?:w([1-8])|(ttq|twn)_)a([1-8])(_relu|_hwgqnu)?|(float))$"
 )
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    topology: str
-    hidden: tuple[int, ...]
-    wbits: int  # 0: float; 2 for ternary weights
-    abits: int  # 0: float ReLU
-    act: str  # "hwgq" | "hwgq_nonuniform" | "sign" | "relu" | "float"
-    ternary: str = ""  # "ttq" | "twn": ternary weights where W bits would be used
-    dropout: tuple[float, float] = (0.0, 0.0)  # input, after each hidden activation
-    stochastic: bool = False  # stochastic sign activations at training time
-    loss: str = "cross_entropy"  # the model's default loss: "cross_entropy" | "square_hinge"
 
 
 def default_loss(name: str) -> str:

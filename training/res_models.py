@@ -66,7 +66,6 @@ down, which gives the same sizes 112 -> 56 -> 28 -> 14 -> 7). W1A2 HWGQ, conv1 a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -81,10 +80,8 @@ from .brevitas_layers import (
     head_scale_init,
     input_quant,
 )
+from .spec import ModelSpec
 from .ternary import make_act, make_conv, make_linear
-
-if TYPE_CHECKING:
-    from .models import ModelSpec
 
 FIXED_BITS = 8  # stem conv and FC weights
 

@@ -13,7 +13,7 @@ from .base import Block
 
 if TYPE_CHECKING:
     from ..boards import Board
-    from ..ir import Dataflow
+    from ..streams import Dataflow
 
 # words of prefetch per weight stream in the DDR model (the simulation harness's reader
 # FIFO, sim/rtl.py): the one default of the model and of the simulations
