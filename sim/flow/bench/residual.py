@@ -9,8 +9,9 @@ shortcuts (the join FIFOs that hold the other branch's delay).
 
 Each case is synthesis.bench_board_design (see there for every figure) plus the shortcut
 FIFO figures of report.json. Full-size hwgq_resnet18 runs two frames through the RTL (the
-issue's one-frame check, and one frame interval for frames/s) with the estimate only (Yosys on its ~100 distinct blocks takes
-hours on 2 cores). Numbers are recorded, never asserted.
+issue's one-frame check, and one frame interval for frames/s) with the estimate only
+(Yosys on its ~100 distinct blocks takes hours on 2 cores). Numbers are recorded, never
+asserted.
 """
 
 from __future__ import annotations
