@@ -648,6 +648,39 @@ def popcount_latency(n: int, planes: int, pipe: int, op: int = 0) -> int:
     return -(-len(popcount_levels(n, planes, op)) // pipe) if pipe > 0 else 0
 
 
+def lanetree_levels(n: int) -> list[int]:
+    """hw_lanetree's levels as their count of numbers: the lane pairs (ceil(n/2)), then
+    groups of three (ceil(k/3)) until at most two numbers are left."""
+    levels = [-(-n // 2)]
+    while levels[-1] > 2:
+        levels.append(-(-levels[-1] // 3))
+    return levels
+
+
+def lanetree_latency(n: int, pipe: int) -> int:
+    """hw_lanetree's LATENCY: ceil(LEVELS / PIPE) cycles; 0 when PIPE = 0."""
+    return -(-len(lanetree_levels(n)) // pipe) if pipe > 0 else 0
+
+
+def lanetree_luts(n: int, in_w: int, op: int, out_w: int) -> int:
+    """LUTs of one hw_lanetree, counted structurally: in_w per lane pair (1 for a 1-bit
+    pair), the op of an odd last lane (in_w LUTs; none with OP 0), and per group of two
+    or three numbers one LUT per sum bit up to the operands' bits + 1 (hw_tadd)."""
+    vmax = 1 if op == 1 else (1 << in_w) - 1
+    top = n * vmax
+    luts = (n // 2) * in_w + (n % 2) * (in_w if op else 0)
+    m, count = (2 if n > 1 else 1) * vmax, -(-n // 2)
+    w_in = min(out_w, m.bit_length())
+    while count > 2:
+        groups, full = -(-count // 3), count // 3
+        m = min(3 * m, top)
+        w_out = min(out_w, m.bit_length())
+        adds = full + (count % 3 == 2)  # a group of one passes through
+        luts += adds * min(w_out, w_in + 1)
+        count, w_in = groups, w_out
+    return luts
+
+
 def popcount_luts(n: int, planes: int, op: int, out_w: int) -> int:
     """LUTs of one hw_popcount: the hw_lut6 compressor outputs that depend on two or more
     non-constant bits (hw_popcount pads its planes with constant zeros, and Yosys drops
@@ -785,10 +818,11 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     f["pe"] = pe
     f["acc"] = pe * acc
     f["obuf"] = pe * lw
-    if s.MODE == 0:  # hw_popcount trees (XNOR folded in)
-        f["popc_tree"] = pe * popcount_luts_monotone(simd, 1, 1, acc)
+    if s.MODE == 0:  # hw_lanetree trees (XNOR folded in); their last add: the accumulator
+        f["popc_tree"] = pe * lanetree_luts(simd, 1, 1, acc)
     elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees, the shared C, 2*S - C
-        f["popc_tree"] = (pe + 1) * popcount_luts_monotone(simd, s.IN_W, 2, acc - 1)
+        f["popc_tree"] = pe * lanetree_luts(simd, s.IN_W, 2, acc - 1)
+        f["popc_tree"] += lanetree_luts(simd, s.IN_W, 0, acc) + acc  # C's tree and adder
         f["bitplane_sub"] = pe * acc
     else:
         f["arith_tree"] = pe * (simd - 1) * acc

@@ -19,19 +19,21 @@
 //                      are small integers: the layer's two scales up to a common factor,
 //                      which is folded into the thresholds.
 //
-// Datapaths (hw_popcount: compressor trees, about one LUT per input bit; the XNOR or
-// AND with the weight bit is folded into the tree's first level, no LUT of its own):
+// Datapaths (hw_lanetree: lane pairs then ternary adders on carry chains, the XNOR or
+// AND with the weight bit folded into the pairs' LUTs; it leaves its sum as two numbers):
 //     XNOR: per row, popcount of (w XNOR x) over the live lanes (a dead lane reads
-//     x = 0, w = 1).
-//     SIGNSEL with unsigned inputs (bit planes): with b the weight bit (w = 2b - 1) and
-//     x = sum_j 2^j x_j, a row's beat sum is sum w*x = 2*sum b*x - sum x
-//         = 2 * S - C,  S = sum_j 2^j popcount(b & x_j),  C = sum_j 2^j popcount(x_j),
-//     and C (the column term) is one tree shared by all PE rows.
+//     x = 0, w = 1); the tree's two numbers and the accumulator meet in one ternary
+//     adder (hw_tadd).
+//     SIGNSEL with unsigned inputs (bit planes): with b the weight bit (w = 2b - 1), a
+//     row's beat sum is sum w*x = 2*sum b*x - sum x
+//         = 2 * S - C,  S = sum of (b ? x : 0),  C = sum of x,
+//     C (the column term) is one tree shared by all PE rows, and 2*S - C one ternary
+//     adder per row (S's two numbers and ~C, carry in 1).
 //     Other modes (signed SIGNSEL, MAC, TERNARY): a product per lane and a binary adder
 //     tree of ACC_W-bit nodes.
-// TREE_PIPE = k > 0 registers the popcount trees every k compressor levels and at their
-// sums (hw_popcount PIPE), adding LT = ceil(LEVELS/k) cycles of latency (LEVELS from
-// hw_popcount for N = SIMD bits and IN_W planes; 0 in the adder-tree modes).
+// TREE_PIPE = k > 0 registers the lane trees every k levels and at their last level
+// (hw_lanetree PIPE), adding LT = ceil(LEVELS/k) cycles of latency (LEVELS from
+// hw_lanetree for N = SIMD lanes; 0 in the adder-tree modes).
 //
 // Schedule: the vector is taken from the stream during row fold nf = 0 (and stored in
 // an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
@@ -98,7 +100,7 @@ module hw_mvu #(
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
-    parameter integer TREE_PIPE = 0,       // popcount trees: registers every k levels; 0: none
+    parameter integer TREE_PIPE = 0,       // lane trees: registers every k levels; 0: none
     parameter integer BATCH     = 1        // vectors per weight word (> 1: "stream" only)
 ) (
     input  wire                                       clk,
@@ -119,20 +121,16 @@ module hw_mvu #(
     output wire                                       w_ready
 );
     // ---------------------------------------------------------------- derived constants
-    // hw_popcount's LATENCY for N bits in P planes and PIPE k (its level recurrence) with
-    // an op (OP > 0: the first level takes 3:2 compressors)
+    // hw_lanetree's LATENCY for N lanes and PIPE k (its level recurrence: ceil(N/2) lane
+    // pairs, then groups of three until at most two numbers are left)
     function integer pc_latency;
-        input integer n0, p0, k;
-        integer n, p, cw, kk, levels;
+        input integer n0, k;
+        integer n, levels;
         begin
-            n = n0;
-            p = p0;
+            n = (n0 + 1) / 2;
             levels = 1;
             while (n > 2) begin
-                cw = (n > 3 && levels > 1) ? 6 : 3;
-                kk = (cw == 6) ? 3 : 2;
-                n = ((n + cw - 1) / cw) * ((kk < p) ? kk : p);
-                p = p + kk - 1;
+                n = (n + 2) / 3;
                 levels = levels + 1;
             end
             pc_latency = (k > 0) ? (levels + k - 1) / k : 0;
@@ -163,14 +161,14 @@ module hw_mvu #(
     localparam [8*6-1:0]  SRC_ROM     = "rom";
     localparam [8*6-1:0]  SRC_STREAM  = "stream";
     localparam integer    STREAM      = (WEIGHT_SOURCE == SRC_STREAM) ? 1 : 0;
-    // popcount datapaths: XNOR, and SIGNSEL with unsigned inputs (bit planes)
+    // lane-tree datapaths: XNOR, and SIGNSEL with unsigned inputs (bit planes)
     localparam integer    BITPLANE    = (MODE == 1 && IN_SIGNED == 0) ? 1 : 0;
     localparam integer    POPC        = (MODE == 0 || BITPLANE != 0) ? 1 : 0;
-    // hw_popcount's OP: the XNOR or the AND with the weight bits is folded into its tree
+    // hw_lanetree's OP: the XNOR or the AND with the weight bits is folded into its tree
     localparam integer    POP_OP      = (MODE == 0) ? 1 : 2;
-    // popcount sum bits: bit planes need S and C modulo 2^(ACC_W-1) only (2*S - C)
+    // row tree sum bits: bit planes need S modulo 2^(ACC_W-1) only (2*S - C)
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
-    localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
+    localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, TREE_PIPE) : 0;
     localparam integer    BBW         = (BATCH > 1) ? $clog2(BATCH) : 1;  // vector in batch
     localparam [31:0]     B_M1        = BATCH - 1;
     localparam [BBW-1:0]  B_LAST      = B_M1[BBW-1:0];
@@ -431,7 +429,10 @@ module hw_mvu #(
     // ------------------------------------------------------------- stage 1 -> 2: PE trees
     reg            s2_v, s2_first, s2_last;
     reg [PE*ACC_W-1:0] s2_psum;
-    wire [PE*ACC_W-1:0] tree_sum;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [PE*ACC_W-1:0] s2_psum2;   // XNOR: the lane tree's second number (0 otherwise)
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [PE*ACC_W-1:0] tree_sum, tree_sum2;
     // live lanes: column < MW
     wire [SIMD-1:0] live;
     genvar p, s, n;
@@ -443,42 +444,47 @@ module hw_mvu #(
 
     generate
         if (POPC != 0) begin : g_popc
-            // plane j of the inputs: bit j of every live lane (XNOR: the one plane)
-            wire [IN_W*SIMD-1:0] xpl;
-            for (n = 0; n < IN_W; n = n + 1) begin : g_xpl
-                for (s = 0; s < SIMD; s = s + 1) begin : g_xs
-                    assign xpl[n*SIMD + s] = s1_x[s*IN_W + n];
-                end
-            end
             // dead lanes (column >= MW) read x = 0: shared by all rows
-            wire [IN_W*SIMD-1:0] xlive = xpl & {IN_W{live}};
+            wire [DW-1:0] xlive;
+            for (s = 0; s < SIMD; s = s + 1) begin : g_xl
+                assign xlive[s*IN_W +: IN_W] = s1_x[s*IN_W +: IN_W] & {IN_W{live[s]}};
+            end
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [ACC_W-1:0] col;   // C = sum_j 2^j popcount(x_j & live) (bit planes only)
+            wire [ACC_W-1:0] col;   // C = sum of the live lanes x (bit planes only)
             /* verilator lint_on UNUSEDSIGNAL */
             if (BITPLANE != 0) begin : g_col
                 // C modulo 2^ACC_W (not 2^(ACC_W-1): ACC_W fits the row sums of the
-                // actual weights, and C, their all-ones bound, may exceed it); AND with 1:
-                // the rows' tree shape, so the same latency
-                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OP(2), .OUT_W(ACC_W))
-                    u_col (.clk(clk), .en(en), .in_bits(xlive), .w({SIMD{1'b1}}), .sum(col));
+                // actual weights, and C, their all-ones bound, may exceed it); the rows'
+                // tree shape (OP 0: the lanes themselves), so the same latency
+                wire [ACC_W-1:0] ca, cb;
+                hw_lanetree #(.N(SIMD), .IN_W(IN_W), .OP(0), .PIPE(TREE_PIPE), .OUT_W(ACC_W))
+                    u_col (.clk(clk), .en(en), .x(xlive), .w({SIMD{1'b1}}), .sa(ca), .sb(cb));
+                hw_tadd #(.W(ACC_W)) u_csum (.a(ca), .a_en(1'b1), .b(cb), .c({ACC_W{1'b0}}),
+                                             .sum(col));
             end else begin : g_nocol
                 assign col = {ACC_W{1'b0}};
             end
             for (p = 0; p < PE; p = p + 1) begin : g_pe
                 wire [SIMD-1:0] wb = s1_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
-                wire [SIMD-1:0] wop;  // the weight operand of the popcount's op
-                wire [CNT_W-1:0] cnt;
-                hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OP(POP_OP),
+                wire [SIMD-1:0] wop;  // the weight operand of the tree's op
+                wire [CNT_W-1:0] ta, tb;  // the row's sum, as two numbers
+                hw_lanetree #(.N(SIMD), .IN_W(IN_W), .OP(POP_OP), .PIPE(TREE_PIPE),
                               .OUT_W(CNT_W))
-                    u_pc (.clk(clk), .en(en), .in_bits(xlive), .w(wop), .sum(cnt));
+                    u_pc (.clk(clk), .en(en), .x(xlive), .w(wop), .sa(ta), .sb(tb));
                 if (BITPLANE != 0) begin : g_bp
-                    // 2*S - C, exact modulo 2^ACC_W (the true value fits)
+                    // 2*S - C = 2*ta + 2*tb + ~C + 1, exact modulo 2^ACC_W (the true
+                    // value fits): one ternary adder
                     assign wop = wb;
-                    assign tree_sum[p*ACC_W +: ACC_W] = {cnt, 1'b0} - col;
+                    hw_tadd #(.W(ACC_W), .CI(1)) u_comb (
+                        .a({ta, 1'b0}), .a_en(1'b1), .b({tb, 1'b0}), .c(~col),
+                        .sum(tree_sum[p*ACC_W +: ACC_W]));
+                    assign tree_sum2[p*ACC_W +: ACC_W] = {ACC_W{1'b0}};
                 end else begin : g_xn
-                    // a dead lane: x = 0 (xlive) and w = 1 make its XNOR 0
+                    // a dead lane: x = 0 (xlive) and w = 1 make its XNOR 0; the two
+                    // numbers go to the accumulator's ternary adder
                     assign wop = wb | ~live;
-                    assign tree_sum[p*ACC_W +: ACC_W] = cnt;
+                    assign tree_sum[p*ACC_W +: ACC_W]  = ta;
+                    assign tree_sum2[p*ACC_W +: ACC_W] = tb;
                 end
             end
         end else begin : g_adder
@@ -527,6 +533,7 @@ module hw_mvu #(
                 end
                 assign tree_sum[p*ACC_W +: ACC_W] = node[ACC_W-1:0];
             end
+            assign tree_sum2 = {PE*ACC_W{1'b0}};
         end
     endgenerate
 
@@ -571,37 +578,42 @@ module hw_mvu #(
             s2_first <= t_first;
             s2_last  <= t_last;
             s2_psum  <= tree_sum;
+            s2_psum2 <= tree_sum2;
         end
     end
 
     // ------------------------------------------------------------- stage 2 -> 3: accumulate
     wire [PE*ACC_W-1:0] acc;  // the accumulators of the row fold finishing in stage 3
+    wire [PE*ACC_W-1:0] acc_base;  // the accumulators this step adds to
+    wire [PE*ACC_W-1:0] acc_nxt;   // (s2_first ? 0 : acc_base) + the step's sum
     generate
+        for (p = 0; p < PE; p = p + 1) begin : g_accadd
+            if (POPC != 0) begin : g_t
+                // the trees' two numbers and the accumulator on one ternary adder
+                hw_tadd #(.W(ACC_W)) u_acc (
+                    .a(acc_base[p*ACC_W +: ACC_W]), .a_en(!s2_first),
+                    .b(s2_psum[p*ACC_W +: ACC_W]), .c(s2_psum2[p*ACC_W +: ACC_W]),
+                    .sum(acc_nxt[p*ACC_W +: ACC_W]));
+            end else begin : g_b
+                assign acc_nxt[p*ACC_W +: ACC_W] =
+                    (s2_first ? {ACC_W{1'b0}} : acc_base[p*ACC_W +: ACC_W])
+                    + s2_psum[p*ACC_W +: ACC_W];
+            end
+        end
         if (BATCH > 1) begin : g_bacc
             // one set of PE accumulators per vector of the batch; consecutive steps
             // belong to different vectors, so stage 3 reads the set stage 2 just wrote
             reg [PE*ACC_W-1:0] accm [0:BATCH-1];
             reg [BBW-1:0]      s2_b, s3_b;
-            wire [PE*ACC_W-1:0] old = accm[s2_b];
-            wire [PE*ACC_W-1:0] nxt;
-            for (p = 0; p < PE; p = p + 1) begin : g_add
-                assign nxt[p*ACC_W +: ACC_W] = (s2_first ? {ACC_W{1'b0}} : old[p*ACC_W +: ACC_W])
-                                             + s2_psum[p*ACC_W +: ACC_W];
-            end
+            assign acc_base = accm[s2_b];
             always @(posedge clk) if (en) s2_b <= t_b;
             always @(posedge clk) if (en) s3_b <= s2_b;
-            always @(posedge clk) if (en && s2_v) accm[s2_b] <= nxt;
+            always @(posedge clk) if (en && s2_v) accm[s2_b] <= acc_nxt;
             assign acc = accm[s3_b];
         end else begin : g_acc
             reg [PE*ACC_W-1:0] acc_q;
-            integer q;
-            always @(posedge clk) begin
-                if (en && s2_v) begin
-                    for (q = 0; q < PE; q = q + 1)
-                        acc_q[q*ACC_W +: ACC_W] <= (s2_first ? {ACC_W{1'b0}} : acc_q[q*ACC_W +: ACC_W])
-                                                   + s2_psum[q*ACC_W +: ACC_W];
-                end
-            end
+            always @(posedge clk) if (en && s2_v) acc_q <= acc_nxt;
+            assign acc_base = acc_q;
             assign acc = acc_q;
         end
     endgenerate

@@ -8,8 +8,9 @@ cached by a hash of the Yosys version, the script, the Verilog sources and the m
 files, so a second run (or another BUILD with the same layer) costs nothing.
 
 Counting (what Vivado's utilisation report calls Slice LUTs, registers, block RAM tiles
-and DSPs): LUT = LUT1..LUT6 plus the LUTs of LUT RAMs and SRLs (RAM32M/RAM64M = 4,
-RAM32X1D/RAM64X1D = 2, RAM128X1D = 4, RAM*X1S = depth/64 rounded up, SRL16E/SRLC32E = 1),
+and DSPs): LUT = LUT1..LUT6 and LUT6_2 (one LUT6 site with both outputs: hw_lut62) plus
+the LUTs of LUT RAMs and SRLs (RAM32M/RAM64M = 4, RAM32X1D/RAM64X1D = 2, RAM128X1D = 4,
+RAM*X1S = depth/64 rounded up, SRL16E/SRLC32E = 1),
 LUTRAM = the latter part alone, FF = FD*/LD*, BRAM36 = RAMB36E1 + RAMB18E1/2, DSP = DSP48E1.
 CARRY4 and MUXF7/8 are listed but not counted as LUTs.
 
@@ -48,7 +49,7 @@ LUTRAM_LUTS = {
     "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "RAM512X1S": 8,
     "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1,
 }  # fmt: skip
-LUT_CELLS = {f"LUT{k}" for k in range(1, 7)}
+LUT_CELLS = {f"LUT{k}" for k in range(1, 7)} | {"LUT6_2"}  # LUT6_2: one LUT6 site
 BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5, "RAMB36E2": 1.0, "RAMB18E2": 0.5}
 DSP_CELLS = {"DSP48E1", "DSP48E2"}
 

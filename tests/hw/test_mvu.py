@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from halfwave.compiler.blocks.mvu import popcount_latency, write_mvu_mem_files, write_swap_file
+from halfwave.compiler.blocks.mvu import lanetree_latency, write_mvu_mem_files, write_swap_file
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / f"{m}.v" for m in ("hw_mvu", "hw_outbuf", "hw_ram", "hw_popcount", "hw_lut6")]
+MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry")
+SRCS = [RTL / f"{m}.v" for m in MODULES]
 LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4+LT
 
 
@@ -43,7 +44,7 @@ class Case:
     seed: int = 0
     WP: int = 1  # MODE 3: weight of code +1, magnitude of code -1 (rows may swap them)
     WN: int = 1
-    TREE_PIPE: int = 0  # popcount tree registers every k levels (XNOR, unsigned SIGNSEL)
+    TREE_PIPE: int = 0  # lane tree registers every k levels (XNOR, unsigned SIGNSEL)
     tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
 
 
@@ -85,7 +86,7 @@ CASES = [
     ),  # fmt: skip
     # ternary, symmetric (Brevitas 2-bit narrow), signed 4-bit inputs, raw accumulators
     Case(MW=9, MH=4, PE=4, SIMD=9, MODE=3, IN_W=4, IN_SIGNED=1, W_W=2, seed=10),
-    # pipelined popcount trees: XNOR registered every level, thresholds
+    # pipelined lane trees: XNOR registered every level, thresholds
     Case(MW=40, MH=6, PE=3, SIMD=20, MODE=0, N_T=2, OUT_W=2, TREE_PIPE=1, seed=11),
     # bit-plane SIGNSEL (binary weights x unsigned 3-bit), trees registered every 2 levels
     Case(MW=30, MH=8, PE=4, SIMD=14, MODE=1, IN_W=3, TREE_PIPE=2, seed=12),
@@ -172,9 +173,9 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
 
 
 def latency(c: Case) -> int:
-    """hw_mvu's latency: 4 + the popcount trees' (XNOR and unsigned SIGNSEL only)."""
+    """hw_mvu's latency: 4 + the lane trees' (XNOR and unsigned SIGNSEL only)."""
     popc = c.MODE == 0 or (c.MODE == 1 and not c.IN_SIGNED)
-    return LATENCY + (popcount_latency(c.SIMD, c.IN_W, c.TREE_PIPE, op=1) if popc else 0)
+    return LATENCY + (lanetree_latency(c.SIMD, c.TREE_PIPE) if popc else 0)
 
 
 def _case_id(c: Case) -> str:

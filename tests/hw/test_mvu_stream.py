@@ -36,7 +36,8 @@ from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 # hw_mvu and the modules it instantiates
-SRCS = [RTL / f"{m}.v" for m in ("hw_mvu", "hw_outbuf", "hw_ram", "hw_popcount", "hw_lut6")]
+MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry")
+SRCS = [RTL / f"{m}.v" for m in MODULES]
 # one case per mode, tails in both dimensions where the case has them
 STREAM_CASES = [CASES[0], CASES[2], CASES[4], CASES[8], CASES[7], CASES[1]]
 

@@ -72,10 +72,17 @@ def test_popcount(n, planes, pipe, out_w, op, sim_cache: Path, tmp_path: Path) -
     words = bits.reshape(beats, planes * n)
     if op:
         words = np.concatenate([words, w], axis=1)
-    width = words.shape[1]
+    check_sums(binary, words, expected, ow, lat, tmp_path, params)
+
+
+def check_sums(binary, words, expected, ow: int, lat: int, tmp_path: Path, params) -> None:
+    """Beats of `words` (one bit a column) through a summing wrapper: the ow-bit outputs
+    equal `expected` without and with random stalls (0.5 on both sides), and without
+    stalls every sum leaves `lat` cycles after its input."""
+    beats = len(words)
     packed = vl.pack_lanes(words, 1)
     for stall, seed in ((0.0, 1), (0.5, 2)):
-        res = vl.run(binary, packed, width, ow, beats, tmp_path,
+        res = vl.run(binary, packed, words.shape[1], ow, beats, tmp_path,
                      stall_in=stall, stall_out=stall, seed=seed)  # fmt: skip
         got = vl.unpack_lanes(res.out, 1, ow, signed=False)[:, 0]
         assert np.array_equal(got, expected), f"{params} stall {stall}"

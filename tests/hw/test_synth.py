@@ -20,7 +20,7 @@ import pytest
 
 from halfwave.compiler import codegen_rtl as cg
 from halfwave.compiler.blocks.base import Instance, verilog_value
-from halfwave.compiler.blocks.mvu import popcount_luts, write_mvu_mem_files
+from halfwave.compiler.blocks.mvu import lanetree_luts, popcount_luts, write_mvu_mem_files
 from halfwave.compiler.ir import MVU
 from halfwave.compiler.resources import estimate_mvu, mvu_shape
 from halfwave.flow import synth as sy
@@ -130,6 +130,24 @@ def test_popcount_luts_against_yosys(tmp_path, n, planes, op):
     est = popcount_luts(n, planes, op, out_w)
     print(n, planes, op, got.summary(), est)
     assert abs(est - got.lut) <= 0.1 * got.lut
+
+
+# hw_lanetree (N, IN_W, OP, OUT_W): hw_mvu's row trees (XNOR; AND with 2-bit lanes)
+LANETREES = [(32, 1, 1, 9), (16, 2, 2, 8), (13, 2, 0, 10)]
+
+
+@pytest.mark.parametrize("n, in_w, op, out_w", LANETREES, ids=str)
+def test_lanetree_luts_against_yosys(tmp_path, n, in_w, op, out_w):
+    """The structural LUT count of hw_lanetree (blocks/mvu.py lanetree_luts) is Yosys's:
+    every LUT is a hw_lut62 primitive (or, for an odd lane's op, one small LUT)."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in cg.block_sources("hw_lanetree"):
+        shutil.copyfile(cg.RTL_LIB / f, rtl / f)
+    params = (("N", str(n)), ("IN_W", str(in_w)), ("OP", str(op)), ("OUT_W", str(out_w)))
+    inst = Instance("hw_lanetree", f"lt{n}_{in_w}_{op}", params)
+    got = sy.synth_instance(inst, rtl, CACHE)
+    assert got.lut == lanetree_luts(n, in_w, op, out_w), got.summary()
 
 
 def test_synth_cli_on_a_small_build(tmp_path):

@@ -7,12 +7,16 @@ MW = 4*SIMD, MH = PE (one row fold: no input buffer), WEIGHT_SOURCE = "stream" (
 ROM), N_T = 0 (no thresholds) and the exact accumulator width; ``lut_per_lane_yosys`` =
 LUT / (SIMD*PE), so the per-PE accumulator, the output buffer and the control are shared
 out over the lanes (at PE = 1 they dominate). 8-bit lanes also report DSP48E1s (Yosys
-takes the multipliers into DSPs). "before": the adder-tree hw_mvu of commit da7a3ca and
-the ABC-mapped popcount hw_mvu of 19dee40 (read from git) at SIMD 32, PE 16, the same
-parameters. Results are cached by content (Yosys version, script, sources) under
-$YOWASP_CACHE_DIR/lanes. Numbers are recorded, never asserted.
+takes the multipliers into DSPs). "before": the adder-tree hw_mvu of commit da7a3ca, the
+ABC-mapped popcount hw_mvu of 19dee40 and the hw_lut6 compressor-tree hw_mvu of e33b324
+(read from git) at SIMD 32, PE 16, the same parameters; the points: hw_lanetree (lane
+pairs, then ternary adders on carry chains, LUT6_2 primitives: sim/flow/synth.py counts a
+LUT6_2 as one LUT). ``--grid lanes`` adds a SIMD 8..64 x PE 1..32 grid for the XNOR and
+W1A2 lanes (the sparse points for ternary and 8-bit). Results are cached by content
+(Yosys version, script, sources) under $YOWASP_CACHE_DIR/lanes. Numbers are recorded,
+never asserted.
 
-``python -m halfwave.flow.bench.lanes --out bench/lanes.json [--grid full|sparse]``
+``python -m halfwave.flow.bench.lanes --out bench/lanes.json [--grid full|sparse|lanes]``
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.compiler.datatypes import DataType
 
 from ..synth import (
@@ -38,7 +43,10 @@ from ..synth import (
 )
 from .results import write_results
 
-SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v", "hw_lut6.v")
+# the sources of the commits in BEFORE (a file missing there is skipped; this order keeps
+# their cached results), then hw_mvu's others now
+OLD_SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v", "hw_lut6.v")
+SOURCES = (*OLD_SOURCES, *(f for f in block_sources("hw_mvu") if f not in OLD_SOURCES))
 # name -> (MODE, IN_W, W_W, largest |product|)
 MODES = {
     "xnor": (0, 1, 1, 1),
@@ -48,7 +56,10 @@ MODES = {
 }
 SPARSE = [(8, 4), (32, 1), (32, 16)]  # about 12 min on one free core, 36 on a busy one
 FULL = [(s, p) for s in (8, 16, 32, 64) for p in (1, 4, 16, 32)]
-BEFORE = {"da7a3ca": ("xnor", "w1a2"), "19dee40": ("xnor", "w1a2")}
+BEFORE = {"da7a3ca": ("xnor", "w1a2"), "19dee40": ("xnor", "w1a2"), "e33b324": ("xnor", "w1a2")}
+# the lane grid (XNOR and W1A2 only): SIMD 8..64 x PE 1..32, a reduced set
+LANE_GRID = [(8, 1), (8, 16), (16, 4), (16, 32), (32, 1), (32, 4), (32, 16), (32, 32), (64, 4),
+             (64, 16), (64, 32), (8, 4)]  # fmt: skip
 
 
 def acc_bits(mode: str, mw: int) -> int:
@@ -102,23 +113,26 @@ def _one(mode: str, simd: int, pe: int, commit: str | None = None) -> dict:
 
 
 def plot(rows: list[dict], out: Path) -> Path:
-    """LUT per lane against the lanes of the MVU (SIMD*PE), one line per mode."""
+    """LUT per lane against PE, one line per mode and SIMD (colour: mode)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for mode in MODES:
-        pts = sorted((r["simd"] * r["pe"], r["lut_per_lane_yosys"]) for r in rows
-                     if r["mode"] == mode)  # fmt: skip
-        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=mode)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    markers = {8: "o", 16: "s", 32: "^", 64: "D"}
+    for i, mode in enumerate(MODES):
+        for simd in sorted({r["simd"] for r in rows if r["mode"] == mode}):
+            pts = sorted((r["pe"], r["lut_per_lane_yosys"]) for r in rows
+                         if r["mode"] == mode and r["simd"] == simd)  # fmt: skip
+            ax.plot([x for x, _ in pts], [y for _, y in pts], color=f"C{i}",
+                    marker=markers.get(simd, "x"), label=f"{mode} SIMD {simd}")  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("lanes (SIMD x PE)")
+    ax.set_xlabel("PE (MW = 4 SIMD, MH = PE)")
     ax.set_ylabel("LUT per lane (Yosys synth_xilinx)")
-    ax.set_title("hw_mvu LUT per lane_yosys (MW = 4 SIMD, MH = PE, no thresholds)")
-    ax.legend()
+    ax.set_title("hw_mvu LUT per lane_yosys (no thresholds)")
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -129,10 +143,10 @@ def plot(rows: list[dict], out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("bench/lanes.json"))
-    p.add_argument("--grid", choices=("sparse", "full"), default="sparse")
+    p.add_argument("--grid", choices=("sparse", "full", "lanes"), default="sparse")
     p.add_argument("--plot", type=Path, default=Path("bench/plots/lanes_yosys.png"))
     a = p.parse_args(argv)
-    grid = SPARSE if a.grid == "sparse" else FULL
+    grid = FULL if a.grid == "full" else SPARSE
     before = {}
     for commit, modes in BEFORE.items():
         for mode in modes:
@@ -141,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mode} SIMD 32 PE 16 at {commit}: {row['lut_per_lane_yosys']}")
     rows = []
     for mode in MODES:
-        for simd, pe in grid:
+        lane = a.grid == "lanes" and mode in ("xnor", "w1a2")
+        for simd, pe in sorted(set(SPARSE + LANE_GRID)) if lane else grid:
             row = _one(mode, simd, pe)
             print(f"{mode} SIMD {simd} PE {pe}: {row['lut_per_lane_yosys']} LUT/lane")
             rows.append(row)
