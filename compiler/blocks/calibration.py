@@ -15,9 +15,9 @@ CAL = {
     "mvu_base": 32.395,  # counters, handshake, output buffer control
     "pe": 9.489,  # per PE: accumulator clear, output buffer enables
     "xnor_tree": 1.028,  # per adder-tree bit (XNOR: widths grow 1, 2, 3 ... bits)
-    # per hw_popcount LUT (compressor outputs + final adder, counted structurally:
-    # blocks/mvu.py popcount_luts), and per bit of the bit-plane 2*S - C subtraction; not
-    # fitted: 1 LUT each by construction (hw_lut6 primitives, carry-chain adders)
+    # per hw_lanetree LUT (counted structurally: blocks/mvu.py lanetree_luts) and per
+    # bit of the popcount modes' ternary accumulators and of the bit-plane 2*S - C; not
+    # fitted: 1 LUT each by construction (hw_lut62 primitives on carry chains)
     "popc_tree": 1.0,
     "bitplane_sub": 1.0,
     "arith_tree": 0.141,  # per adder-tree bit (SIGNSEL / MAC: ACC_W-wide adders)

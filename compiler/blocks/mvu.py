@@ -818,11 +818,13 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     f["pe"] = pe
     f["acc"] = pe * acc
     f["obuf"] = pe * lw
-    if s.MODE == 0:  # hw_lanetree trees (XNOR folded in); their last add: the accumulator
-        f["popc_tree"] = pe * lanetree_luts(simd, 1, 1, acc)
-    elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees, the shared C, 2*S - C
-        f["popc_tree"] = pe * lanetree_luts(simd, s.IN_W, 2, acc - 1)
-        f["popc_tree"] += lanetree_luts(simd, s.IN_W, 0, acc) + acc  # C's tree and adder
+    if s.MODE == 0:  # hw_lanetree trees (XNOR folded in), their last add the accumulator's
+        # ternary adder (hw_tadd: one LUT per bit)
+        f["popc_tree"] = pe * (lanetree_luts(simd, 1, 1, acc) + acc)
+    elif s.MODE == 1 and not s.IN_SIGNED:  # bit planes: PE trees and accumulators, the
+        # shared C (its tree and adder), 2*S - C
+        f["popc_tree"] = pe * (lanetree_luts(simd, s.IN_W, 2, acc - 1) + acc)
+        f["popc_tree"] += lanetree_luts(simd, s.IN_W, 0, acc) + acc
         f["bitplane_sub"] = pe * acc
     else:
         f["arith_tree"] = pe * (simd - 1) * acc

@@ -87,17 +87,17 @@ def test_fifo_mapping_matches_yosys(wd, want):
 
 # hw_mvu (MW, MH, PE, SIMD, MODE, IN_W, W_W, ACC_W, N_T, OUT_W), ROM style -> Yosys's
 # (LUT, BRAM36, DSP) for random weights and thresholds (see the module docstring); XNOR
-# and W1A2 rows: hw_popcount trees with the op folded (hw_lut6), the calibration blocks
-# of sim/flow/bench/synthesis.py (the 576x64 SIMD 64 W1A2 distributed block was not
-# re-measured for them)
+# and W1A2 rows: hw_lanetree trees (the op folded into LUT6_2s, ternary adders on carry
+# chains) and ternary accumulators, the calibration blocks of sim/flow/bench/synthesis.py
+# re-measured for them
 YOSYS_MVUS = [
-    ((64, 64, 4, 16, 0, 1, 1, 8, 1, 1), "block", (205, 1.0, 0)),
-    ((64, 64, 4, 16, 0, 1, 1, 8, 1, 1), "distributed", (468, 0.0, 0)),
-    ((128, 64, 4, 32, 0, 1, 1, 9, 1, 1), "block", (389, 2.0, 0)),
-    ((576, 64, 8, 64, 0, 1, 1, 11, 1, 1), "block", (1194, 7.5, 0)),
-    ((288, 128, 32, 32, 0, 1, 1, 10, 1, 1), "block", (2460, 14.5, 0)),
-    ((64, 64, 4, 16, 1, 2, 1, 9, 3, 2), "block", (625, 1.0, 0)),
-    ((256, 64, 8, 32, 1, 2, 1, 11, 3, 2), "block", (1677, 4.0, 0)),
+    ((64, 64, 4, 16, 0, 1, 1, 8, 1, 1), "block", (220, 1.0, 0)),
+    ((64, 64, 4, 16, 0, 1, 1, 8, 1, 1), "distributed", (492, 0.0, 0)),
+    ((128, 64, 4, 32, 0, 1, 1, 9, 1, 1), "block", (325, 2.0, 0)),
+    ((576, 64, 8, 64, 0, 1, 1, 11, 1, 1), "block", (1043, 7.5, 0)),
+    ((288, 128, 32, 32, 0, 1, 1, 10, 1, 1), "block", (1948, 14.5, 0)),
+    ((64, 64, 4, 16, 1, 2, 1, 9, 3, 2), "block", (517, 1.0, 0)),
+    ((256, 64, 8, 32, 1, 2, 1, 11, 3, 2), "block", (1243, 4.0, 0)),
     ((64, 16, 4, 8, 2, 8, 8, 22, 0, 1), "block", (572, 4.0, 32)),
 ]
 KEYS = ("MW", "MH", "PE", "SIMD", "MODE", "IN_W", "W_W", "ACC_W", "N_T", "OUT_W")
