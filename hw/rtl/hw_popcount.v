@@ -28,8 +28,8 @@
 // output of every k-th compressor level and the sum are registered (enable en), so the
 // logic between registers spans at most k levels, and
 //     LATENCY = ceil(LEVELS / k) cycles, LEVELS = compressor levels + 1 (the adder)
-// (hw_mvu's pc_latency and compiler/blocks/mvu.py popcount_latency repeat this). No
-// handshake: the enclosing pipeline (hw_mvu) advances all its stages with one enable;
+// (compiler/blocks/mvu.py popcount_latency repeats this). No handshake: the enclosing
+// pipeline advances all its stages with one enable (hw_mvu's trees are hw_lanetree now);
 // with en low every register holds.
 `default_nettype none
 module hw_popcount #(
