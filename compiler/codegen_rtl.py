@@ -70,6 +70,7 @@ LIBRARY = (
     "hw_ram.v",
     "hw_popcount.v",
     "hw_lut6.v",
+    "hw_dsp_pair.v",
     "hw_fork.v",
     "hw_add.v",
     "hw_concat.v",
@@ -78,7 +79,7 @@ MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"
 # shared hw/rtl modules that a library block instantiates (copied and read with it)
 RTL_DEPENDS = {
-    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_popcount.v", "hw_lut6.v"),
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_popcount.v", "hw_lut6.v", "hw_dsp_pair.v"),
     "hw_popcount.v": ("hw_lut6.v",),
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
