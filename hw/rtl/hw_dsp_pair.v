@@ -9,7 +9,7 @@
 // A is w_lo's low K bits (sign-extended) under w_hi - sign(w_lo): a W_W+1-bit subtract in
 // LUTs, no pre-adder. Bit budget: A must be a 25-bit signed value,
 //     W_W + K = 2*W_W + IN_W <= 24   (8-bit weights x 8-bit inputs: 24, fits exactly),
-// and x as a signed value IN_W + 1 <= 18 bits; wider operands are refused ($error).
+// and x as a signed value IN_W + 1 <= 18 bits; wider operands are refused (ERROR at time 0).
 //
 // Combinational, latency 0 (hw_mvu's stage 1 -> 2 path: ROM read register to the PE
 // adder trees); Yosys synth_xilinx maps the multiply-add to one DSP48E1 (tests/hw: its
@@ -34,16 +34,16 @@ module hw_dsp_pair #(
 
     initial begin
         if (W_W < 2 || IN_W < 1) begin
-            $error("%m: W_W=%0d must be >= 2 and IN_W=%0d >= 1", W_W, IN_W);
+            $display("ERROR: %m: W_W=%0d must be >= 2 and IN_W=%0d >= 1", W_W, IN_W);
             $finish;
         end
         if (2 * W_W + IN_W > 24 || XW > 18) begin
-            $error("%m: two %0d-bit x %0d-bit products do not fit one DSP48E1 (25 x 18 signed): need 2*W_W+IN_W <= 24 and IN_W+1 <= 18",
+            $display("ERROR: %m: two %0d-bit x %0d-bit products do not fit one DSP48E1 (25 x 18 signed): need 2*W_W+IN_W <= 24 and IN_W+1 <= 18",
                    W_W, IN_W);
             $finish;
         end
         if (OUT_W <= K) begin
-            $error("%m: OUT_W=%0d must exceed the product's %0d bits", OUT_W, K);
+            $display("ERROR: %m: OUT_W=%0d must exceed the product's %0d bits", OUT_W, K);
             $finish;
         end
     end

@@ -367,11 +367,12 @@ def test_dsp_pairs_halve_the_multipliers():
 
 
 def test_optimiser_packs_dsps_only_where_they_are_short(tmp_path, monkeypatch):
-    """With DSPs to spare the optimiser keeps one DSP a lane (fewer LUTs); on a board
+    """The optimiser weighs each resource by its share of the budget: a pair saves a DSP
+    for ~24 LUTs, so with DSPs plentiful next to LUTs it keeps one DSP a lane; on a board
     whose DSPs are short it puts two products in each and reaches a higher rate than
     without pairs, and says so in its summary."""
     df = _mac_ir()
-    rich = optimise(df, _dsp_board(tmp_path, 2000))
+    rich = optimise(df, _dsp_board(tmp_path, 20000))
     assert rich.df.mvus()[0].dsp_pack == 1
     poor_board = _dsp_board(tmp_path, 120)  # budget 102 DSP
     poor = optimise(df, poor_board)
