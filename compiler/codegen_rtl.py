@@ -74,6 +74,7 @@ LIBRARY = (
     "hw_tadd.v",
     "hw_lut62.v",
     "hw_carry.v",
+    "hw_dsp_pair.v",
     "hw_fork.v",
     "hw_add.v",
     "hw_concat.v",
@@ -83,7 +84,7 @@ FIFO_LEVELS_FILE = "fifo_levels.txt"
 # shared hw/rtl modules that a library block instantiates (copied and read with it)
 RTL_DEPENDS = {
     "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lanetree.v", "hw_tadd.v", "hw_lut62.v",
-                 "hw_carry.v"),
+                 "hw_carry.v", "hw_dsp_pair.v"),
     "hw_popcount.v": ("hw_lut6.v",),
     "hw_lanetree.v": ("hw_tadd.v", "hw_lut62.v", "hw_carry.v"),
     "hw_tadd.v": ("hw_lut62.v", "hw_carry.v"),

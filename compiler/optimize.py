@@ -35,7 +35,7 @@ from functools import lru_cache
 
 from .blocks.base import MAX_LANES, divisors
 from .blocks.fifo import estimate_fifo
-from .blocks.mvu import MVU, MvuShape, estimate_mvu, mvu_shape
+from .blocks.mvu import MVU, Mode, MvuShape, estimate_mvu, mvu_shape
 from .blocks.mvu import fold_lanes as _folds
 from .blocks.repack import estimate_repack
 from .blocks.weight_port import ddr_bytes_per_cycle, ddr_cycles, ddr_summary, dma_word_bytes
@@ -136,6 +136,8 @@ class Plan:
             f"{100 * self.efficiency:.0f}%",
             f"estimate vs budget ({100 * board.reserve:.0f}% kept for the shell): {util}",
         ]
+        lines += [f"{n.name} (MAC, PE {n.PE} x SIMD {n.SIMD}): {n.multipliers()}"
+                  for n in self.df.mvus() if n.mode == Mode.MAC]  # fmt: skip
         if self.ddr:
             d = self.ddr
             ext = [f"{n} (batch {d['batch'][n]})" if d["batch"].get(n, 1) > 1 else n

@@ -33,6 +33,10 @@ CAL = {
     "thr_rom": 3.688,  # per 64 threshold-ROM bits mapped to logic
     "rom_mux": 0.526,  # per bit of soft read mux after block/LUT RAM
     "dsp_lane": 10.019,  # per MAC lane in a DSP: operand sign extension, adder-tree entry
+    # per DSP pair beyond its two dsp_lane (hw_dsp_pair: w_hi - sign(w_lo), the split
+    # and sign-extended products): Yosys, 8-bit MAC blocks of 3 and 12 pairs (+72, +276
+    # LUTs over one DSP a lane)
+    "dsp_pair": 23.5,
     # hw_fifo
     "fifo_base": 5.11,  # handshake
     "fifo_ptr": 1.9,  # per pointer/level bit

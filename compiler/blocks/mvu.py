@@ -81,6 +81,11 @@ class MVU(Block):
     # external only: input vectors per weight pass (hw_mvu BATCH): each streamed weight
     # word serves `batch` consecutive vectors (frames of an FC layer, pixels of a conv)
     batch: int = 1
+    # MAC (8-bit) lanes: products per multiplier (hw_mvu DSP_PACK): 1, one DSP48 a lane
+    # (where Yosys's mul2dsp takes the product), or 2, rows in pairs sharing the input
+    # lane, two products per DSP48E1 (hw_dsp_pair; needs dsp_pair_fits); the optimiser
+    # picks the cheaper that fits (Optimiser._best_mac)
+    dsp_pack: int = 1
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -119,6 +124,17 @@ class MVU(Block):
             raise CompileError("ternary MVU without integer scales [p, n]", self.name)
         if not isinstance(self.batch, int) or self.batch < 1:
             raise CompileError(f"batch must be a whole number >= 1, got {self.batch!r}", self.name)
+        if self.dsp_pack not in (1, 2):
+            raise CompileError(f"dsp_pack must be 1 or 2, got {self.dsp_pack!r}", self.name)
+        if self.dsp_pack == 2 and not (
+            self.mode == Mode.MAC and dsp_pair_fits(self.w_bits, lane_width(self.in_dtype))
+        ):
+            raise CompileError(
+                f"dsp_pack=2 needs a MAC layer whose two products fit one DSP48E1 "
+                f"(2*W_W + IN_W <= 24 bits, IN_W <= 17); this one is {self.mode.value} with "
+                f"W_W={self.w_bits}, IN_W={lane_width(self.in_dtype)}",
+                self.name,
+            )
         if self.batch > 1 and not self.external:
             raise CompileError(
                 f'batch={self.batch} needs the weights in DDR ("external": true)', self.name
@@ -210,7 +226,29 @@ class MVU(Block):
     # ------------------------------------------------------------ folding
 
     def fold_row(self) -> dict:
-        return {"PE": self.PE, "SIMD": self.SIMD, "macs": self.MH * self.MW * self.vectors}
+        row = {"PE": self.PE, "SIMD": self.SIMD, "macs": self.MH * self.MW * self.vectors}
+        if self.mode == Mode.MAC:
+            row["multipliers"] = self.multipliers()
+        return row
+
+    def multipliers(self) -> str:
+        """How a MAC layer's products are built (the optimiser's choice), in words."""
+        dsp = mvu_dsps(mvu_shape(self, None, data=False))
+        lanes = self.PE * self.SIMD
+        if self.dsp_pack == 2:
+            return f"two products per DSP48E1: {dsp} DSP for {lanes} lanes"
+        if dsp:
+            return f"one DSP48 per lane: {dsp} DSP"
+        return f"LUT multipliers: {lanes} lanes (products below DSP size)"
+
+    def pack_options(self) -> list[int]:
+        """The hw_mvu DSP_PACK values this layer can take: 2 (two products per DSP48E1)
+        besides 1 where its products go to DSPs at all and two of them fit one."""
+        if self.mode != Mode.MAC or self.PE < 2:
+            return [1]
+        plain = mvu_dsps(mvu_shape(replace(self, dsp_pack=1), None, data=False))
+        fits = dsp_pair_fits(self.w_bits, lane_width(self.in_dtype))
+        return [1, 2] if plain and fits else [1]
 
     def report_row(self) -> dict:
         row = {
@@ -261,7 +299,8 @@ class MVU(Block):
         if not isinstance(external, bool):
             raise CompileError(f'"external" must be true or false, got {external!r}', self.name)
         batch = spec.get("batch", self.batch if external else 1)
-        replace(self, PE=pe, SIMD=simd, external=external, batch=batch).check()
+        pack = spec.get("dsp_pack", self.dsp_pack)
+        replace(self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack).check()
         if lane_choices is not None and simd not in lane_choices:
             c = max(lane_choices)
             raise CompileError(
@@ -269,13 +308,16 @@ class MVU(Block):
                 f"(choose one of {lane_choices})",
                 self.name,
             )
-        return replace(self, PE=pe, SIMD=simd, external=external, batch=batch)
+        return replace(self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack)
 
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
-        return [
-            (simd, pe, replace(self, PE=pe, SIMD=simd))
-            for pe, simd in self.fold_candidates(target, lane_choices)
-        ]
+        """Every folding meeting `target`, a MAC layer's in each of its multiplier forms
+        (pack_options): the optimiser keeps the cheapest at its resource weights."""
+        out = []
+        for pe, simd in self.fold_candidates(target, lane_choices):
+            b = replace(self, PE=pe, SIMD=simd, dsp_pack=1)
+            out += [(simd, pe, replace(b, dsp_pack=k)) for k in b.pack_options()]
+        return out
 
     def fold_candidates(self, target: int, choices: list[int] | None) -> list[tuple[int, int]]:
         """(PE, SIMD) with at most `target` cycles per frame: for every row fold count the
@@ -424,6 +466,9 @@ class MVU(Block):
         if self.batch > 1:
             params.append(("BATCH", self.batch))
             rows[-1] += 1
+        if self.dsp_pack != 1:
+            params.append(("DSP_PACK", self.dsp_pack))
+            rows.append(1)
         text = tuple((k, f'"{v}"' if isinstance(v, str) else str(v)) for k, v in params)
         return Instance(self.rtl_module, self.name, text, tuple(rows), files=tuple(files))
 
@@ -746,6 +791,7 @@ class MvuShape:
     WMAX: int = 1  # MODE 3 (ternary): max(WP, WN), the largest weight magnitude
     WEIGHT_SOURCE: str = "rom"  # "stream": weights from DDR, no weight memory
     BATCH: int = 1  # vectors per streamed weight word (batch buffers when > 1)
+    DSP_PACK: int = 1  # MODE 2: products per multiplier (2: hw_dsp_pair)
 
     @property
     def SF(self) -> int:
@@ -777,10 +823,19 @@ def mvu_memories(s: MvuShape) -> dict[str, MemMap]:
     return mems
 
 
+def dsp_pair_fits(w_w: int, in_w: int) -> bool:
+    """Two w_w x in_w-bit products fit one DSP48E1 (hw_dsp_pair): A = w_lo + w_hi*2^K
+    with K = w_w + in_w must be 25-bit signed (w_w + K <= 24) and x 18-bit signed."""
+    return w_w >= 2 and 2 * w_w + in_w <= 24 and in_w + 1 <= 18
+
+
 def mvu_dsps(s: MvuShape) -> int:
-    """DSP48E1 per hw_mvu: one per MAC lane when Yosys's mul2dsp takes the multiplier."""
+    """DSP48E1 per hw_mvu: one per MAC lane when Yosys's mul2dsp takes the multiplier;
+    with DSP_PACK 2 one per pair of rows and lane (an odd last row: one per lane)."""
     if s.MODE != 2:
         return 0
+    if s.DSP_PACK == 2:
+        return -(-s.PE // 2) * s.SIMD
     a, b = s.W_W, s.IN_W + 1  # weight bits, input as signed XW bits
     y = min(a + b, s.ACC_W)  # wreduce trims the product to the accumulator
     if min(a, b) < 2 or y < 9:
@@ -805,6 +860,7 @@ MVU_TERMS = (
     "mvu_base", "pe", "acc", "obuf", "xnor_tree", "popc_tree", "bitplane_sub", "arith_tree",
     "signsel_lane", "mac_lane",
     "thr_cmp", "thr_count", "thr_const", "in_mux", "rom_logic", "thr_rom", "rom_mux", "dsp_lane",
+    "dsp_pair",
 )  # fmt: skip
 
 
@@ -836,6 +892,8 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
             f["mac_lane"] = pe * simd * s.W_W * (s.IN_W + 1)
         else:
             f["dsp_lane"] = pe * simd
+            if s.DSP_PACK == 2:  # hw_dsp_pair: A's high part, the split product
+                f["dsp_pair"] = (pe // 2) * simd
     if s.N_T > 0 and s.NF > 1:
         f["thr_cmp"] = pe * s.N_T * acc
         f["thr_count"] = pe * s.N_T
@@ -937,6 +995,7 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
         W_W=n.w_bits, ACC_W=n.acc_bits,
         N_T=n.n_thresholds, OUT_W=int(p.get("OUT_W", 1)), ROM_STYLE=style,
         thr_width=thr_w, w_width=w_w, WEIGHT_SOURCE=source, BATCH=int(p.get("BATCH", n.batch)),
+        DSP_PACK=int(p.get("DSP_PACK", n.dsp_pack)),
     )  # fmt: skip
 
 

@@ -101,7 +101,8 @@ module hw_mvu #(
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
     parameter integer TREE_PIPE = 0,       // lane trees: registers every k levels; 0: none
-    parameter integer BATCH     = 1        // vectors per weight word (> 1: "stream" only)
+    parameter integer BATCH     = 1,       // vectors per weight word (> 1: "stream" only)
+    parameter integer DSP_PACK  = 1        // MODE 2: products per multiplier, 1 or 2 (hw_dsp_pair)
 ) (
     input  wire                                       clk,
     input  wire                                       rst,   // synchronous, active high
@@ -221,6 +222,11 @@ module hw_mvu #(
         end
         if (MODE == 1 && W_W != 1) begin
             $display("ERROR: %m: MODE 1 (SIGNSEL) needs W_W=1, got W_W=%0d", W_W);
+            $finish;
+        end
+        if (DSP_PACK != 1 && (DSP_PACK != 2 || MODE != 2)) begin
+            $display("ERROR: %m: DSP_PACK=%0d must be 1, or 2 with MODE 2 (MAC), got MODE %0d",
+                     DSP_PACK, MODE);
             $finish;
         end
         if (MODE == 2 && W_W < 2) begin
@@ -488,19 +494,48 @@ module hw_mvu #(
                 end
             end
         end else begin : g_adder
+            // MODE 2 with DSP_PACK = 2: rows 2q and 2q+1 share each input lane, so their
+            // two products come from one multiplier (hw_dsp_pair; an odd last row alone)
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [PE*SIMD*PW-1:0] pair_prod;  // lane p*SIMD+s: row p's product at lane s
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (MODE == 2 && DSP_PACK == 2) begin : g_pairs
+                for (p = 0; p < PE; p = p + 2) begin : g_pq
+                    for (s = 0; s < SIMD; s = s + 1) begin : g_ps
+                        wire [IN_W-1:0] xr = s1_x[s*IN_W +: IN_W];
+                        wire [W_W-1:0]  w0 = s1_w[(p*SIMD+s)*W_W +: W_W];
+                        if (p + 1 < PE) begin : g_two
+                            hw_dsp_pair #(.W_W(W_W), .IN_W(IN_W), .IN_SIGNED(IN_SIGNED),
+                                          .OUT_W(PW)) u_pair (
+                                .w_lo(w0), .w_hi(s1_w[((p+1)*SIMD+s)*W_W +: W_W]), .x(xr),
+                                .p_lo(pair_prod[(p*SIMD+s)*PW +: PW]),
+                                .p_hi(pair_prod[((p+1)*SIMD+s)*PW +: PW]));
+                        end else begin : g_one
+                            wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
+                            assign pair_prod[(p*SIMD+s)*PW +: PW] = $signed(w0) * $signed(xs);
+                        end
+                    end
+                end
+            end else begin : g_nopairs
+                assign pair_prod = {(PE*SIMD*PW){1'b0}};
+            end
             for (p = 0; p < PE; p = p + 1) begin : g_pe
                 // heap-ordered adder tree: nodes 0..SIMD-2 internal, SIMD-1..2*SIMD-2 leaves
                 wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
                 for (s = 0; s < SIMD; s = s + 1) begin : g_lane
+                    /* verilator lint_off UNUSEDSIGNAL */  // DSP_PACK 2: in pair_prod
                     wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
                     wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
                     wire [ACC_W-1:0] term;
                     // input lane as an XW-bit signed value
                     wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
+                    /* verilator lint_on UNUSEDSIGNAL */
                     wire [PW-1:0] prod;
                     if (MODE == 1) begin : g_signsel
                         wire [XW-1:0] sel = w[0] ? xs : (~xs + 1'b1);
                         assign prod = {{W_W{sel[XW-1]}}, sel};
+                    end else if (MODE == 2 && DSP_PACK == 2) begin : g_mac2
+                        assign prod = pair_prod[(p*SIMD+s)*PW +: PW];
                     end else if (MODE == 2) begin : g_mac
                         assign prod = $signed(w) * $signed(xs);
                     end else begin : g_tern

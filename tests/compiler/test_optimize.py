@@ -328,3 +328,60 @@ def test_joins_take_legal_lanes(tmp_path):
         folded = add.fold_after(lanes, 10**9, {})  # a target any folding meets
         folded.check()
         assert folded.PE <= lanes and (lanes % add.C or folded.PE == add.C)
+
+
+def _mac_ir(mw=363, mh=96, vectors=64):
+    """One 8-bit MAC layer (conv1-like: INT8 weights x UINT8 pixels, raw output)."""
+    w = RNG.integers(-128, 128, (mh, mw)).astype(np.int16)
+    lo, hi = -128 * 255 * mw, 127 * 255 * mw
+    n = MVU("mvu0", mw, mh, "mac", "UINT8", "INT8", lo, hi, None, weights=w, vectors=vectors)
+    return Dataflow("mac", InputQuant([mw], "UINT8", "quant"), [n])
+
+
+def _dsp_board(tmp_path, dsp):
+    doc = dict(load_board("pynq-z2").doc)
+    doc.update(name=f"dsp{dsp}", resources={**doc["resources"], "dsp": dsp})
+    path = tmp_path / f"dsp{dsp}.json"
+    path.write_text(json.dumps(doc))
+    return load_board(path)
+
+
+def test_dsp_pairs_halve_the_multipliers():
+    """Two 8-bit products per DSP48E1: ceil(PE/2)*SIMD DSPs (an odd last row alone), the
+    LUTs of the pair's split on top; the hw_mvu parameter travels with the node."""
+    from halfwave.compiler.blocks.mvu import dsp_pair_fits
+
+    n = replace(_mac_ir().mvus()[0], PE=7, SIMD=3)
+    plain, packed = n.estimate(), replace(n, dsp_pack=2).estimate()
+    assert (plain.dsp, packed.dsp) == (21, 12)
+    assert packed.lut > plain.lut
+    assert ("DSP_PACK", "2") in replace(n, dsp_pack=2).rtl().params
+    assert "DSP_PACK" not in dict(n.rtl().params)
+    assert n.pack_options() == [1, 2]
+    # the bit budget of A (25-bit signed): 2*W_W + IN_W <= 24
+    assert dsp_pair_fits(8, 8) and dsp_pair_fits(6, 12) and not dsp_pair_fits(8, 9)
+    wide = replace(n, in_dtype="UINT9")
+    assert wide.pack_options() == [1]
+    with pytest.raises(CompileError, match=r"mvu0.*dsp_pack=2 needs .*W_W=8, IN_W=9"):
+        replace(wide, dsp_pack=2).check()
+
+
+def test_optimiser_packs_dsps_only_where_they_are_short(tmp_path, monkeypatch):
+    """The optimiser weighs each resource by its share of the budget: a pair saves a DSP
+    for ~24 LUTs, so with DSPs plentiful next to LUTs it keeps one DSP a lane; on a board
+    whose DSPs are short it puts two products in each and reaches a higher rate than
+    without pairs, and says so in its summary."""
+    df = _mac_ir()
+    rich = optimise(df, _dsp_board(tmp_path, 20000))
+    assert rich.df.mvus()[0].dsp_pack == 1
+    poor_board = _dsp_board(tmp_path, 120)  # budget 102 DSP
+    poor = optimise(df, poor_board)
+    n = poor.df.mvus()[0]
+    assert poor.fits and n.dsp_pack == 2 and poor.estimate.dsp <= 102
+    assert n.PE * n.SIMD > 102  # more lanes than the DSPs one a lane would allow
+    monkeypatch.setattr(MVU, "pack_options", lambda self: [1])
+    unpacked = optimise(df, poor_board)
+    assert unpacked.df.mvus()[0].dsp_pack == 1 and unpacked.estimate.dsp <= 102
+    assert poor.fps > 1.5 * unpacked.fps
+    line = next(s for s in poor.summary_lines(poor_board) if s.startswith("mvu0"))
+    assert "two products per DSP48E1" in line and f"{poor.estimate.dsp:g} DSP" in line

@@ -20,7 +20,8 @@ from halfwave.compiler.blocks.mvu import lanetree_latency, write_mvu_mem_files, 
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry")
+MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry",
+           "hw_dsp_pair")
 SRCS = [RTL / f"{m}.v" for m in MODULES]
 LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4+LT
 
@@ -46,6 +47,7 @@ class Case:
     WN: int = 1
     TREE_PIPE: int = 0  # lane tree registers every k levels (XNOR, unsigned SIGNSEL)
     tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
+    DSP_PACK: int = 1  # MODE 2: products per multiplier (2: hw_dsp_pair, rows in pairs)
 
 
 CASES = [
@@ -97,6 +99,14 @@ CASES = [
     Case(MW=16, MH=8, PE=2, SIMD=16, MODE=1, IN_W=2, N_T=3, OUT_W=2, vectors=16, seed=59,
          tight_acc=True),  # fmt: skip
     Case(MW=12, MH=6, PE=2, SIMD=12, MODE=0, vectors=12, seed=14),
+    # two 8-bit products per DSP48 (conv1's unsigned 8-bit pixels): PE odd, so the last
+    # row has a multiplier of its own; MW and MH padded; thresholds
+    Case(MW=11, MH=13, PE=5, SIMD=3, MODE=2, IN_W=8, W_W=8, N_T=3, OUT_W=2, DSP_PACK=2,
+         seed=15),  # fmt: skip
+    # ... signed 8-bit inputs, raw accumulators, extreme weights and inputs (see _setup)
+    Case(MW=9, MH=8, PE=4, SIMD=9, MODE=2, IN_W=8, IN_SIGNED=1, W_W=8, DSP_PACK=2, seed=16),
+    # ... narrow: 3-bit weights x unsigned 2-bit inputs
+    Case(MW=7, MH=6, PE=6, SIMD=2, MODE=2, IN_W=2, W_W=3, DSP_PACK=2, seed=17),
 ]
 
 
@@ -130,11 +140,16 @@ def _setup(c: Case, rng: np.random.Generator):
         else:
             wmax = 1 << (c.W_W - 1)
             w = rng.integers(-wmax, wmax, (rows, cols))
+            if c.DSP_PACK == 2:  # signed extremes in both rows of a pair, and mixed
+                w[0], w[1 % rows] = -wmax, wmax - 1
+                w[2 % rows, ::2], w[3 % rows, 1::2] = -wmax, -wmax
         if c.IN_SIGNED:
             xlo, xhi = -(1 << (c.IN_W - 1)), (1 << (c.IN_W - 1)) - 1
         else:
             xlo, xhi = 0, (1 << c.IN_W) - 1
         x = rng.integers(xlo, xhi + 1, (c.vectors, cols))
+        if c.DSP_PACK == 2:
+            x[0], x[1] = xlo, xhi
         x_codes = x & ((1 << c.IN_W) - 1)
         bound = c.MW * wmax * max(-xlo, xhi)
         lo, hi = -bound, bound
@@ -169,6 +184,7 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
         THRESH_FILE="mvu_thresholds.mem" if c.N_T else "", ROM_STYLE=c.rom_style,
         **({"WP": c.WP, "WN": c.WN, "SWAP_FILE": "mvu_swap.mem"} if c.MODE == 3 else {}),
         **({"TREE_PIPE": c.TREE_PIPE} if c.TREE_PIPE else {}),
+        **({"DSP_PACK": c.DSP_PACK} if c.DSP_PACK != 1 else {}),
     )  # fmt: skip
 
 
