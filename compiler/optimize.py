@@ -138,6 +138,9 @@ class Plan:
         ]
         lines += [f"{n.name} (MAC, PE {n.PE} x SIMD {n.SIMD}): {n.multipliers()}"
                   for n in self.df.mvus() if n.mode == Mode.MAC]  # fmt: skip
+        lut_roms = [n.name for n in self.df.mvus() if n.weight_rom == "distributed"]
+        if lut_roms:
+            lines.append(f"weights in LUTs (cheaper than block RAM there): {', '.join(lut_roms)}")
         if self.ddr:
             d = self.ddr
             ext = [f"{n} (batch {d['batch'][n]})" if d["batch"].get(n, 1) > 1 else n

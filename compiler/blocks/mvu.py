@@ -38,6 +38,9 @@ from .calibration import CAL, clog2
 from .packing import pack_words, pack_words_bytes, twos, varying_bits
 from .weight_port import WeightPort, dma_word_bytes
 
+# MVU.weight_rom values; the deepest weight memory the optimiser also prices in LUTs
+ROM_CHOICES = ("auto", "block", "distributed")
+LUT_ROM_DEPTH = 128
 
 class Mode(StrEnum):
     """How an MVU multiplies: its hw_mvu MODE parameter is `code`."""
@@ -86,6 +89,11 @@ class MVU(Block):
     # lane, two products per DSP48E1 (hw_dsp_pair; needs dsp_pair_fits); the optimiser
     # picks the cheaper that fits (Optimiser._best_mac)
     dsp_pack: int = 1
+    # on-chip weight memory: "auto" (rom_style's size rule), or the optimiser's pick,
+    # "block" or "distributed" (LUTs): a shallow, wide weight word fills few of a BRAM36's
+    # 512 words (cnv's conv2 at PE 32 x SIMD 64: 18 words of 2,048 bits, 28.5 BRAM36 for
+    # 36,864 bits), where one LUT a bit holds it (Optimiser: fold_options)
+    weight_rom: str = "auto"
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -124,6 +132,11 @@ class MVU(Block):
             raise CompileError("ternary MVU without integer scales [p, n]", self.name)
         if not isinstance(self.batch, int) or self.batch < 1:
             raise CompileError(f"batch must be a whole number >= 1, got {self.batch!r}", self.name)
+        if self.weight_rom not in ROM_CHOICES:
+            raise CompileError(
+                f"weight_rom must be one of {', '.join(ROM_CHOICES)}, got {self.weight_rom!r}",
+                self.name,
+            )
         if self.dsp_pack not in (1, 2):
             raise CompileError(f"dsp_pack must be 1 or 2, got {self.dsp_pack!r}", self.name)
         if self.dsp_pack == 2 and not (
@@ -300,7 +313,11 @@ class MVU(Block):
             raise CompileError(f'"external" must be true or false, got {external!r}', self.name)
         batch = spec.get("batch", self.batch if external else 1)
         pack = spec.get("dsp_pack", self.dsp_pack)
-        replace(self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack).check()
+        rom = spec.get("weight_rom", self.weight_rom)
+        folded = replace(
+            self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack, weight_rom=rom
+        )
+        folded.check()
         if lane_choices is not None and simd not in lane_choices:
             c = max(lane_choices)
             raise CompileError(
@@ -308,16 +325,31 @@ class MVU(Block):
                 f"(choose one of {lane_choices})",
                 self.name,
             )
-        return replace(self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack)
+        return folded
 
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         """Every folding meeting `target`, a MAC layer's in each of its multiplier forms
-        (pack_options): the optimiser keeps the cheapest at its resource weights."""
+        (pack_options), each in its weight memory forms (rom_options): the optimiser keeps
+        the cheapest at its resource weights."""
         out = []
         for pe, simd in self.fold_candidates(target, lane_choices):
-            b = replace(self, PE=pe, SIMD=simd, dsp_pack=1)
-            out += [(simd, pe, replace(b, dsp_pack=k)) for k in b.pack_options()]
+            b = replace(self, PE=pe, SIMD=simd, dsp_pack=1, weight_rom="auto")
+            out += [
+                (simd, pe, replace(b, dsp_pack=k, weight_rom=r))
+                for k in b.pack_options()
+                for r in b.rom_options()
+            ]
         return out
+
+    def rom_options(self) -> list[str]:
+        """The weight memory forms worth pricing: block RAM and LUTs for an on-chip
+        memory above the size rule that is at most LUT_ROM_DEPTH words deep (deeper
+        ones cost a LUT a bit per 64 words and a mux), else the size rule's."""
+        if self.external or self.rom_style() == "distributed":
+            return ["auto"]
+        if self.NF * self.SF > LUT_ROM_DEPTH:
+            return ["auto"]
+        return ["block", "distributed"]
 
     def fold_candidates(self, target: int, choices: list[int] | None) -> list[tuple[int, int]]:
         """(PE, SIMD) with at most `target` cycles per frame: for every row fold count the
@@ -382,7 +414,10 @@ class MVU(Block):
         return np.sign(self.weights) if self.mode == Mode.TERNARY else self.weights
 
     def rom_style(self) -> str:
-        """Small weight memories go to LUTs, the rest to block RAM."""
+        """The optimiser's pick (weight_rom), else: small weight memories go to LUTs, the
+        rest to block RAM."""
+        if self.weight_rom != "auto":
+            return self.weight_rom
         return "distributed" if self.MH * self.MW * self.w_bits <= 4096 else "block"
 
     def swap_rows(self) -> np.ndarray:

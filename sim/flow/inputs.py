@@ -21,7 +21,7 @@ from halfwave.compiler import ir
 from halfwave.compiler.errors import CompileError
 
 MANIFEST = "manifest.json"
-FOLDING_KEYS = {"PE", "SIMD", "external", "fifo_depth", "batch"}
+FOLDING_KEYS = {"PE", "SIMD", "external", "fifo_depth", "batch", "dsp_pack", "weight_rom"}
 
 
 def sentence(exc: BaseException) -> str:

@@ -385,3 +385,38 @@ def test_optimiser_packs_dsps_only_where_they_are_short(tmp_path, monkeypatch):
     assert poor.fps > 1.5 * unpacked.fps
     line = next(s for s in poor.summary_lines(poor_board) if s.startswith("mvu0"))
     assert "two products per DSP48E1" in line and f"{poor.estimate.dsp:g} DSP" in line
+
+
+def _bram_board(tmp_path, bram36):
+    doc = dict(load_board("pynq-z2").doc)
+    doc.update(name=f"bram{bram36}", resources={**doc["resources"], "bram36": bram36})
+    path = tmp_path / f"bram{bram36}.json"
+    path.write_text(json.dumps(doc))
+    return load_board(path)
+
+
+def test_shallow_wide_weights_go_to_luts_where_block_ram_is_short(tmp_path, monkeypatch):
+    """A weight word of PE*SIMD bits NF*SF words deep fills few of a BRAM36's 512 words:
+    at PE 32 x SIMD 64 a 64 x 576 layer's 36,864 bits take 28.5 BRAM36 but about one LUT
+    a bit. The optimiser prices both forms; with block RAM short it puts the weights in
+    LUTs, reaches a higher rate than with block RAM only, and says which layers."""
+    n = replace(mvu("mvu0", 576, 256, in_dtype="BIPOLAR", mode="xnor", n_t=1),
+                out_dtype="BIPOLAR")  # fmt: skip
+    wide = replace(n, MH=64, weights=n.weights[:64], thresholds=n.thresholds[:64], PE=32,
+                   SIMD=64)  # fmt: skip
+    assert wide.rom_options() == ["block", "distributed"]
+    blk, lut = (replace(wide, weight_rom=r).estimate() for r in ("block", "distributed"))
+    assert blk.bram36 >= 28 and lut.bram36 == 0 and lut.lut > blk.lut + 1500
+    assert ("ROM_STYLE", '"distributed"') in replace(wide, weight_rom="distributed").rtl().params
+    assert replace(wide, external=True).rom_options() == ["auto"]
+    with pytest.raises(CompileError, match=r"mvu0.*weight_rom must be one of auto, block"):
+        replace(wide, weight_rom="lut").check()
+    df = Dataflow("xnor", InputQuant([576], "BIPOLAR", "quant"), [n])
+    board = _bram_board(tmp_path, 12)  # budget 10.2 BRAM36
+    got = optimise(df, board)
+    assert got.fits and got.df.mvus()[0].weight_rom == "distributed"
+    assert got.estimate.bram36 <= 10.2
+    monkeypatch.setattr(MVU, "rom_options", lambda self: ["auto"])
+    blocks_only = optimise(df, board)
+    assert blocks_only.fps * 2 < got.fps
+    assert any(s.startswith("weights in LUTs") and "mvu0" in s for s in got.summary_lines(board))
