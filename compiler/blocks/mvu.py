@@ -81,6 +81,14 @@ class MVU(Block):
     # external only: input vectors per weight pass (hw_mvu BATCH): each streamed weight
     # word serves `batch` consecutive vectors (frames of an FC layer, pixels of a conv)
     batch: int = 1
+    # pipeline registers for the target's timing (compiler/pipeline.py): hw_mvu TREE_PIPE
+    # (popcount trees registered every k levels; 0: none) and THR_PIPE (compares
+    # registered before their count); each adds latency, never cycles per frame
+    tree_pipe: int = 0
+    thr_pipe: int = 0
+    # > 0: a weight ROM deeper than this many words goes to block RAM whatever its size
+    # (compiler/pipeline.py: a deep ROM in LUT4 logic is a long mux tree on the ECP5)
+    lut_rom_depth: int = 0
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -340,7 +348,10 @@ class MVU(Block):
         return np.sign(self.weights) if self.mode == Mode.TERNARY else self.weights
 
     def rom_style(self) -> str:
-        """Small weight memories go to LUTs, the rest to block RAM."""
+        """Small weight memories go to LUTs, the rest to block RAM (and, with
+        `lut_rom_depth`, the deep ones)."""
+        if self.lut_rom_depth and self.NF * self.SF > self.lut_rom_depth:
+            return "block"
         return "distributed" if self.MH * self.MW * self.w_bits <= 4096 else "block"
 
     def swap_rows(self) -> np.ndarray:
@@ -424,6 +435,11 @@ class MVU(Block):
         if self.batch > 1:
             params.append(("BATCH", self.batch))
             rows[-1] += 1
+        pipe = [(k, v) for k, v in (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe))
+                if v]  # fmt: skip
+        if pipe:
+            params += pipe
+            rows.append(len(pipe))
         text = tuple((k, f'"{v}"' if isinstance(v, str) else str(v)) for k, v in params)
         return Instance(self.rtl_module, self.name, text, tuple(rows), files=tuple(files))
 
