@@ -82,10 +82,12 @@ class MVU(Block):
     # word serves `batch` consecutive vectors (frames of an FC layer, pixels of a conv)
     batch: int = 1
     # pipeline registers for the target's timing (compiler/pipeline.py): hw_mvu TREE_PIPE
-    # (popcount trees registered every k levels; 0: none) and THR_PIPE (compares
-    # registered before their count); each adds latency, never cycles per frame
+    # (popcount trees registered every k levels; 0: none), THR_PIPE (compares
+    # registered before their count) and MEM_PIPE; each adds latency, never cycles per
+    # frame
     tree_pipe: int = 0
     thr_pipe: int = 0
+    mem_pipe: int = 0  # hw_mvu MEM_PIPE: the weight/input memory reads registered again
     # > 0: a weight ROM deeper than this many words goes to block RAM whatever its size
     # (compiler/pipeline.py: a deep ROM in LUT4 logic is a long mux tree on the ECP5)
     lut_rom_depth: int = 0
@@ -435,8 +437,8 @@ class MVU(Block):
         if self.batch > 1:
             params.append(("BATCH", self.batch))
             rows[-1] += 1
-        pipe = [(k, v) for k, v in (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe))
-                if v]  # fmt: skip
+        pipe = [(k, v) for k, v in (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe),
+                                    ("MEM_PIPE", self.mem_pipe)) if v]  # fmt: skip
         if pipe:
             params += pipe
             rows.append(len(pipe))

@@ -38,11 +38,12 @@
 // Throughput: exactly NF*SF cycles per vector, back to back without bubbles, as long
 // as in_valid (during nf = 0) and out_ready stay high.
 // THR_PIPE = 1 (with N_T > 0) registers the threshold compares before their count: LTHR
-// = 1 cycle more.
-// Latency: LAT = 4 + LT + LTHR cycles: when the vector's last input beat transfers in
-// cycle c, output beat nf = 0 is valid from cycle c+LAT (ROM/buffer read, PE trees (+ LT
-// tree registers), accumulate, thresholds (+ LTHR), output buffer); beat nf follows
-// nf*SF cycles later.
+// = 1 cycle more. MEM_PIPE = 1 registers the weight word and the input beat once more
+// after the memory reads: LM = 1 cycle more.
+// Latency: LAT = 4 + LM + LT + LTHR cycles: when the vector's last input beat transfers
+// in cycle c, output beat nf = 0 is valid from cycle c+LAT (ROM/buffer read (+ LM), PE
+// trees (+ LT tree registers), accumulate, thresholds (+ LTHR), output buffer); beat nf
+// follows nf*SF cycles later.
 // Backpressure (BATCH = 1): the output buffer has OB_DEPTH = ceil((LAT+1)/SF) + 1
 // entries (hw_outbuf, LUT RAM), and a step starts only while fewer than OB_DEPTH output
 // beats are started and not yet sent (a credit counter), so the pipeline after the
@@ -106,6 +107,7 @@ module hw_mvu #(
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
     parameter integer TREE_PIPE = 0,       // popcount trees: registers every k levels; 0: none
     parameter integer THR_PIPE  = 0,       // 1: a register between threshold compare and count
+    parameter integer MEM_PIPE  = 0,       // 1: a register after the weight/input memory reads
     parameter integer BATCH     = 1        // vectors per weight word (> 1: "stream" only)
 ) (
     input  wire                                       clk,
@@ -179,7 +181,8 @@ module hw_mvu #(
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
     localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, IN_W, TREE_PIPE) : 0;
     localparam integer    LTHR        = (THR_PIPE != 0 && N_T > 0) ? 1 : 0; // compare register
-    localparam integer    LAT         = 4 + LT + LTHR;  // last input beat -> output beat 0
+    localparam integer    LM          = (MEM_PIPE != 0) ? 1 : 0;          // memory read register
+    localparam integer    LAT         = 4 + LM + LT + LTHR;  // last input beat -> output beat 0
     // output buffer entries (BATCH = 1): the beats a full-rate pipeline has in flight
     localparam integer    OB_DEPTH    = (LAT + SF) / SF + 1;
     localparam integer    BBW         = (BATCH > 1) ? $clog2(BATCH) : 1;  // vector in batch
@@ -257,6 +260,10 @@ module hw_mvu #(
         end
         if (TREE_PIPE < 0) begin
             $display("ERROR: %m: TREE_PIPE=%0d must be >= 0", TREE_PIPE);
+            $finish;
+        end
+        if (MEM_PIPE != 0 && MEM_PIPE != 1) begin
+            $display("ERROR: %m: MEM_PIPE=%0d must be 0 or 1", MEM_PIPE);
             $finish;
         end
         if (THR_PIPE != 0 && THR_PIPE != 1) begin
@@ -449,6 +456,51 @@ module hw_mvu #(
         end
     endgenerate
 
+    // ------------------------------------------------------------- MEM_PIPE register
+    // MEM_PIPE = 1: the memory reads (weight word, buffered input) and stage 1's control
+    // are registered once more before the trees (a block RAM's clock-to-output is most
+    // of an ECP5 cycle), LM = 1 cycle more
+    reg  [NFW-1:0]   s1_nf;
+    always @(posedge clk) if (en) s1_nf <= nf;
+    wire [WWORD-1:0] m_w;
+    wire [DW-1:0]    m_x;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE-1:0]    m_swap;  // used by MODE 3 only
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire             m_v, m_first, m_last;
+    wire [NFW-1:0]   m_nf;
+    wire [BBW-1:0]   m_b;
+    generate
+        if (LM != 0) begin : g_mreg
+            reg [WWORD-1:0] qw;
+            reg [DW-1:0]    qx;
+            reg [PE-1:0]    qs;
+            reg             qv, qf, ql;
+            reg [NFW-1:0]   qn;
+            reg [BBW-1:0]   qb;
+            always @(posedge clk) begin
+                if (rst) qv <= 1'b0;
+                else if (en) qv <= s1_v;
+            end
+            always @(posedge clk) begin
+                if (en) begin
+                    qw <= s1_w;
+                    qx <= s1_x;
+                    qs <= s1_swap;
+                    qf <= s1_first;
+                    ql <= s1_last;
+                    qn <= s1_nf;
+                    qb <= s1_b;
+                end
+            end
+            assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
+                   {qw, qx, qs, qv, qf, ql, qn, qb};
+        end else begin : g_mcomb
+            assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
+                   {s1_w, s1_x, s1_swap, s1_v, s1_first, s1_last, s1_nf, s1_b};
+        end
+    endgenerate
+
     // ------------------------------------------------------------- stage 1 -> 2: PE trees
     reg            s2_v, s2_first, s2_last;
     reg [PE*ACC_W-1:0] s2_psum;
@@ -458,7 +510,7 @@ module hw_mvu #(
     genvar p, s, n;
     generate
         for (s = 0; s < SIMD; s = s + 1) begin : g_live
-            assign live[s] = !s1_last || (s < TAIL);
+            assign live[s] = !m_last || (s < TAIL);
         end
     endgenerate
 
@@ -468,7 +520,7 @@ module hw_mvu #(
             wire [IN_W*SIMD-1:0] xpl;
             for (n = 0; n < IN_W; n = n + 1) begin : g_xpl
                 for (s = 0; s < SIMD; s = s + 1) begin : g_xs
-                    assign xpl[n*SIMD + s] = s1_x[s*IN_W + n];
+                    assign xpl[n*SIMD + s] = m_x[s*IN_W + n];
                 end
             end
             // dead lanes (column >= MW) read x = 0: shared by all rows
@@ -486,7 +538,7 @@ module hw_mvu #(
                 assign col = {ACC_W{1'b0}};
             end
             for (p = 0; p < PE; p = p + 1) begin : g_pe
-                wire [SIMD-1:0] wb = s1_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
+                wire [SIMD-1:0] wb = m_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
                 wire [SIMD-1:0] wop;  // the weight operand of the popcount's op
                 wire [CNT_W-1:0] cnt;
                 hw_popcount #(.N(SIMD), .PLANES(IN_W), .PIPE(TREE_PIPE), .OP(POP_OP),
@@ -507,8 +559,8 @@ module hw_mvu #(
                 // heap-ordered adder tree: nodes 0..SIMD-2 internal, SIMD-1..2*SIMD-2 leaves
                 wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
                 for (s = 0; s < SIMD; s = s + 1) begin : g_lane
-                    wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
-                    wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
+                    wire [W_W-1:0]  w    = m_w[(p*SIMD+s)*W_W +: W_W];
+                    wire [IN_W-1:0] xr   = m_x[s*IN_W +: IN_W];
                     wire [ACC_W-1:0] term;
                     // input lane as an XW-bit signed value
                     wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
@@ -524,8 +576,8 @@ module hw_mvu #(
                         wire [PW-1:0] xp = times_const(xs, WP);
                         wire [PW-1:0] xn = times_const(xs, WN);
                         // a swapped row exchanges the magnitudes of its +1 and -1 codes
-                        wire [PW-1:0] ppos = s1_swap[p] ? xn : xp;
-                        wire [PW-1:0] pneg = s1_swap[p] ? xp : xn;
+                        wire [PW-1:0] ppos = m_swap[p] ? xn : xp;
+                        wire [PW-1:0] pneg = m_swap[p] ? xp : xn;
                         assign prod = (w == 2'b01) ? ppos
                                     : (w == 2'b11) ? -pneg : {PW{1'b0}};
                     end
@@ -552,8 +604,6 @@ module hw_mvu #(
     endgenerate
 
     // the control of stage 1, delayed by the LT tree registers (same enable)
-    reg [NFW-1:0] s1_nf;
-    always @(posedge clk) if (en) s1_nf <= nf;
     wire           t_v, t_first, t_last;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [NFW-1:0] t_nf;  // read by the thresholds only
@@ -562,8 +612,8 @@ module hw_mvu #(
     localparam integer CB = 2 + NFW + BBW;  // {first, last, nf, vector in batch}
     wire [LT:0]        cv;
     wire [(LT+1)*CB-1:0] cc;
-    assign cv[0]      = s1_v;
-    assign cc[0 +: CB] = {s1_first, s1_last, s1_nf, s1_b};
+    assign cv[0]      = m_v;
+    assign cc[0 +: CB] = {m_first, m_last, m_nf, m_b};
     generate
         for (n = 0; n < LT; n = n + 1) begin : g_tdly
             reg          qv;
