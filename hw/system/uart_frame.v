@@ -71,6 +71,9 @@ module uart_frame #(
     reg [2:0] hidx;
     reg start, rx_done, tx_done, sum_bad, overrun, ferr;
     wire infer = cmd == CMD_INFER;
+    // n - 1, registered with n (a 32-bit subtract in front of the frame counters'
+    // compares was the ECP5 critical path)
+    reg [31:0] n_m1;
 
     assign acc_in_data = rx_data;
     assign busy = rs != R_SYNC;
@@ -113,6 +116,7 @@ module uart_frame #(
                 end
                 R_N: if (rx_fire) begin
                     n <= {rx_data, n[31:8]};
+                    n_m1 <= {rx_data, n[31:8]} - 32'd1;
                     nidx <= nidx + 1'b1;
                     if (nidx == 2'd3) begin
                         start <= 1'b1;
@@ -127,7 +131,7 @@ module uart_frame #(
                     if (rx_bytes == IN_LAST32) begin
                         rx_bytes <= 0;
                         rx_frames <= rx_frames + 1;
-                        if (rx_frames == n - 1) rs <= R_SUM;
+                        if (rx_frames == n_m1) rs <= R_SUM;
                     end else rx_bytes <= rx_bytes + 1;
                 end
                 R_SUM: if (rx_fire) begin
@@ -154,7 +158,7 @@ module uart_frame #(
     wire [47:0] tail = {cycles, status, tx_sum};
     wire pay_empty = !(info || (infer && n != 0));
     wire pay_last = info ? tx_bytes == 15
-                         : (tx_bytes == OUT_LAST32 && tx_frames == n - 1);
+                         : (tx_bytes == OUT_LAST32 && tx_frames == n_m1);
 
     always @(*) begin
         tx_valid = 1'b0;
