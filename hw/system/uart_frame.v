@@ -157,8 +157,12 @@ module uart_frame #(
     wire [7:0] status = {4'b0, !(info || infer), ferr, overrun, sum_bad};
     wire [47:0] tail = {cycles, status, tx_sum};
     wire pay_empty = !(info || (infer && n != 0));
+    // tx_frames == n - 1, registered: tx_frames changes on a byte sent, and the
+    // transmitter takes the next byte 10 bit times later at the earliest
+    reg tx_lastfr;
+    always @(posedge clk) tx_lastfr <= (tx_frames == n_m1);
     wire pay_last = info ? tx_bytes == 15
-                         : (tx_bytes == OUT_LAST32 && tx_frames == n_m1);
+                         : (tx_bytes == OUT_LAST32 && tx_lastfr);
 
     always @(*) begin
         tx_valid = 1'b0;
