@@ -189,19 +189,29 @@ module uart_frame #(
         endcase
     end
     wire tx_fire = tx_valid && tx_ready;
+    // the payload sum adds the byte sent one cycle later (tx_data is a wide mux: the
+    // adder behind it was the ECP5 critical path); the tail's first byte (the sum) leaves
+    // 10 bit times after the last payload byte at the earliest
+    reg [7:0] tx_byte_q;
+    reg       tx_add_q;
+    always @(posedge clk) begin
+        tx_byte_q <= tx_data;
+        tx_add_q  <= !rst && ts == T_PAY && tx_fire;
+    end
 
     always @(posedge clk) begin
         tx_done <= 1'b0;
         if (rst) begin
             ts <= T_IDLE;
         end else begin
+            if (ts == T_IDLE && start) tx_sum <= 0;
+            else if (tx_add_q) tx_sum <= tx_sum + tx_byte_q;
             if (ts == T_HDR || ts == T_PAY) cycles <= cycles + 1;
             case (ts)
                 T_IDLE: if (start) begin
                     ts <= T_HDR;
                     hidx <= 0;
                     cycles <= 0;
-                    tx_sum <= 0;
                     tx_bytes <= 0;
                     tx_frames <= 0;
                 end
@@ -213,7 +223,6 @@ module uart_frame #(
                     end
                 end
                 T_PAY: if (tx_fire) begin
-                    tx_sum <= tx_sum + tx_data;
                     if (pay_last) ts <= T_TAIL;
                     if (!info && tx_bytes == OUT_LAST32) begin
                         tx_bytes <= 0;

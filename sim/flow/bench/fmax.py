@@ -235,6 +235,25 @@ def blocks_of(build: Path) -> list[Instance]:
     return out
 
 
+def summary(doc: dict, before: str = "before", after: str = "after") -> dict:
+    """Before/after Fmax per model (and per block instance measured in both)."""
+    out = {}
+    for model, a in doc.get(after, {}).items():
+        b = doc.get(before, {}).get(model, {})
+        row = {}
+        for k in ("fmax_mhz_nextpnr", "lut4_nextpnr", "ff_nextpnr"):
+            name = k.removesuffix("_nextpnr")
+            row[f"{name}_before_nextpnr"], row[f"{name}_after_nextpnr"] = b.get(k), a.get(k)
+        bb = {x["instance"]: x for x in b.get("blocks", [])}
+        row["blocks"] = {
+            x["instance"]: {k: (bb[x["instance"]].get(k), x.get(k))
+                            for k in ("fmax_mhz_nextpnr", "ltp_ecp5_yosys", "ltp_xc7_yosys")}
+            for x in a.get("blocks", []) if x["instance"] in bb
+        }  # fmt: skip
+        out[model] = row
+    return out
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -249,6 +268,7 @@ def main(argv=None) -> int:
     p.add_argument("--root", type=Path, default=None)
     a = p.parse_args(argv)
     doc = json.loads(a.out.read_text()) if a.out.is_file() else {}
+    doc.pop("summary", None)
     runs = doc.setdefault(a.label, {})
     with tempfile.TemporaryDirectory() as td:
         root = a.root or Path(td)
@@ -266,6 +286,8 @@ def main(argv=None) -> int:
                     r["blocks"].append(b)
             r.pop("build")
             runs[model] = r
+            if "before" in doc and "after" in doc:
+                doc["summary"] = summary(doc)
             a.out.parent.mkdir(parents=True, exist_ok=True)
             a.out.write_text(json.dumps(doc, indent=1) + "\n")
     return 0
