@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -141,6 +142,10 @@ def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
     the board's clock; a higher one measures how fast the design can run)."""
     build = Path(build).resolve()
     sysdir = write_ecp5_system(build, board, baud)
+    if target_mhz:  # the .lpf's FREQUENCY constraint overrides nextpnr's --freq
+        lpf = sysdir / "board.lpf"
+        lpf.write_text(re.sub(r'(FREQUENCY PORT "\S+") [\d.]+ MHZ;', rf"\1 {target_mhz:g} MHZ;",
+                              lpf.read_text()))  # fmt: skip
     rtl = build / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     rel = os.path.relpath(sysdir, rtl)
