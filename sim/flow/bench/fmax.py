@@ -99,6 +99,7 @@ def whole_design(model: str, root: Path, target_mhz: float, seed: int = 1) -> di
         "critical_path_nextpnr": critical_path(log_text),
         "lut4_nextpnr": util.get("TRELLIS_COMB", {}).get("used"),
         "ff_nextpnr": util.get("TRELLIS_FF", {}).get("used"),
+        "ebr_nextpnr": util.get("DP16KD", {}).get("used", 0),
         "bitstream_bytes": o.get("bit_bytes"),
         "cycles_per_frame_model": o.get("cycles_per_frame"),
         "mismatched_frames_rtl": rep.get("cosim", {}).get("mismatched_frames_vs_golden"),
@@ -241,7 +242,7 @@ def summary(doc: dict, before: str = "before", after: str = "after") -> dict:
     for model, a in doc.get(after, {}).items():
         b = doc.get(before, {}).get(model, {})
         row = {}
-        for k in ("fmax_mhz_nextpnr", "lut4_nextpnr", "ff_nextpnr"):
+        for k in ("fmax_mhz_nextpnr", "lut4_nextpnr", "ff_nextpnr", "ebr_nextpnr"):
             name = k.removesuffix("_nextpnr")
             row[f"{name}_before_nextpnr"], row[f"{name}_after_nextpnr"] = b.get(k), a.get(k)
         bb = {x["instance"]: x for x in b.get("blocks", [])}
