@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import ir
+from .boards import load_board
 from .codegen_hls import write_hls
 from .codegen_rtl import write_rtl
 from .errors import CompileError
@@ -16,6 +17,7 @@ from .folding import fold, read_folding_file
 from .lower import lower, make_topk
 from .onnx_graph import load_qonnx
 from .optimize import fold_for_board
+from .pipeline import pipeline_for_board
 from .report import build_report, fifo_report, resources_report, write_reports
 
 
@@ -63,6 +65,8 @@ def compile_model(
         t = stage("fold", t)
     for n in df.nodes:  # a folding no block supports: one sentence naming the node
         n.check()
+    if opts.board:  # pipeline registers for the board's timing (latency only)
+        df = pipeline_for_board(df, load_board(opts.board))
     overrides = {k: v["fifo_depth"] for k, v in (folding or {}).items() if "fifo_depth" in v}
     df = size_fifos(df, {**overrides, **(opts.fifo_depths or {})})
     depths = fifo_depths(df)

@@ -94,6 +94,16 @@ class MVU(Block):
     # 512 words (cnv's conv2 at PE 32 x SIMD 64: 18 words of 2,048 bits, 28.5 BRAM36 for
     # 36,864 bits), where one LUT a bit holds it (Optimiser: fold_options)
     weight_rom: str = "auto"
+    # pipeline registers for the target's timing (compiler/pipeline.py): hw_mvu TREE_PIPE
+    # (popcount trees registered every k levels; 0: none), THR_PIPE (compares
+    # registered before their count) and MEM_PIPE; each adds latency, never cycles per
+    # frame
+    tree_pipe: int = 0
+    thr_pipe: int = 0
+    mem_pipe: int = 0  # hw_mvu MEM_PIPE: the weight/input memory reads registered again
+    # > 0: a weight ROM deeper than this many words goes to block RAM whatever its size
+    # (compiler/pipeline.py: a deep ROM in LUT4 logic is a long mux tree on the ECP5)
+    lut_rom_depth: int = 0
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -415,9 +425,11 @@ class MVU(Block):
 
     def rom_style(self) -> str:
         """The optimiser's pick (weight_rom), else: small weight memories go to LUTs, the
-        rest to block RAM."""
+        rest to block RAM (and, with `lut_rom_depth`, the deep ones)."""
         if self.weight_rom != "auto":
             return self.weight_rom
+        if self.lut_rom_depth and self.NF * self.SF > self.lut_rom_depth:
+            return "block"
         return "distributed" if self.MH * self.MW * self.w_bits <= 4096 else "block"
 
     def swap_rows(self) -> np.ndarray:
@@ -504,6 +516,11 @@ class MVU(Block):
         if self.dsp_pack != 1:
             params.append(("DSP_PACK", self.dsp_pack))
             rows.append(1)
+        pipe = [(k, v) for k, v in (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe),
+                                    ("MEM_PIPE", self.mem_pipe)) if v]  # fmt: skip
+        if pipe:
+            params += pipe
+            rows.append(len(pipe))
         text = tuple((k, f'"{v}"' if isinstance(v, str) else str(v)) for k, v in params)
         return Instance(self.rtl_module, self.name, text, tuple(rows), files=tuple(files))
 

@@ -18,8 +18,9 @@
 // between the lanes and the queue are G*G times smaller than element-wise: 96 -> 32
 // lanes of a 96-element vector move 3 -> 1 granules of 32). The queue holds CAP =
 // IL + OL + max(IL, OL) - 2 granules with IL = IN_LANES/G, OL = OUT_LANES/G (a circular
-// queue; vectors are not aligned in it). in_ready is high when
-// the buffer has room for the whole input beat, out_valid when it holds every element
+// queue with one-hot read and write pointers, so no pointer arithmetic sits between
+// them and the queue; vectors are not aligned in it). in_ready is high when the buffer
+// has room for the whole input beat, out_valid when it holds every element
 // of the next output beat; both depend only on registered state (no combinational path
 // between the two streams). Latency: an output beat is valid at the earliest in the
 // cycle after the input beat that completes it was accepted. Throughput: with the
@@ -142,20 +143,15 @@ module hw_lane_repack #(
             localparam integer OL  = OUT_LANES / G;                       // granules an output beat
             localparam integer CAP = IL + OL + ((IL > OL) ? IL : OL) - 2; // queue granules
             localparam integer CW  = $clog2(CAP + 1);                     // bits of 0..CAP
-            localparam integer AW  = $clog2(CAP);                         // queue index bits (CAP >= 3)
-            localparam [AW:0]   CAP_P = CAP[AW:0];
             localparam [CW-1:0] CAP_C = CAP[CW-1:0];
             localparam integer IN_TG  = IN_TAIL / G;  // granules in the last input beat
             localparam integer OUT_TG = OUT_TAIL / G; // granules in the last output beat
 
-            // x mod CAP for x < 2*CAP.
-            function [AW-1:0] wrap(input [AW:0] x);
-                wrap = (x >= CAP_P) ? x[AW-1:0] - CAP_P[AW-1:0] : x[AW-1:0];
-            endfunction
-
-            reg  [GW-1:0]  mem [0:CAP-1];
-            reg  [AW-1:0]  wr;                   // next free slot
-            reg  [AW-1:0]  rd;                   // oldest granule
+            // Pointers are one-hot (bit s: slot s), so the lanes' slots are constant
+            // rotations of them: no adder, modulo or decoder between the pointer
+            // registers and the queue (they were the critical path on the ECP5).
+            reg  [CAP-1:0] wr_oh;                // next free slot
+            reg  [CAP-1:0] rd_oh;                // oldest granule
             reg  [CW-1:0]  count;                // granules stored
             reg  [IBW-1:0] in_beat;              // beat of the current input vector
             reg  [OBW-1:0] out_beat;             // beat of the current output vector
@@ -167,56 +163,76 @@ module hw_lane_repack #(
             wire in_fire  = in_valid && in_ready;
             wire out_fire = out_valid && out_ready;
             wire [IL-1:0]  wen;
-            wire [AW-1:0]  widx [0:IL-1];
             wire [GW-1:0]  in_g [0:IL-1];
-            wire [AW:0]    wr_sum = {1'b0, wr} + {1'b0, k_in[AW-1:0]};
-            wire [AW:0]    rd_sum = {1'b0, rd} + {1'b0, need[AW-1:0]};
+            wire [GW-1:0]  mem  [0:CAP-1];
 
             assign in_ready  = (count <= CAP_C - k_in);
             assign out_valid = (count >= need);
             assign out_last  = out_lst;
 
-            for (i = 0; i < IL; i = i + 1) begin : g_widx
-                localparam [AW:0]   OFF  = i[AW:0];
+            for (i = 0; i < IL; i = i + 1) begin : g_win
                 localparam [CW-1:0] LANE = i[CW-1:0];
-                wire [AW:0] s = {1'b0, wr} + OFF;
-                assign widx[i] = wrap(s);
-                assign wen[i]  = in_fire && (LANE < k_in);
+                assign wen[i] = in_fire && (LANE < k_in);
                 for (j = 0; j < G; j = j + 1) begin : g_el
                     assign in_g[i][j*SW +: SW] = in_sw[i*G + j];
                 end
             end
+            // slot s takes input granule i when the write pointer is at slot s - i
+            for (i = 0; i < CAP; i = i + 1) begin : g_slot
+                reg  [GW-1:0] q;
+                reg  [GW-1:0] d;
+                reg           we;
+                integer       l;
+                always @* begin
+                    d  = {GW{1'b0}};
+                    we = 1'b0;
+                    for (l = 0; l < IL; l = l + 1)
+                        if (wen[l] && wr_oh[(i - l + CAP) % CAP]) begin
+                            d  = d | in_g[l];
+                            we = 1'b1;
+                        end
+                end
+                always @(posedge clk) if (we) q <= d;
+                assign mem[i] = q;
+            end
+            // output granule i is the slot rd + i
             for (i = 0; i < OL; i = i + 1) begin : g_ridx
-                localparam [AW:0]   OFF  = i[AW:0];
                 localparam [CW-1:0] LANE = i[CW-1:0];
-                wire [AW:0]   s = {1'b0, rd} + OFF;
-                wire [GW-1:0] g = mem[wrap(s)];
+                reg     [GW-1:0] g;
+                integer          l;
+                always @* begin
+                    g = {GW{1'b0}};
+                    for (l = 0; l < CAP; l = l + 1)
+                        if (rd_oh[(l - i + CAP) % CAP]) g = g | mem[l];
+                end
                 for (j = 0; j < G; j = j + 1) begin : g_el
                     assign out_sw[i*G + j] = g[j*SW +: SW];
                     assign out_en[i*G + j] = (LANE < need);
                 end
             end
 
-            integer l;
-            always @(posedge clk) begin
-                for (l = 0; l < IL; l = l + 1)
-                    if (wen[l]) mem[widx[l]] <= in_g[l];
-            end
+            // a one-hot pointer advanced by a constant k: rotated left by k
+            function [CAP-1:0] rot(input [CAP-1:0] x, input integer k);
+                integer b;
+                begin
+                    for (b = 0; b < CAP; b = b + 1) rot[b] = x[(b - k % CAP + CAP) % CAP];
+                end
+            endfunction
 
             always @(posedge clk) begin
                 if (rst) begin
-                    wr       <= {AW{1'b0}};
-                    rd       <= {AW{1'b0}};
+                    wr_oh    <= {{(CAP-1){1'b0}}, 1'b1};
+                    rd_oh    <= {{(CAP-1){1'b0}}, 1'b1};
                     count    <= {CW{1'b0}};
                     in_beat  <= {IBW{1'b0}};
                     out_beat <= {OBW{1'b0}};
                 end else begin
                     if (in_fire) begin
-                        wr      <= wrap(wr_sum);
+                        wr_oh   <= in_last ? rot(wr_oh, IN_TG) : rot(wr_oh, IL);
                         in_beat <= in_last ? {IBW{1'b0}} : in_beat + 1'b1;
                     end
                     if (out_fire) begin
-                        rd       <= wrap(rd_sum);
+                        rd_oh    <= out_lst ? rot(rd_oh, OUT_TG) : rot(rd_oh, OL);
                         out_beat <= out_lst ? {OBW{1'b0}} : out_beat + 1'b1;
                     end
                     count <= count + (in_fire ? k_in : {CW{1'b0}})

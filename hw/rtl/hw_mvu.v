@@ -39,12 +39,19 @@
 // an SF-entry buffer), then reread from the buffer for nf = 1..NF-1 (in_ready is low).
 // Throughput: exactly NF*SF cycles per vector, back to back without bubbles, as long
 // as in_valid (during nf = 0) and out_ready stay high.
-// Latency: 4 + LT cycles: when the vector's last input beat transfers in cycle c, output
-// beat nf = 0 is valid from cycle c+4+LT (ROM/buffer read, PE trees (+ LT tree
-// registers), accumulate, 2-entry output buffer); beat nf follows nf*SF cycles later.
-// Backpressure: a 2-entry output buffer decouples out_ready; the pipeline stalls only
-// when a finished output beat finds the buffer full. in_ready does not depend
-// combinationally on out_ready.
+// THR_PIPE = 1 (with N_T > 0) registers the threshold compares before their count: LTHR
+// = 1 cycle more. MEM_PIPE = 1 registers the weight word and the input beat once more
+// after the memory reads: LM = 1 cycle more.
+// Latency: LAT = 4 + LM + LT + LTHR cycles: when the vector's last input beat transfers
+// in cycle c, output beat nf = 0 is valid from cycle c+LAT (ROM/buffer read (+ LM), PE
+// trees (+ LT tree registers), accumulate, thresholds (+ LTHR), output buffer); beat nf
+// follows nf*SF cycles later.
+// Backpressure (BATCH = 1): the output buffer has OB_DEPTH = ceil((LAT+1)/SF) + 1
+// entries (hw_outbuf, LUT RAM), and a step starts only while fewer than OB_DEPTH output
+// beats are started and not yet sent (a credit counter), so the pipeline after the
+// step counters never stalls: no enable fans out over its registers. With out_ready
+// high the credits never run out (full rate). in_ready does not depend
+// combinationally on out_ready. (BATCH > 1: a 2-entry buffer and a pipeline stall.)
 // Memories (read with $readmemh, synchronous reads so they map to block RAM):
 //     WEIGHT_FILE: depth NF*SF, word PE*SIMD*W_W bits, address nf*SF+sf, lane p*SIMD+s at
 //                  bits [(p*SIMD+s)*W_W +: W_W] = weight of row nf*PE+p, column sf*SIMD+s.
@@ -101,6 +108,8 @@ module hw_mvu #(
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
     parameter integer TREE_PIPE = 0,       // lane trees: registers every k levels; 0: none
+    parameter integer THR_PIPE  = 0,       // 1: a register between threshold compare and count
+    parameter integer MEM_PIPE  = 0,       // 1: a register after the weight/input memory reads
     parameter integer BATCH     = 1,       // vectors per weight word (> 1: "stream" only)
     parameter integer DSP_PACK  = 1        // MODE 2: products per multiplier, 1 or 2 (hw_dsp_pair)
 ) (
@@ -170,6 +179,11 @@ module hw_mvu #(
     // row tree sum bits: bit planes need S modulo 2^(ACC_W-1) only (2*S - C)
     localparam integer    CNT_W       = (BITPLANE != 0) ? ACC_W - 1 : ACC_W;
     localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, TREE_PIPE) : 0;
+    localparam integer    LTHR        = (THR_PIPE != 0 && N_T > 0) ? 1 : 0; // compare register
+    localparam integer    LM          = (MEM_PIPE != 0) ? 1 : 0;          // memory read register
+    localparam integer    LAT         = 4 + LM + LT + LTHR;  // last input beat -> output beat 0
+    // output buffer entries (BATCH = 1): the beats a full-rate pipeline has in flight
+    localparam integer    OB_DEPTH    = (LAT + SF) / SF + 1;
     localparam integer    BBW         = (BATCH > 1) ? $clog2(BATCH) : 1;  // vector in batch
     localparam [31:0]     B_M1        = BATCH - 1;
     localparam [BBW-1:0]  B_LAST      = B_M1[BBW-1:0];
@@ -252,6 +266,14 @@ module hw_mvu #(
             $display("ERROR: %m: TREE_PIPE=%0d must be >= 0", TREE_PIPE);
             $finish;
         end
+        if (MEM_PIPE != 0 && MEM_PIPE != 1) begin
+            $display("ERROR: %m: MEM_PIPE=%0d must be 0 or 1", MEM_PIPE);
+            $finish;
+        end
+        if (THR_PIPE != 0 && THR_PIPE != 1) begin
+            $display("ERROR: %m: THR_PIPE=%0d must be 0 or 1", THR_PIPE);
+            $finish;
+        end
         if (BATCH < 1 || (BATCH > 1 && STREAM == 0)) begin
             $display("ERROR: %m: BATCH=%0d must be 1, or > 1 with the weight stream", BATCH);
             $finish;
@@ -263,11 +285,17 @@ module hw_mvu #(
     end
 
     // ------------------------------------------------------------- pipeline enable
-    // The whole pipeline advances together; it stalls only when a finished output beat
-    // (s3_last) meets a full output buffer. Both terms are registers.
+    // BATCH = 1: no pipeline stall. A step starts (fire) only when an entry of the
+    // OB_DEPTH-entry output buffer is free for the beat it may finish (credit: the beats
+    // started and not yet sent), so every later stage advances every cycle (en = 1) and
+    // no enable fans out over the datapath registers. BATCH > 1: the whole pipeline
+    // advances together and stalls when a finished output beat (r_last) meets a full
+    // output buffer (both terms registers).
     wire ob_ready;
     reg  s3_last;
-    wire en = ob_ready || !s3_last;
+    wire r_last;    // the last stage (3, or 4 with THR_PIPE) holds a finished beat
+    wire credit;    // an output buffer entry is free for this step's beat
+    wire en = (BATCH > 1) ? (ob_ready || !r_last) : 1'b1;
 
     // ------------------------------------------------------------- stage 0: counters
     reg [SFW-1:0] sf;
@@ -283,13 +311,13 @@ module hw_mvu #(
     wire x_ok   = (BATCH > 1) ? batch_ok : (take ? in_valid : 1'b1); // input beat is there
     wire w_ok   = (STREAM != 0) ? (w_valid || !first_b) : 1'b1; // weight word is there
     wire s0_v   = x_ok && w_ok;
-    wire fire   = en && s0_v;
+    wire fire   = en && s0_v && credit;
     wire sf_end = (sf == SF_LAST);
     wire nf_end = (nf == NF_LAST);
     wire in_ready_b;                                 // BATCH > 1: the loader's bank is free
 
-    assign in_ready = (BATCH > 1) ? in_ready_b : (en && take && w_ok);
-    assign w_ready  = (STREAM != 0) && en && x_ok && first_b;
+    assign in_ready = (BATCH > 1) ? in_ready_b : (en && credit && take && w_ok);
+    assign w_ready  = (STREAM != 0) && en && credit && x_ok && first_b;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -328,7 +356,7 @@ module hw_mvu #(
         if (rst) begin
             s1_v <= 1'b0;
         end else if (en) begin
-            s1_v <= s0_v;
+            s1_v <= s0_v && credit;
         end
     end
     always @(posedge clk) begin
@@ -432,6 +460,51 @@ module hw_mvu #(
         end
     endgenerate
 
+    // ------------------------------------------------------------- MEM_PIPE register
+    // MEM_PIPE = 1: the memory reads (weight word, buffered input) and stage 1's control
+    // are registered once more before the trees (a block RAM's clock-to-output is most
+    // of an ECP5 cycle), LM = 1 cycle more
+    reg  [NFW-1:0]   s1_nf;
+    always @(posedge clk) if (en) s1_nf <= nf;
+    wire [WWORD-1:0] m_w;
+    wire [DW-1:0]    m_x;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE-1:0]    m_swap;  // used by MODE 3 only
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire             m_v, m_first, m_last;
+    wire [NFW-1:0]   m_nf;
+    wire [BBW-1:0]   m_b;
+    generate
+        if (LM != 0) begin : g_mreg
+            reg [WWORD-1:0] qw;
+            reg [DW-1:0]    qx;
+            reg [PE-1:0]    qs;
+            reg             qv, qf, ql;
+            reg [NFW-1:0]   qn;
+            reg [BBW-1:0]   qb;
+            always @(posedge clk) begin
+                if (rst) qv <= 1'b0;
+                else if (en) qv <= s1_v;
+            end
+            always @(posedge clk) begin
+                if (en) begin
+                    qw <= s1_w;
+                    qx <= s1_x;
+                    qs <= s1_swap;
+                    qf <= s1_first;
+                    ql <= s1_last;
+                    qn <= s1_nf;
+                    qb <= s1_b;
+                end
+            end
+            assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
+                   {qw, qx, qs, qv, qf, ql, qn, qb};
+        end else begin : g_mcomb
+            assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
+                   {s1_w, s1_x, s1_swap, s1_v, s1_first, s1_last, s1_nf, s1_b};
+        end
+    endgenerate
+
     // ------------------------------------------------------------- stage 1 -> 2: PE trees
     reg            s2_v, s2_first, s2_last;
     reg [PE*ACC_W-1:0] s2_psum;
@@ -444,7 +517,7 @@ module hw_mvu #(
     genvar p, s, n;
     generate
         for (s = 0; s < SIMD; s = s + 1) begin : g_live
-            assign live[s] = !s1_last || (s < TAIL);
+            assign live[s] = !m_last || (s < TAIL);
         end
     endgenerate
 
@@ -453,7 +526,7 @@ module hw_mvu #(
             // dead lanes (column >= MW) read x = 0: shared by all rows
             wire [DW-1:0] xlive;
             for (s = 0; s < SIMD; s = s + 1) begin : g_xl
-                assign xlive[s*IN_W +: IN_W] = s1_x[s*IN_W +: IN_W] & {IN_W{live[s]}};
+                assign xlive[s*IN_W +: IN_W] = m_x[s*IN_W +: IN_W] & {IN_W{live[s]}};
             end
             /* verilator lint_off UNUSEDSIGNAL */
             wire [ACC_W-1:0] col;   // C = sum of the live lanes x (bit planes only)
@@ -471,7 +544,7 @@ module hw_mvu #(
                 assign col = {ACC_W{1'b0}};
             end
             for (p = 0; p < PE; p = p + 1) begin : g_pe
-                wire [SIMD-1:0] wb = s1_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
+                wire [SIMD-1:0] wb = m_w[p*SIMD*W_W +: SIMD];  // W_W = 1 here
                 wire [SIMD-1:0] wop;  // the weight operand of the tree's op
                 wire [CNT_W-1:0] ta, tb;  // the row's sum, as two numbers
                 hw_lanetree #(.N(SIMD), .IN_W(IN_W), .OP(POP_OP), .PIPE(TREE_PIPE),
@@ -502,12 +575,12 @@ module hw_mvu #(
             if (MODE == 2 && DSP_PACK == 2) begin : g_pairs
                 for (p = 0; p < PE; p = p + 2) begin : g_pq
                     for (s = 0; s < SIMD; s = s + 1) begin : g_ps
-                        wire [IN_W-1:0] xr = s1_x[s*IN_W +: IN_W];
-                        wire [W_W-1:0]  w0 = s1_w[(p*SIMD+s)*W_W +: W_W];
+                        wire [IN_W-1:0] xr = m_x[s*IN_W +: IN_W];
+                        wire [W_W-1:0]  w0 = m_w[(p*SIMD+s)*W_W +: W_W];
                         if (p + 1 < PE) begin : g_two
                             hw_dsp_pair #(.W_W(W_W), .IN_W(IN_W), .IN_SIGNED(IN_SIGNED),
                                           .OUT_W(PW)) u_pair (
-                                .w_lo(w0), .w_hi(s1_w[((p+1)*SIMD+s)*W_W +: W_W]), .x(xr),
+                                .w_lo(w0), .w_hi(m_w[((p+1)*SIMD+s)*W_W +: W_W]), .x(xr),
                                 .p_lo(pair_prod[(p*SIMD+s)*PW +: PW]),
                                 .p_hi(pair_prod[((p+1)*SIMD+s)*PW +: PW]));
                         end else begin : g_one
@@ -524,8 +597,8 @@ module hw_mvu #(
                 wire [(2*SIMD-1)*ACC_W-1:0] node;   // node k at [k*ACC_W +: ACC_W]
                 for (s = 0; s < SIMD; s = s + 1) begin : g_lane
                     /* verilator lint_off UNUSEDSIGNAL */  // DSP_PACK 2: in pair_prod
-                    wire [W_W-1:0]  w    = s1_w[(p*SIMD+s)*W_W +: W_W];
-                    wire [IN_W-1:0] xr   = s1_x[s*IN_W +: IN_W];
+                    wire [W_W-1:0]  w    = m_w[(p*SIMD+s)*W_W +: W_W];
+                    wire [IN_W-1:0] xr   = m_x[s*IN_W +: IN_W];
                     wire [ACC_W-1:0] term;
                     // input lane as an XW-bit signed value
                     wire [XW-1:0] xs = {(IN_SIGNED != 0) ? xr[IN_W-1] : 1'b0, xr};
@@ -544,8 +617,8 @@ module hw_mvu #(
                         wire [PW-1:0] xp = times_const(xs, WP);
                         wire [PW-1:0] xn = times_const(xs, WN);
                         // a swapped row exchanges the magnitudes of its +1 and -1 codes
-                        wire [PW-1:0] ppos = s1_swap[p] ? xn : xp;
-                        wire [PW-1:0] pneg = s1_swap[p] ? xp : xn;
+                        wire [PW-1:0] ppos = m_swap[p] ? xn : xp;
+                        wire [PW-1:0] pneg = m_swap[p] ? xp : xn;
                         assign prod = (w == 2'b01) ? ppos
                                     : (w == 2'b11) ? -pneg : {PW{1'b0}};
                     end
@@ -573,8 +646,6 @@ module hw_mvu #(
     endgenerate
 
     // the control of stage 1, delayed by the LT tree registers (same enable)
-    reg [NFW-1:0] s1_nf;
-    always @(posedge clk) if (en) s1_nf <= nf;
     wire           t_v, t_first, t_last;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [NFW-1:0] t_nf;  // read by the thresholds only
@@ -583,8 +654,8 @@ module hw_mvu #(
     localparam integer CB = 2 + NFW + BBW;  // {first, last, nf, vector in batch}
     wire [LT:0]        cv;
     wire [(LT+1)*CB-1:0] cc;
-    assign cv[0]      = s1_v;
-    assign cc[0 +: CB] = {s1_first, s1_last, s1_nf, s1_b};
+    assign cv[0]      = m_v;
+    assign cc[0 +: CB] = {m_first, m_last, m_nf, m_b};
     generate
         for (n = 0; n < LT; n = n + 1) begin : g_tdly
             reg          qv;
@@ -661,7 +732,20 @@ module hw_mvu #(
     end
 
     // ------------------------------------------------------------- stage 3: activation
+    // THR_PIPE (with thresholds): the compares are registered (stage 4) and counted there
     wire [PE*LW-1:0] result;
+    generate
+        if (LTHR != 0) begin : g_s4
+            reg s4_last;
+            always @(posedge clk) begin
+                if (rst) s4_last <= 1'b0;
+                else if (en) s4_last <= s3_last;
+            end
+            assign r_last = s4_last;
+        end else begin : g_s3
+            assign r_last = s3_last;
+        end
+    endgenerate
     generate
         if (N_T > 0) begin : g_thr
             // the count and the bias are added modulo 2^OUT_W (the output truncates)
@@ -677,9 +761,17 @@ module hw_mvu #(
                 .re(en), .raddr(s2_nf), .rdata(thr_q));
             for (p = 0; p < PE; p = p + 1) begin : g_act
                 wire signed [ACC_W-1:0] a = acc[p*ACC_W +: ACC_W];
-                wire [N_T-1:0] ge;
+                wire [N_T-1:0] ge_c;  // the compare, stage 3
+                wire [N_T-1:0] ge;    // what the count reads: ge_c, or stage 4's copy
                 for (n = 0; n < N_T; n = n + 1) begin : g_cmp
-                    assign ge[n] = a >= $signed(thr_q[(p*N_T+n)*ACC_W +: ACC_W]);
+                    assign ge_c[n] = a >= $signed(thr_q[(p*N_T+n)*ACC_W +: ACC_W]);
+                end
+                if (LTHR != 0) begin : g_reg
+                    reg [N_T-1:0] q;
+                    always @(posedge clk) if (en) q <= ge_c;
+                    assign ge = q;
+                end else begin : g_comb
+                    assign ge = ge_c;
                 end
                 reg [OUT_W-1:0] cnt;
                 integer t;
@@ -712,7 +804,7 @@ module hw_mvu #(
             reg           wbank, rbank, rd_v;
             reg [1:0]     ofull;             // bank holds a whole batch not yet sent
             wire          rd_ready;
-            wire push  = en && s3_last;
+            wire push  = en && r_last;
             wire w_end = push && (wb == B_LAST) && (wnf == NF_A - 1'b1);
             wire issue = ofull[rbank] && (!rd_v || rd_ready);
             wire r_end = issue && (roff == OLAST);
@@ -759,10 +851,30 @@ module hw_mvu #(
                 .clk(clk), .rst(rst),
                 .in_data(rdata), .in_valid(rd_v), .in_ready(rd_ready),
                 .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+            assign credit = 1'b1;
         end else begin : g_direct
-            hw_outbuf #(.WIDTH(PE*LW)) u_obuf (
+            // credits: output beats started (a step finishing a row fold fired) and not
+            // yet sent; OB_DEPTH covers the pipeline's LAT cycles at full rate
+            localparam integer CRW = $clog2(OB_DEPTH + 1);
+            localparam [31:0]    OBD32 = OB_DEPTH;
+            localparam [CRW-1:0] OBD   = OBD32[CRW-1:0];
+            localparam [CRW-1:0] ONE   = {{(CRW-1){1'b0}}, 1'b1};
+            reg  [CRW-1:0] inflight;
+            wire reserve = fire && sf_end;
+            wire sent    = out_valid && out_ready;
+            always @(posedge clk) begin
+                if (rst) inflight <= {CRW{1'b0}};
+                else inflight <= inflight + (reserve ? ONE : {CRW{1'b0}})
+                                          - (sent ? ONE : {CRW{1'b0}});
+            end
+            assign credit = (inflight != OBD);
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire ob_in_ready;  // always high when a beat arrives (credits)
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign ob_ready = 1'b1;
+            hw_outbuf #(.WIDTH(PE*LW), .DEPTH(OB_DEPTH)) u_obuf (
                 .clk(clk), .rst(rst),
-                .in_data(result), .in_valid(s3_last), .in_ready(ob_ready),
+                .in_data(result), .in_valid(r_last), .in_ready(ob_in_ready),
                 .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
         end
     endgenerate

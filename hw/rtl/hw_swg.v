@@ -112,7 +112,6 @@ module hw_swg #(
     localparam [31:0] PSTEP32    = SW * CF;
     localparam [31:0] A0_32      = -PAD_T;
     localparam [31:0] IH32       = IH;
-    localparam [31:0] KH32       = KH;
     localparam [31:0] SH32       = SH;
     localparam [31:0] NR32       = NR;
     localparam [AW:0]    ROW_STEP_A = ROW_STEP32[AW:0];
@@ -131,7 +130,6 @@ module hw_swg #(
     localparam [PW-1:0]  P_STEP     = PSTEP32[PW-1:0];
     localparam [YW-1:0]  Y_START    = A0_32[YW-1:0];
     localparam [YW-1:0]  Y_IH       = IH32[YW-1:0];
-    localparam [YW-1:0]  Y_KH       = KH32[YW-1:0];
     localparam [YW-1:0]  Y_SH       = SH32[YW-1:0];
     localparam [YW-1:0]  Y_NR       = NR32[YW-1:0];
     localparam [YW-1:0]  Y_ZERO     = {YW{1'b0}};
@@ -242,22 +240,51 @@ module hw_swg #(
     reg  [AW-1:0]  base_a;   // line buffer address of image row a (mod DEPTH)
     reg  [AW-1:0]  base_y;   // line buffer address of image row iy
 
-    // rows of this output row: lo .. hi (clamped to the image); rows needed: hi - lo + 1
-    wire          a_neg  = a[YW-1];
-    wire [YW-1:0] a_kh   = a + Y_KH;                      // hi + 1 before clamping
-    wire [YW-1:0] lo     = a_neg ? Y_ZERO : ($signed(a) > $signed(Y_IH) ? Y_IH : a);
-    wire [YW-1:0] hi1    = ($signed(a_kh) > $signed(Y_IH)) ? Y_IH : a_kh;   // hi + 1
-    wire [YW-1:0] need   = hi1 - lo;                                        // signed
-    // an output row of padding alone needs nothing, but waits until the writer has caught
-    // up with the rows released so far (held >= 0), so the reader never runs a frame ahead
-    wire [YW-1:0] need_p = need[YW-1] ? Y_ZERO : need;
-    wire          row_ok = $signed(held) >= $signed(need_p);
-    // release at the end of the output row: up to the next output row's lo (frame: IH)
+    // Output row oy (first image row a = oy*SH - PAD_T) uses rows lo .. hi (clamped to the
+    // image) and needs hi - lo + 1 of them held; an output row of padding alone needs
+    // nothing, but waits until the writer has caught up with the rows released so far
+    // (held >= 0), so the reader never runs a frame ahead. At its end it releases the
+    // rows up to the next output row's lo (frame: IH). Both are constants of oy: tables
+    // (row_need, row_rel), read one output row ahead into registers, so no arithmetic on
+    // a sits between the row counters and held.
+    function integer row_lo(input integer k);  // lo of output row k (k = OH: IH)
+        integer aa;
+        begin
+            aa = k * SH - PAD_T;
+            row_lo = (k >= OH) ? IH : (aa < 0) ? 0 : (aa > IH) ? IH : aa;
+        end
+    endfunction
+    function integer row_need(input integer k);
+        integer aa, hi1, nd;
+        begin
+            aa = k * SH - PAD_T;
+            hi1 = (aa + KH > IH) ? IH : aa + KH;
+            nd = hi1 - row_lo(k);
+            row_need = (nd < 0) ? 0 : nd;
+        end
+    endfunction
+    function integer row_rel(input integer k);
+        row_rel = row_lo(k + 1) - row_lo(k);
+    endfunction
+    wire [YW-1:0] need_nx [0:OH-1];  // entry k: output row k+1's (k = OH-1: row 0's)
+    wire [YW-1:0] rel_nx  [0:OH-1];
+    genvar gk;
+    generate
+        for (gk = 0; gk < OH; gk = gk + 1) begin : g_rowtab
+            localparam integer    NXT = (gk + 1 < OH) ? gk + 1 : 0;
+            localparam [31:0]     ND32 = row_need(NXT);
+            localparam [31:0]     RL32 = row_rel(NXT);
+            assign need_nx[gk] = ND32[YW-1:0];
+            assign rel_nx[gk]  = RL32[YW-1:0];
+        end
+    endgenerate
+    localparam [31:0] ND0_32 = row_need(0);
+    localparam [31:0] RL0_32 = row_rel(0);
+    reg  [YW-1:0] need_q;    // row_need(oy)
+    reg  [YW-1:0] rel_q;     // row_rel(oy)
+    wire          row_ok = $signed(held) >= $signed(need_q);
     wire [YW-1:0] a_sh   = a + Y_SH;
-    wire [YW-1:0] lo_nx  = (oy == OY_LAST) ? Y_IH
-                         : a_sh[YW-1] ? Y_ZERO
-                         : ($signed(a_sh) > $signed(Y_IH) ? Y_IH : a_sh);
-    assign rel_rows = lo_nx - lo;
+    assign rel_rows = rel_q;
 
     wire ob_ready;            // the output buffer has room
     reg  s1_v;                // a read word is in stage 1
@@ -291,6 +318,8 @@ module hw_swg #(
             iy     <= Y_START;
             base_a <= A0_BASE;
             base_y <= A0_BASE;
+            need_q <= ND0_32[YW-1:0];
+            rel_q  <= RL0_32[YW-1:0];
         end else if (issue) begin
             if (!j_end) begin
                 j <= j + 1'b1;
@@ -311,9 +340,11 @@ module hw_swg #(
                         iy     <= a;
                         base_y <= base_a;
                     end else begin
-                        ox   <= {OXW{1'b0}};
-                        col0 <= P_START;
-                        p    <= P_START;
+                        ox     <= {OXW{1'b0}};
+                        col0   <= P_START;
+                        p      <= P_START;
+                        need_q <= need_nx[oy];
+                        rel_q  <= rel_nx[oy];
                         if (!oy_end) begin              // next output row
                             oy     <= oy + 1'b1;
                             a      <= a_sh;

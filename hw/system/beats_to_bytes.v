@@ -1,8 +1,11 @@
 // beats_to_bytes.v — beats of NBYTES bytes to a byte stream (little-endian).
 //
 // Input beat: NBYTES bytes; output: its bytes one per beat, bits [7:0] first.
-// Throughput: one byte per cycle; a new beat is accepted in the cycle its predecessor's
-// last byte leaves. Latency: 1 cycle.
+// Throughput: one byte per cycle; a new beat is accepted in the cycle after its
+// predecessor's last byte leaves (NBYTES + 1 cycles a beat at full rate; the UART needs
+// 10*CLKS_PER_BIT a byte). in_ready is a register (no combinational path from out_ready:
+// it was the ECP5 critical path, UART transmitter -> framing -> the accelerator's output
+// adapter). Latency: 1 cycle.
 `default_nettype none
 module beats_to_bytes #(
     parameter integer NBYTES = 8  // bytes per input beat, >= 1
@@ -31,7 +34,7 @@ module beats_to_bytes #(
     wire last = idx == LAST;
     assign out_data = beat[idx*8 +: 8];
     assign out_valid = full;
-    assign in_ready = !full || (out_ready && last);
+    assign in_ready = !full;
 
     always @(posedge clk) begin
         if (rst) begin

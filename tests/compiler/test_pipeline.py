@@ -1,0 +1,57 @@
+"""compiler/pipeline.py: the pipeline registers chosen per board change latency only.
+
+Unit: on the ECP5 board every MVU gets its registers (popcount trees, compares, memory
+reads, deep ROMs in block RAM) and its hw_mvu parameters; on a Xilinx board nothing
+changes; cycles per frame are the same. RTL: a random conv net compiled for the ECP5
+board (pipelined) is bit-exact at every node under random stalls, and without stalls
+runs at the cycle model's cycles per frame."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from halfwave.compiler.blocks.mvu import MVU
+from halfwave.compiler.boards import load_board
+from halfwave.compiler.pipeline import pipeline_for_board
+from halfwave.flow import api
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_block_kinds import fc_ir  # noqa: E402
+from test_conv import random_conv_net  # noqa: E402
+
+
+def test_ecp5_gets_pipeline_registers_xilinx_does_not():
+    df = fc_ir([64, 32, 10])
+    ecp5 = pipeline_for_board(df, load_board("ulx3s-85f"))
+    xc7 = pipeline_for_board(df, load_board("pynq-z2"))
+    for a, b, c in zip(df.nodes, ecp5.nodes, xc7.nodes, strict=True):
+        assert c == a and b.cycles_per_frame() == a.cycles_per_frame()
+        if not isinstance(a, MVU):
+            continue
+        params = dict(b.rtl().params)
+        assert b.mem_pipe == 1 and params["MEM_PIPE"] == "1"
+        assert b.thr_pipe == int(a.n_thresholds > 0)
+        assert ("THR_PIPE" in params) == (a.n_thresholds > 0)
+        assert "MEM_PIPE" not in dict(a.rtl().params)
+        if a.NF * a.SF > 64:  # a deep weight ROM goes to block RAM on the ECP5
+            assert b.rom_style() == "block"
+
+
+def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts):
+    onnx_path = random_conv_net(3).save(tmp_path / "net.onnx")
+    df = api.compile(onnx_path, tmp_path / "b", board="ulx3s-85f", max_fps=True)
+    assert any(n.mem_pipe and n.thr_pipe for n in df.mvus())
+    top = (tmp_path / "b" / "rtl" / "top.v").read_text()
+    assert ".MEM_PIPE(1)" in top and ".THR_PIPE(1)" in top
+    x = api.verification_inputs(df, 4, seed=1)
+    gold = api.simulate(tmp_path / "b", x, "golden")
+    stalled = api.simulate(tmp_path / "b", x, "rtl",
+                           sim_opts.replace(stall_in=0.4, stall_out=0.4, taps=True))  # fmt: skip
+    assert len(stalled.values) == len(gold.values)
+    for k, (got, want) in enumerate(zip(stalled.values, gold.values, strict=True)):
+        assert np.array_equal(got, want), f"boundary {k}"
+    s = api.simulate(tmp_path / "b", x, "rtl", sim_opts).stats
+    assert s["cycles_per_frame"] == s["predicted_cycles_per_frame"], s
