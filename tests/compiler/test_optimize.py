@@ -338,12 +338,17 @@ def _mac_ir(mw=363, mh=96, vectors=64):
     return Dataflow("mac", InputQuant([mw], "UINT8", "quant"), [n])
 
 
-def _dsp_board(tmp_path, dsp):
+def _board_with(tmp_path, what, count):
+    """pynq-z2 with `count` of resource `what`."""
     doc = dict(load_board("pynq-z2").doc)
-    doc.update(name=f"dsp{dsp}", resources={**doc["resources"], "dsp": dsp})
-    path = tmp_path / f"dsp{dsp}.json"
+    doc.update(name=f"{what}{count}", resources={**doc["resources"], what: count})
+    path = tmp_path / f"{what}{count}.json"
     path.write_text(json.dumps(doc))
     return load_board(path)
+
+
+def _dsp_board(tmp_path, dsp):
+    return _board_with(tmp_path, "dsp", dsp)
 
 
 def test_dsp_pairs_halve_the_multipliers():
@@ -387,14 +392,6 @@ def test_optimiser_packs_dsps_only_where_they_are_short(tmp_path, monkeypatch):
     assert "two products per DSP48E1" in line and f"{poor.estimate.dsp:g} DSP" in line
 
 
-def _bram_board(tmp_path, bram36):
-    doc = dict(load_board("pynq-z2").doc)
-    doc.update(name=f"bram{bram36}", resources={**doc["resources"], "bram36": bram36})
-    path = tmp_path / f"bram{bram36}.json"
-    path.write_text(json.dumps(doc))
-    return load_board(path)
-
-
 def test_shallow_wide_weights_go_to_luts_where_block_ram_is_short(tmp_path, monkeypatch):
     """A weight word of PE*SIMD bits NF*SF words deep fills few of a BRAM36's 512 words:
     at PE 32 x SIMD 64 a 64 x 576 layer's 36,864 bits take 28.5 BRAM36 but about one LUT
@@ -412,7 +409,7 @@ def test_shallow_wide_weights_go_to_luts_where_block_ram_is_short(tmp_path, monk
     with pytest.raises(CompileError, match=r"mvu0.*weight_rom must be one of auto, block"):
         replace(wide, weight_rom="lut").check()
     df = Dataflow("xnor", InputQuant([576], "BIPOLAR", "quant"), [n])
-    board = _bram_board(tmp_path, 12)  # budget 10.2 BRAM36
+    board = _board_with(tmp_path, "bram36", 12)  # budget 10.2 BRAM36
     got = optimise(df, board)
     assert got.fits and got.df.mvus()[0].weight_rom == "distributed"
     assert got.estimate.bram36 <= 10.2
