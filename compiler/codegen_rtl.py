@@ -68,8 +68,6 @@ LIBRARY = (
     "hw_avgpool.v",
     "hw_outbuf.v",
     "hw_ram.v",
-    "hw_popcount.v",
-    "hw_lut6.v",
     "hw_lanetree.v",
     "hw_tadd.v",
     "hw_lut62.v",
@@ -85,7 +83,6 @@ FIFO_LEVELS_FILE = "fifo_levels.txt"
 RTL_DEPENDS = {
     "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lanetree.v", "hw_tadd.v", "hw_lut62.v",
                  "hw_carry.v", "hw_dsp_pair.v"),
-    "hw_popcount.v": ("hw_lut6.v",),
     "hw_lanetree.v": ("hw_tadd.v", "hw_lut62.v", "hw_carry.v"),
     "hw_tadd.v": ("hw_lut62.v", "hw_carry.v"),
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),

@@ -726,25 +726,6 @@ def write_swap_file(swap: np.ndarray, pe: int, path: str | Path) -> Path:
 # ---------------------------------------------------------------- resource model
 
 
-def popcount_levels(n: int, planes: int = 1, op: int = 0) -> list[tuple[int, int]]:
-    """hw_popcount's levels as (bits per plane, planes), input level first, last level
-    (<= 2 bits per plane, the final adder's rows) last: N > 3 bits take 6:3 compressors
-    (ceil(N/6) groups per plane, bit k of a count goes to plane j+k), N = 3 takes 3:2;
-    with an op (OP > 0, hw_mvu's trees) the first level takes 3:2 over (bit, w) pairs."""
-    levels = [(n, planes)]
-    while n > 2:
-        cw, k = (6, 3) if n > 3 and not (op and len(levels) == 1) else (3, 2)
-        n, planes = -(-n // cw) * min(k, planes), planes + k - 1
-        levels.append((n, planes))
-    return levels
-
-
-def popcount_latency(n: int, planes: int, pipe: int, op: int = 0) -> int:
-    """hw_popcount's LATENCY: ceil(LEVELS / PIPE) cycles, LEVELS = compressor levels + 1
-    (the final adder); 0 when PIPE = 0 (combinational)."""
-    return -(-len(popcount_levels(n, planes, op)) // pipe) if pipe > 0 else 0
-
-
 def lanetree_levels(n: int) -> list[int]:
     """hw_lanetree's levels as their count of numbers: the lane pairs (ceil(n/2)), then
     groups of three (ceil(k/3)) until at most two numbers are left."""
@@ -776,41 +757,6 @@ def lanetree_luts(n: int, in_w: int, op: int, out_w: int) -> int:
         luts += adds * min(w_out, w_in + 1)
         count, w_in = groups, w_out
     return luts
-
-
-def popcount_luts(n: int, planes: int, op: int, out_w: int) -> int:
-    """LUTs of one hw_popcount: the hw_lut6 compressor outputs that depend on two or more
-    non-constant bits (hw_popcount pads its planes with constant zeros, and Yosys drops
-    constant inputs, buffers and the outputs in planes >= out_w, which nothing reads),
-    plus one per final-adder bit."""
-    levels = popcount_levels(n, planes, op)
-    real = [[True] * n for _ in range(planes)]  # level 0: slot i of plane j is a bit
-    luts = 0
-    for lvl, ((ln, lp), (n2, p2)) in enumerate(zip(levels, levels[1:], strict=False)):
-        opl = op != 0 and lvl == 0
-        cw = 6 if ln > 3 and not opl else 3
-        k, g_n = (3 if cw == 6 else 2), -(-ln // cw)
-        nxt = [[False] * n2 for _ in range(p2)]
-        for j in range(p2):
-            for g in range(n2):
-                kk, gg = g // g_n + max(0, j - lp + 1), g % g_n
-                if kk >= k or kk > j:
-                    continue
-                ins = sum(real[j - kk][gg * cw : gg * cw + cw])  # its non-constant inputs
-                nxt[j][g] = (1 << kk) <= ins
-                luts += nxt[j][g] and j < out_w and (ins > 1 or opl)
-        real = nxt
-    return luts + min(levels[-1][1], out_w)
-
-
-@lru_cache(maxsize=4096)
-def popcount_luts_monotone(n: int, planes: int, op: int, out_w: int) -> int:
-    """popcount_luts made non-decreasing in n (the largest count of any n' <= n): the
-    optimiser keeps only the fewest lanes per fold count, which needs costs that never
-    fall as lanes are added (the tree's padding makes a few widths a LUT or two cheaper
-    than a narrower one)."""
-    own = popcount_luts(n, planes, op, out_w)
-    return own if n <= 1 else max(own, popcount_luts_monotone(n - 1, planes, op, out_w))
 
 
 def _tree_bits_xnor(simd: int) -> int:

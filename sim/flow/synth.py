@@ -38,8 +38,8 @@ from halfwave.compiler.blocks.base import Instance, verilog_value
 from halfwave.compiler.errors import HalfwaveError, InputError
 
 SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
-# hw_lut6 is the LUT6 primitive under this macro (kept by synth_xilinx: compressor trees
-# keep their shape), a table lookup elsewhere
+# hw_lut62/hw_carry are the LUT6_2/CARRY4 primitives under this macro (kept by
+# synth_xilinx: lane trees keep their shape), plain logic elsewhere
 LUT6_DEFINE = "HW_XC7_LUT6"
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,6 @@ import pytest
 
 from halfwave.compiler.blocks.mvu import lanetree_latency, lanetree_levels
 from halfwave.sim import verilator as vl
-from tests.hw.test_popcount import check_sums
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 TB = Path(__file__).resolve().parent / "tb" / "lanetree_tb.v"
@@ -37,6 +36,22 @@ CASES = [
     (64, 2, 2, 3, None, 0),
     (5, 3, 0, 0, None, 0),
 ]
+
+
+def check_sums(binary, words, expected, ow: int, lat: int, tmp_path: Path, params) -> None:
+    """Beats of `words` (one bit a column) through a summing wrapper: the ow-bit outputs
+    equal `expected` without and with random stalls (0.5 on both sides), and without
+    stalls every sum leaves `lat` cycles after its input."""
+    beats = len(words)
+    packed = vl.pack_lanes(words, 1)
+    for stall, seed in ((0.0, 1), (0.5, 2)):
+        res = vl.run(binary, packed, words.shape[1], ow, beats, tmp_path,
+                     stall_in=stall, stall_out=stall, seed=seed)  # fmt: skip
+        got = vl.unpack_lanes(res.out, 1, ow, signed=False)[:, 0]
+        assert np.array_equal(got, expected), f"{params} stall {stall}"
+        if stall == 0.0:
+            t_in, t_out = np.asarray(res.in_times), np.asarray(res.out_times)
+            assert np.array_equal(t_out - t_in, np.full(beats, lat)), params
 
 
 def _full_width(n: int, in_w: int, op: int) -> int:

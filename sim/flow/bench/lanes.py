@@ -43,7 +43,7 @@ from ..synth import (
 )
 from .results import write_results
 
-# the sources of the commits in BEFORE (a file missing there is skipped; this order keeps
+# the sources of the commits in BEFORE (a file missing there or now is skipped; this order keeps
 # their cached results), then hw_mvu's others now
 OLD_SOURCES = ("hw_mvu.v", "hw_ram.v", "hw_outbuf.v", "hw_popcount.v", "hw_lut6.v")
 SOURCES = (*OLD_SOURCES, *(f for f in block_sources("hw_mvu") if f not in OLD_SOURCES))
@@ -73,6 +73,8 @@ def _copy_sources(work: Path, commit: str | None) -> list[str]:
     names = []
     for f in SOURCES:
         if commit is None:
+            if not (REPO / "hw" / "rtl" / f).is_file():
+                continue  # an old module the tree no longer has
             shutil.copy(REPO / "hw" / "rtl" / f, work / f)
         else:
             proc = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:hw/rtl/{f}"],
