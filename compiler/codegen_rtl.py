@@ -68,6 +68,7 @@ LIBRARY = (
     "hw_avgpool.v",
     "hw_outbuf.v",
     "hw_ram.v",
+    "hw_lutrom.v",
     "hw_lanetree.v",
     "hw_tadd.v",
     "hw_lut62.v",
@@ -81,15 +82,16 @@ MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"
 # shared hw/rtl modules that a library block instantiates (copied and read with it)
 RTL_DEPENDS = {
-    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lanetree.v", "hw_tadd.v", "hw_lut62.v",
-                 "hw_carry.v", "hw_dsp_pair.v"),
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v", "hw_lanetree.v", "hw_tadd.v",
+                 "hw_lut62.v", "hw_carry.v", "hw_dsp_pair.v"),
     "hw_lanetree.v": ("hw_tadd.v", "hw_lut62.v", "hw_carry.v"),
     "hw_tadd.v": ("hw_lut62.v", "hw_carry.v"),
-    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
-    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
-    "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),
-    "hw_fifo.v": ("hw_ram.v",),
-    "hw_add.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
+    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
+    "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
+    "hw_fifo.v": ("hw_ram.v", "hw_lutrom.v"),
+    "hw_ram.v": ("hw_lutrom.v",),
+    "hw_add.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
     "hw_concat.v": ("hw_outbuf.v",),
 }
 

@@ -29,7 +29,9 @@ CAL = {
     "thr_const": 0.0,  # per PE per threshold bit when NF = 1 (constant thresholds)
     "obuf": 0.0,  # per output lane bit: 2-entry output buffer mux
     "in_mux": 0.372,  # per input bit: stream/buffer select (NF > 1)
-    "rom_logic": 1.122,  # per 16 weight-ROM bits mapped to logic
+    # per LUT of a weight ROM in logic (hw_lutrom, counted: blocks/mvu.py lut_rom_luts);
+    # Yosys maps its 64-bit-wide 9..200-word ROMs within 10% of the count
+    "rom_logic": 1.0,
     "thr_rom": 3.688,  # per 64 threshold-ROM bits mapped to logic
     "rom_mux": 0.526,  # per bit of soft read mux after block/LUT RAM
     "dsp_lane": 10.019,  # per MAC lane in a DSP: operand sign extension, adder-tree entry

@@ -903,10 +903,22 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
     for what, m in mems.items():
         f["rom_mux"] += m.mux_bits
         if m.kind == "logic" and what == "weights":
-            f["rom_logic"] += _mem_depth(s, what) * _mem_width(s, what) / 16.0
+            f["rom_logic"] += lut_rom_luts(_mem_depth(s, what), _mem_width(s, what))
         elif m.kind == "logic" and what == "thresholds":
             f["thr_rom"] += _mem_depth(s, what) * _mem_width(s, what) / 64.0
     return f, mems
+
+
+def lut_rom_luts(depth: int, width: int) -> float:
+    """LUTs of an hw_lutrom on xc7 by Yosys: each bit a function of the address alone, a
+    LUT6 per 64 words (MUXF7/F8 join up to 256 words, LUTs beyond); up to 4 words most
+    bits are an address bit or a constant."""
+    if depth <= 1:
+        return 0.0
+    if depth <= 4:
+        return 0.1 * width
+    per_bit = -(-depth // 64) + max(0, -(-depth // 256) - 1)
+    return float(per_bit * width)
 
 
 def _mem_width(s: MvuShape, what: str) -> int:

@@ -1,6 +1,7 @@
 // hw_ram.v — one memory (RAM or ROM) with a Xilinx style attribute: the only place the
-// library declares a memory array, so every block maps to block RAM, LUT RAM or registers
-// the same way (Yosys synth_xilinx and Vivado read the attribute).
+// library declares a memory array (with hw_lutrom, its LUT ROM), so every block maps to
+// block RAM, LUT RAM or registers the same way (Yosys synth_xilinx and Vivado read the
+// attribute).
 //
 // Write port (ROM == 0): wdata is stored at waddr at the clock edge where we is high.
 // Read port: SYNC_READ == 1: rdata <= mem[raddr] at the clock edge where re is high (one
@@ -8,7 +9,8 @@
 // block RAM); SYNC_READ == 0: rdata = mem[raddr] combinationally (re unused; LUT RAM or
 // registers only).
 // ROM == 1: no write port; the style is the rom_style attribute (a ROM's), and INIT_FILE
-// should name the contents. RAM_STYLE "auto" leaves the choice to the tool.
+// should name the contents. RAM_STYLE "auto" leaves the choice to the tool; a "distributed"
+// ROM is an hw_lutrom (LUT logic in a hierarchy of its own) and the read register.
 `default_nettype none
 module hw_ram #(
     parameter integer WIDTH     = 8,       // bits per word
@@ -58,7 +60,14 @@ module hw_ram #(
 
     // Attributes take the parameter's value (Yosys, Vivado); a ROM's is rom_style.
     generate
-        if (ROM != 0) begin : g_rom
+        if (ROM != 0 && RAM_STYLE == STYLE_DIST) begin : g_lutrom  // hw_lutrom, registered
+            wire [WIDTH-1:0] d;
+            reg  [WIDTH-1:0] q;
+            hw_lutrom #(.WIDTH(WIDTH), .DEPTH(DEPTH), .INIT_FILE(INIT_FILE), .AW(AW)) u_rom (
+                .addr(raddr), .data(d));
+            always @(posedge clk) if (re) q <= d;
+            assign rdata = q;
+        end else if (ROM != 0) begin : g_rom
             (* rom_style = RAM_STYLE *) reg [WIDTH-1:0] mem [0:DEPTH-1];
             reg [WIDTH-1:0] q;
             initial if (INIT_FILE != "") $readmemh(INIT_FILE, mem);

@@ -41,6 +41,9 @@ SYNTH = "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
 # hw_lut62/hw_carry are the LUT6_2/CARRY4 primitives under this macro (kept by
 # synth_xilinx: lane trees keep their shape), plain logic elsewhere
 LUT6_DEFINE = "HW_XC7_LUT6"
+# after synthesis: the LUT ROMs (hw_lutrom, kept apart so that each bit maps alone) back
+# into the one module whose cells are counted
+FLATTEN = ("setattr -mod -unset keep_hierarchy", "flatten")
 REPO = Path(__file__).resolve().parents[2]
 
 LUTRAM_LUTS = {
@@ -162,6 +165,7 @@ def block_script(inst: Instance, source: str, stat_json: str) -> list[str]:
         f"hierarchy -top {inst.module}",
         'setattr -set rom_style "logic" a:rom_style=distributed',
         f"{SYNTH} -top {inst.module}",
+        *FLATTEN,
         f"tee -q -o {stat_json} stat -json",
     ]
 
@@ -172,6 +176,7 @@ def whole_script(sources: list[str], stat_json: str) -> list[str]:
         "hierarchy -top top",
         'setattr -set rom_style "logic" a:rom_style=distributed',
         f"{SYNTH} -top top",
+        *FLATTEN,
         f"tee -q -o {stat_json} stat -json",
     ]
 

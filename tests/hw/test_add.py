@@ -19,6 +19,7 @@ import pytest
 from join_wrappers import GATE, RTL, beat_words, join_host_beats, join_wrapper
 
 from halfwave.compiler.blocks.add import Add, add_cycles_per_frame, add_latency
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.compiler.datatypes import BIPOLAR, DataType
 from halfwave.compiler.errors import CompileError
 from halfwave.sim import verilator as vl
@@ -114,7 +115,7 @@ def test_add(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     blk.check()
     blk.write_memories(tmp_path)
     tb, in_w, out_w = join_wrapper(blk, tmp_path / "join_tb.v")
-    srcs = [RTL / "hw_add.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_fifo.v", GATE, tb]
+    srcs = [*(RTL / f for f in block_sources("hw_add")), RTL / "hw_fifo.v", GATE, tb]
     binary = vl.build(srcs, "join_tb", {}, sim_cache)
     xs = _inputs(case, blk)
     fa, fb = blk.in_formats()

@@ -29,7 +29,7 @@ from halfwave.compiler.errors import CompileError
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_avgpool.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v"]
+SRCS = [RTL / "hw_avgpool.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v"]
 
 
 @dataclass(frozen=True)

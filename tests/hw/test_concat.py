@@ -19,6 +19,7 @@ import pytest
 from join_wrappers import GATE, RTL, beat_words, join_host_beats, join_wrapper
 
 from halfwave.compiler.blocks.concat import Concat, concat_latency
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.compiler.datatypes import BIPOLAR, DataType
 from halfwave.compiler.errors import CompileError
 from halfwave.sim import verilator as vl
@@ -90,8 +91,8 @@ def test_concat(case: Case, sim_cache: Path, tmp_path: Path) -> None:
     blk = case.block()
     blk.check()
     tb, in_w, out_w = join_wrapper(blk, tmp_path / "join_tb.v")
-    srcs = [RTL / "hw_concat.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_fifo.v", GATE,
-            tb]  # fmt: skip
+    srcs = [*(RTL / f for f in block_sources("hw_fifo")), RTL / "hw_concat.v",
+            RTL / "hw_outbuf.v", GATE, tb]  # fmt: skip
     binary = vl.build(srcs, "join_tb", {}, sim_cache)
     xs = _inputs(case, blk)
     fmts = blk.in_formats()

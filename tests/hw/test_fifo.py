@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
@@ -29,7 +30,8 @@ def test_fifo(width: int, depth: int, style: str, sim_cache: Path, tmp_path: Pat
     lw = _level_bits(depth)
     ow = width + 2 * lw
     params = {"WIDTH": width, "DEPTH": depth, "RAM_STYLE": style}
-    binary = vl.build([RTL / "hw_fifo.v", RTL / "hw_ram.v", TB], "fifo_tb", params, sim_cache)
+    srcs = [*(RTL / f for f in block_sources("hw_fifo")), TB]
+    binary = vl.build(srcs, "fifo_tb", params, sim_cache)
     rng = np.random.default_rng(width * 1000 + depth)
     n = 3000
     data = rng.integers(0, 1 << min(width, 62), (n, 1), dtype=np.int64)

@@ -47,7 +47,7 @@ def _run(fork: Fork, binary: Path, tmp: Path, modes: list[int], stall_in: float,
 def test_fork(fork: Fork, sim_cache: Path, tmp_path: Path) -> None:
     fork.check()
     tb, _, _ = fork_wrapper(fork, tmp_path / "fork_tb.v")
-    srcs = [RTL / "hw_fork.v", RTL / "hw_fifo.v", RTL / "hw_ram.v", GATE, tb]
+    srcs = [RTL / "hw_fork.v", RTL / "hw_fifo.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v", GATE, tb]
     binary = vl.build(srcs, "fork_tb", {}, sim_cache)
     n = fork.n_out
 

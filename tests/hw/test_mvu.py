@@ -18,12 +18,11 @@ import numpy as np
 import pytest
 
 from halfwave.compiler.blocks.mvu import lanetree_latency, write_mvu_mem_files, write_swap_file
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry",
-           "hw_dsp_pair")
-SRCS = [RTL / f"{m}.v" for m in MODULES]
+SRCS = [RTL / f for f in block_sources("hw_mvu")]
 LATENCY = 4  # hw_mvu header: last input beat in cycle c -> output beat 0 valid at c+4+LT
 
 

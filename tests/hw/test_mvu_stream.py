@@ -32,12 +32,12 @@ from halfwave.compiler.blocks.mvu import (
     write_mvu_weight_stream,
     write_swap_file,
 )
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 # hw_mvu and the modules it instantiates
-MODULES = ("hw_mvu", "hw_outbuf", "hw_ram", "hw_lanetree", "hw_tadd", "hw_lut62", "hw_carry")
-SRCS = [RTL / f"{m}.v" for m in MODULES]
+SRCS = [RTL / f for f in block_sources("hw_mvu")]
 # one case per mode, tails in both dimensions where the case has them
 STREAM_CASES = [CASES[0], CASES[2], CASES[4], CASES[8], CASES[7], CASES[1]]
 

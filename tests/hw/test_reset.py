@@ -21,7 +21,7 @@ from halfwave.compiler.blocks.mvu import write_mvu_mem_files
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SHARED = [RTL / "hw_outbuf.v", RTL / "hw_ram.v"]
+SHARED = [RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v"]
 
 
 def reset_wrapper(module: str, params: dict[str, int | str], in_w: int, out_w: int,

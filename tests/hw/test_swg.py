@@ -22,11 +22,11 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from halfwave.compiler.blocks.swg import swg_cycles_per_frame, swg_latency
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRC = RTL / "hw_swg.v"
-SRCS = [SRC, RTL / "hw_outbuf.v", RTL / "hw_ram.v"]  # the block and the shared modules it uses
+SRCS = [RTL / f for f in block_sources("hw_swg")]  # the block and the modules it uses
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pytest
 
 from halfwave.compiler import codegen_rtl as cg
 from halfwave.compiler.blocks.base import Instance, verilog_value
-from halfwave.compiler.blocks.mvu import lanetree_luts, write_mvu_mem_files
+from halfwave.compiler.blocks.mvu import lanetree_luts, lut_rom_luts, write_mvu_mem_files
 from halfwave.compiler.ir import MVU
 from halfwave.compiler.resources import estimate_mvu, mvu_shape
 from halfwave.flow import synth as sy
@@ -134,6 +134,25 @@ def test_mac_dsp_pairs_against_yosys(tmp_path):
     assert (got[1].dsp, got[2].dsp) == (est[1].dsp, est[2].dsp) == (24, 12)
     added_y, added_e = got[2].lut - got[1].lut, est[2].lut - est[1].lut
     assert abs(added_e - added_y) <= 0.15 * added_y
+
+
+@pytest.mark.parametrize("depth", [18, 72, 121])
+def test_lut_rom_luts_against_yosys(tmp_path, depth):
+    """A "distributed" ROM (hw_ram's hw_lutrom) of 64 random bits a word costs what
+    blocks/mvu.py lut_rom_luts counts, within 10%: a LUT6 a bit per 64 words. Merged with
+    the address logic Yosys spent 2.5 LUT a bit at 36 words (the reason for its hierarchy)."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in cg.block_sources("hw_ram"):
+        shutil.copyfile(cg.RTL_LIB / f, rtl / f)
+    rng = np.random.default_rng(depth)
+    words = [f"{int(w):016x}" for w in rng.integers(0, 2**63, depth, dtype=np.int64) * 2 + 1]
+    (rtl / "rom.mem").write_text("\n".join(words) + "\n")
+    params = (("WIDTH", "64"), ("DEPTH", str(depth)), ("ROM", "1"),
+              ("RAM_STYLE", '"distributed"'), ("INIT_FILE", '"rom.mem"'))  # fmt: skip
+    got = sy.synth_instance(Instance("hw_ram", f"rom{depth}", params), rtl, CACHE)
+    assert got.bram36 == 0 and got.lutram == 0, got.summary()
+    assert abs(got.lut - lut_rom_luts(depth, 64)) <= 0.1 * lut_rom_luts(depth, 64), got.summary()
 
 
 # hw_lanetree (N, IN_W, OP, OUT_W): hw_mvu's row trees (XNOR; AND with 2-bit lanes)

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-FIFO_SRCS = [RTL / "hw_fifo.v", RTL / "hw_ram.v"]  # hw_fifo and the memory it instantiates
+FIFO_SRCS = [RTL / f for f in block_sources("hw_fifo")]  # hw_fifo and its memory
 FIFO_PARAMS = {"WIDTH": 8, "DEPTH": 2}  # same build as a case of tests/hw/test_fifo.py
 
 

@@ -178,7 +178,7 @@ def block_timing(inst: Instance, rtl: Path, work: Path, target_mhz: float) -> di
     """ECP5 Fmax (nextpnr) and the longest paths (Yosys ltp, ECP5 and xc7) of one block."""
     from halfwave.compiler.codegen_rtl import block_sources
 
-    from ..synth import LUT6_DEFINE, SYNTH
+    from ..synth import FLATTEN, LUT6_DEFINE, SYNTH
 
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
@@ -191,7 +191,7 @@ def block_timing(inst: Instance, rtl: Path, work: Path, target_mhz: float) -> di
         f"read_verilog -sv {srcs} {rel}/{wrap.name}",
         "hierarchy -top fmax_wrap",
         'setattr -set rom_style "logic" a:rom_style=distributed',
-        f"synth_ecp5 -top fmax_wrap -json {rel}/{inst.name}.json",
+        "synth_ecp5 -top fmax_wrap", *FLATTEN, f"write_json {rel}/{inst.name}.json",
         f"delete {_comb(SEQ_ECP5)}", "ltp",
     ], rtl, work / f"{inst.name}_ecp5.log")  # fmt: skip
     sets = _params_text(inst)
@@ -200,7 +200,7 @@ def block_timing(inst: Instance, rtl: Path, work: Path, target_mhz: float) -> di
         *([f"chparam {sets} {inst.module}"] if sets else []),
         f"hierarchy -top {inst.module}",
         'setattr -set rom_style "logic" a:rom_style=distributed',
-        f"{SYNTH} -top {inst.module}",
+        f"{SYNTH} -top {inst.module}", *FLATTEN,
         f"delete {_comb(SEQ_XC7)}", "ltp",
     ], rtl, work / f"{inst.name}_xc7.log")  # fmt: skip
     rep = work / f"{inst.name}_nextpnr.json"

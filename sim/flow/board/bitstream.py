@@ -53,6 +53,7 @@ from halfwave.compiler.system_backend import (
 )
 from halfwave.sim.options import SimOptions
 
+from ..synth import FLATTEN
 from .cosim import DEFAULT_BAUD, UART_CLOCK_HZ, axi_shell
 
 EXIT_BITSTREAM, EXIT_MISMATCH, EXIT_ERROR, EXIT_NO_VIVADO, EXIT_NO_FIT = 0, 1, 2, 3, 4
@@ -155,7 +156,7 @@ def ecp5_flow(build: Path, board: Board, log: Log, times: StageTimes,
         f"read_verilog -sv {' '.join(files)}",
         "hierarchy -top system_top",
         'setattr -set rom_style "logic" a:rom_style=distributed',
-        f"synth_ecp5 -top system_top -json {rel}/system.json",
+        "synth_ecp5 -top system_top", *FLATTEN, f"write_json {rel}/system.json",
         f"tee -q -o {rel}/yosys_stat.json stat -json",
     ]
     times.run("yosys synth_ecp5", log, _run,
