@@ -162,7 +162,8 @@ module hw_lane_repack #(
             wire [CW-1:0] need = out_lst ? OUT_TG[CW-1:0] : OL[CW-1:0];
             wire in_fire  = in_valid && in_ready;
             wire out_fire = out_valid && out_ready;
-            wire [IL-1:0]  wen;
+            wire [IL-1:0]  wmask;                // input granules this beat brings
+            wire [OL-1:0]  rmask;                // output granules this beat takes
             wire [GW-1:0]  in_g [0:IL-1];
             wire [GW-1:0]  mem  [0:CAP-1];
 
@@ -172,33 +173,48 @@ module hw_lane_repack #(
 
             for (i = 0; i < IL; i = i + 1) begin : g_win
                 localparam [CW-1:0] LANE = i[CW-1:0];
-                assign wen[i] = in_fire && (LANE < k_in);
+                assign wmask[i] = (LANE < k_in);
                 for (j = 0; j < G; j = j + 1) begin : g_el
                     assign in_g[i][j*SW +: SW] = in_sw[i*G + j];
                 end
             end
             // slot s takes input granule i when the write pointer is at slot s - i
+            // A free slot takes its input granule whether or not in_valid is high (in_ready
+            // guarantees the slots a beat goes to are free): the data registers' enables
+            // come from local registers (pointer, beat, occupancy) and not from in_valid,
+            // whose fan-out to every slot bit was the ECP5 critical path.
             for (i = 0; i < CAP; i = i + 1) begin : g_slot
                 reg  [GW-1:0] q;
                 reg  [GW-1:0] d;
-                reg           we;
+                reg           hit;   // one of this beat's granules goes here
+                reg           taken; // one of the granules read this beat is here
+                reg           occ;   // holds a granule not yet read
                 integer       l;
                 always @* begin
-                    d  = {GW{1'b0}};
-                    we = 1'b0;
+                    d   = {GW{1'b0}};
+                    hit = 1'b0;
                     for (l = 0; l < IL; l = l + 1)
-                        if (wen[l] && wr_oh[(i - l + CAP) % CAP]) begin
-                            d  = d | in_g[l];
-                            we = 1'b1;
+                        if (wmask[l] && wr_oh[(i - l + CAP) % CAP]) begin
+                            d   = d | in_g[l];
+                            hit = 1'b1;
                         end
+                    taken = 1'b0;
+                    for (l = 0; l < OL; l = l + 1)
+                        if (rmask[l] && rd_oh[(i - l + CAP) % CAP]) taken = 1'b1;
                 end
-                always @(posedge clk) if (we) q <= d;
+                always @(posedge clk) if (hit && !occ) q <= d;
+                always @(posedge clk) begin
+                    if (rst) occ <= 1'b0;
+                    else if (in_fire && hit) occ <= 1'b1;
+                    else if (out_fire && taken) occ <= 1'b0;
+                end
                 assign mem[i] = q;
             end
             // output granule i is the slot rd + i
             for (i = 0; i < OL; i = i + 1) begin : g_ridx
                 localparam [CW-1:0] LANE = i[CW-1:0];
                 reg     [GW-1:0] g;
+                assign rmask[i] = (LANE < need);
                 integer          l;
                 always @* begin
                     g = {GW{1'b0}};

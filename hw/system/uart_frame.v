@@ -74,6 +74,9 @@ module uart_frame #(
     // n - 1, registered with n (a 32-bit subtract in front of the frame counters'
     // compares was the ECP5 critical path)
     reg [31:0] n_m1;
+    // rx_bytes == IN_LAST32 and rx_frames == n_m1, registered with the counters (their
+    // 32-bit compares into the counters' synchronous resets were the next ECP5 paths)
+    reg rx_blast, rx_flast;
 
     assign acc_in_data = rx_data;
     assign busy = rs != R_SYNC;
@@ -122,17 +125,24 @@ module uart_frame #(
                         start <= 1'b1;
                         rx_sum <= 0;
                         rx_bytes <= 0;
+                        rx_blast <= IN_LAST32 == 0;
                         rx_frames <= 0;
+                        rx_flast <= {rx_data, n[31:8]} == 32'd1;
                         rs <= (infer && {rx_data, n[31:8]} != 0) ? R_PAY : R_SUM;
                     end
                 end
                 R_PAY: if (rx_fire) begin
                     rx_sum <= rx_sum + rx_data;
-                    if (rx_bytes == IN_LAST32) begin
+                    if (rx_blast) begin
                         rx_bytes <= 0;
+                        rx_blast <= IN_LAST32 == 0;
                         rx_frames <= rx_frames + 1;
-                        if (rx_frames == n_m1) rs <= R_SUM;
-                    end else rx_bytes <= rx_bytes + 1;
+                        rx_flast <= rx_frames + 32'd2 == n;
+                        if (rx_flast) rs <= R_SUM;
+                    end else begin
+                        rx_bytes <= rx_bytes + 1;
+                        rx_blast <= rx_bytes + 32'd1 == IN_LAST32;
+                    end
                 end
                 R_SUM: if (rx_fire) begin
                     sum_bad <= rx_data != rx_sum;
