@@ -56,6 +56,9 @@ module uart_frame #(
     end
     localparam [31:0] TIMEOUT32     = TIMEOUT;
     localparam [31:0] IN_LAST32     = IN_FRAME_BYTES - 1;
+    localparam integer RBW          = (IN_FRAME_BYTES > 1) ? $clog2(IN_FRAME_BYTES) : 1;
+    localparam [RBW-1:0] IN_LAST    = IN_LAST32[RBW-1:0];
+    localparam [RBW-1:0] IN_LAST_M1 = IN_LAST - 1'b1;
     localparam [31:0] OUT_LAST32    = OUT_FRAME_BYTES - 1;
     localparam [31:0] IN_FRAME32    = IN_FRAME_BYTES;
     localparam [31:0] OUT_FRAME32   = OUT_FRAME_BYTES;
@@ -66,7 +69,8 @@ module uart_frame #(
     reg [2:0] rs;
     reg [1:0] ts;
     reg [7:0] cmd, rx_sum, tx_sum;
-    reg [31:0] n, rx_frames, rx_bytes, tx_frames, tx_bytes, cycles, idle;
+    reg [31:0] n, rx_frames, tx_frames, tx_bytes, cycles, idle;
+    reg [RBW-1:0] rx_bytes;  // 0..IN_FRAME_BYTES-1
     reg [1:0] nidx;
     reg [2:0] hidx;
     reg start, rx_done, tx_done, sum_bad, overrun, ferr;
@@ -74,9 +78,11 @@ module uart_frame #(
     // n - 1, registered with n (a 32-bit subtract in front of the frame counters'
     // compares was the ECP5 critical path)
     reg [31:0] n_m1;
-    // rx_bytes == IN_LAST32 and rx_frames == n_m1, registered with the counters (their
-    // 32-bit compares into the counters' synchronous resets were the next ECP5 paths)
+    // rx_bytes == IN_LAST32 and rx_frames == n_m1, set with the counters from compares
+    // of their old values with constants/registers (32-bit compares into the counters'
+    // synchronous resets were the next ECP5 paths; the RX FIFO may give a byte a cycle)
     reg rx_blast, rx_flast;
+    reg [31:0] n_m2;
 
     assign acc_in_data = rx_data;
     assign busy = rs != R_SYNC;
@@ -120,12 +126,13 @@ module uart_frame #(
                 R_N: if (rx_fire) begin
                     n <= {rx_data, n[31:8]};
                     n_m1 <= {rx_data, n[31:8]} - 32'd1;
+                    n_m2 <= {rx_data, n[31:8]} - 32'd2;
                     nidx <= nidx + 1'b1;
                     if (nidx == 2'd3) begin
                         start <= 1'b1;
                         rx_sum <= 0;
-                        rx_bytes <= 0;
-                        rx_blast <= IN_LAST32 == 0;
+                        rx_bytes <= {RBW{1'b0}};
+                        rx_blast <= IN_LAST32 == 32'd0;
                         rx_frames <= 0;
                         rx_flast <= {rx_data, n[31:8]} == 32'd1;
                         rs <= (infer && {rx_data, n[31:8]} != 0) ? R_PAY : R_SUM;
@@ -134,14 +141,14 @@ module uart_frame #(
                 R_PAY: if (rx_fire) begin
                     rx_sum <= rx_sum + rx_data;
                     if (rx_blast) begin
-                        rx_bytes <= 0;
-                        rx_blast <= IN_LAST32 == 0;
+                        rx_bytes <= {RBW{1'b0}};
+                        rx_blast <= IN_LAST32 == 32'd0;
                         rx_frames <= rx_frames + 1;
-                        rx_flast <= rx_frames + 32'd2 == n;
+                        rx_flast <= rx_frames == n_m2;
                         if (rx_flast) rs <= R_SUM;
                     end else begin
-                        rx_bytes <= rx_bytes + 1;
-                        rx_blast <= rx_bytes + 32'd1 == IN_LAST32;
+                        rx_bytes <= rx_bytes + 1'b1;
+                        rx_blast <= rx_bytes == IN_LAST_M1;
                     end
                 end
                 R_SUM: if (rx_fire) begin

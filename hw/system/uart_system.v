@@ -36,8 +36,11 @@ module uart_system #(
 
     reg abort_q;
     wire abort_req;
-    wire srst = rst || abort_q;
+    // the system's reset, registered: the OR of the board's reset and an abort drove every
+    // synchronous reset through a LUT (the ECP5 critical path once the data paths were cut)
+    reg srst;
     always @(posedge clk) abort_q <= abort_req;
+    always @(posedge clk) srst <= rst || abort_q;
 
     wire [7:0] rx_byte;
     wire rx_byte_valid, rx_ferr;
