@@ -60,6 +60,9 @@ module uart_frame #(
     localparam [RBW-1:0] IN_LAST    = IN_LAST32[RBW-1:0];
     localparam [RBW-1:0] IN_LAST_M1 = IN_LAST - 1'b1;
     localparam [31:0] OUT_LAST32    = OUT_FRAME_BYTES - 1;
+    localparam integer TBW          = (OUT_FRAME_BYTES > 16) ? $clog2(OUT_FRAME_BYTES) : 4;
+    localparam [TBW-1:0] OUT_LAST   = OUT_LAST32[TBW-1:0];
+    localparam [TBW-1:0] OUT_LAST_M1 = OUT_LAST - 1'b1;
     localparam [31:0] IN_FRAME32    = IN_FRAME_BYTES;
     localparam [31:0] OUT_FRAME32   = OUT_FRAME_BYTES;
     localparam [7:0] SYNC_REQ = 8'hA5, SYNC_REP = 8'h5A, CMD_INFO = 8'h01, CMD_INFER = 8'h02;
@@ -69,12 +72,16 @@ module uart_frame #(
     reg [2:0] rs;
     reg [1:0] ts;
     reg [7:0] cmd, rx_sum, tx_sum;
-    reg [31:0] n, rx_frames, tx_frames, tx_bytes, cycles, idle;
+    reg [31:0] n, rx_frames, tx_frames, cycles, idle;
+    reg [TBW-1:0] tx_bytes;  // 0..OUT_FRAME_BYTES-1 (0..15 for INFO)
+    // tx_bytes == OUT_LAST and == 15, set with tx_bytes (see rx_blast)
+    reg tx_blast, tx_b15;
     reg [RBW-1:0] rx_bytes;  // 0..IN_FRAME_BYTES-1
     reg [1:0] nidx;
     reg [2:0] hidx;
     reg start, rx_done, tx_done, sum_bad, overrun, ferr;
-    wire infer = cmd == CMD_INFER;
+    // the command's kind, registered with cmd (its compares fed the reply counters' resets)
+    reg infer, info;
     // n - 1, registered with n (a 32-bit subtract in front of the frame counters'
     // compares was the ECP5 critical path)
     reg [31:0] n_m1;
@@ -120,6 +127,8 @@ module uart_frame #(
                 R_SYNC: if (rx_fire && rx_data == SYNC_REQ) rs <= R_CMD;
                 R_CMD: if (rx_fire) begin
                     cmd <= rx_data;
+                    infer <= rx_data == CMD_INFER;
+                    info <= rx_data == CMD_INFO;
                     nidx <= 0;
                     rs <= R_N;
                 end
@@ -167,7 +176,6 @@ module uart_frame #(
     end
 
     // reply side ----------------------------------------------------------------------
-    wire info = cmd == CMD_INFO;
     wire [127:0] info_bytes = {MODEL_ID, OUT_FRAME32, IN_FRAME32,
                                "1VWH"};  // little-endian: 'H' first
     wire [47:0] header = {n, cmd, SYNC_REP};
@@ -178,8 +186,7 @@ module uart_frame #(
     // transmitter takes the next byte 10 bit times later at the earliest
     reg tx_lastfr;
     always @(posedge clk) tx_lastfr <= (tx_frames == n_m1);
-    wire pay_last = info ? tx_bytes == 15
-                         : (tx_bytes == OUT_LAST32 && tx_lastfr);
+    wire pay_last = info ? tx_b15 : (tx_blast && tx_lastfr);
 
     always @(*) begin
         tx_valid = 1'b0;
@@ -229,7 +236,9 @@ module uart_frame #(
                     ts <= T_HDR;
                     hidx <= 0;
                     cycles <= 0;
-                    tx_bytes <= 0;
+                    tx_bytes <= {TBW{1'b0}};
+                    tx_blast <= OUT_LAST32 == 32'd0;
+                    tx_b15 <= 1'b0;
                     tx_frames <= 0;
                 end
                 T_HDR: if (tx_fire) begin
@@ -241,10 +250,15 @@ module uart_frame #(
                 end
                 T_PAY: if (tx_fire) begin
                     if (pay_last) ts <= T_TAIL;
-                    if (!info && tx_bytes == OUT_LAST32) begin
-                        tx_bytes <= 0;
+                    if (!info && tx_blast) begin
+                        tx_bytes <= {TBW{1'b0}};
+                        tx_blast <= OUT_LAST32 == 32'd0;
                         tx_frames <= tx_frames + 1;
-                    end else tx_bytes <= tx_bytes + 1;
+                    end else begin
+                        tx_bytes <= tx_bytes + 1'b1;
+                        tx_blast <= tx_bytes == OUT_LAST_M1;
+                        tx_b15 <= tx_bytes == 4'd14;
+                    end
                 end
                 default: if (tx_fire) begin  // T_TAIL
                     hidx <= hidx + 1'b1;
