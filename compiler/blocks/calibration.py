@@ -27,6 +27,11 @@ CAL = {
     "thr_cmp": 0.241,  # per PE per threshold per accumulator bit
     "thr_count": 0.496,  # per PE per threshold: count of comparisons
     "thr_const": 0.0,  # per PE per threshold bit when NF = 1 (constant thresholds)
+    # a ternary MVU beyond the terms above, fitted on ttq_resnet20's 20 ternary blocks by
+    # Yosys (pynq-z2 --max; their sum went from -19% to within 3%): per adder-tree bit,
+    # and per PE per threshold bit compared with constants (NF = 1)
+    "ternary_tree": 0.283,
+    "ternary_thr": 0.363,
     "obuf": 0.0,  # per output lane bit: 2-entry output buffer mux
     "in_mux": 0.372,  # per input bit: stream/buffer select (NF > 1)
     # per LUT of a weight ROM in logic (hw_lutrom, counted: blocks/mvu.py lut_rom_luts);

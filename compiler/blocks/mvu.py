@@ -858,7 +858,7 @@ MVU_TERMS = (
     "mvu_base", "pe", "acc", "obuf", "xnor_tree", "popc_tree", "bitplane_sub", "arith_tree",
     "signsel_lane", "mac_lane",
     "thr_cmp", "thr_count", "thr_const", "in_mux", "rom_logic", "thr_rom", "rom_mux", "dsp_lane",
-    "dsp_pair",
+    "dsp_pair", "ternary_tree", "ternary_thr",
 )  # fmt: skip
 
 
@@ -886,6 +886,7 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
             f["signsel_lane"] = pe * simd * (s.IN_W + 1)
         elif s.MODE == 3:  # a select of x*WP, 0, -x*WN: sign-select widened by the scale
             f["signsel_lane"] = pe * simd * (s.IN_W + s.WMAX.bit_length())
+            f["ternary_tree"] = f["arith_tree"]
         elif dsp == 0:
             f["mac_lane"] = pe * simd * s.W_W * (s.IN_W + 1)
         else:
@@ -897,6 +898,8 @@ def mvu_features(s: MvuShape) -> tuple[dict[str, float], dict[str, MemMap]]:
         f["thr_count"] = pe * s.N_T
     elif s.N_T > 0:  # one threshold word: comparisons with constants
         f["thr_const"] = pe * s.N_T * acc
+        if s.MODE == 3:
+            f["ternary_thr"] = f["thr_const"]
     if s.NF > 1:
         f["in_mux"] = simd * s.IN_W
     mems = mvu_memories(s)
