@@ -4,7 +4,7 @@
 // (keep_hierarchy) so that synthesis sees each data bit as a function of the address
 // alone: on xc7 ceil(DEPTH/64) LUT6 a bit, joined by MUXF7/MUXF8 up to 256 words. Merged
 // into its user, Yosys folds the address counter's next-state logic into every bit's cone
-// (2.5 LUT a bit at 36 words, 1 here; see tests/hw/test_lutrom.py). sim/flow/synth.py
+// (2.5 LUT a bit at 36 words, 1 here; tests/hw/test_synth.py). sim/flow/synth.py
 // and the ECP5 flows flatten the design after synthesis.
 `default_nettype none
 (* keep_hierarchy *)
