@@ -12,7 +12,7 @@ ABC-mapped popcount hw_mvu of 19dee40 and the hw_lut6 compressor-tree hw_mvu of 
 (read from git) at SIMD 32, PE 16, the same parameters; the points: hw_lanetree (lane
 pairs, then ternary adders on carry chains, LUT6_2 primitives: sim/flow/synth.py counts a
 LUT6_2 as one LUT). ``--grid lanes`` adds LANE_GRID (a reduced SIMD 8..64 x PE 1..32
-grid) to the sparse points for the XNOR and W1A2 lanes. Results are cached by content
+grid) to the sparse points for every mode. Results are cached by content
 (Yosys version, script, sources) under $YOWASP_CACHE_DIR/lanes. Numbers are recorded,
 never asserted.
 
@@ -57,8 +57,8 @@ MODES = {
 SPARSE = [(8, 4), (32, 1), (32, 16)]  # about 12 min on one free core, 36 on a busy one
 FULL = [(s, p) for s in (8, 16, 32, 64) for p in (1, 4, 16, 32)]
 BEFORE = {"da7a3ca": ("xnor", "w1a2"), "19dee40": ("xnor", "w1a2"), "e33b324": ("xnor", "w1a2")}
-# the lane grid (XNOR and W1A2 only): SIMD 8..64 x PE 1..32, reduced to these points and
-# the sparse ones (a W1A2 point at 1,024 lanes and more takes minutes of Yosys)
+# the lane grid (every mode): SIMD 8..64 x PE 1..32, reduced to these points and the
+# sparse ones (a W1A2 point at 1,024 lanes and more takes minutes of Yosys)
 LANE_GRID = [(8, 16), (16, 16), (32, 4), (64, 16)]
 
 
@@ -157,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mode} SIMD 32 PE 16 at {commit}: {row['lut_per_lane_yosys']}")
     rows = []
     for mode in MODES:
-        lane = a.grid == "lanes" and mode in ("xnor", "w1a2")
-        for simd, pe in sorted(set(SPARSE + LANE_GRID)) if lane else grid:
+        for simd, pe in sorted(set(SPARSE + LANE_GRID)) if a.grid == "lanes" else grid:
             row = _one(mode, simd, pe)
             print(f"{mode} SIMD {simd} PE {pe}: {row['lut_per_lane_yosys']} LUT/lane")
             rows.append(row)
