@@ -80,18 +80,18 @@ LIBRARY = (
 )
 MODES = {m.value: m.code for m in Mode}
 FIFO_LEVELS_FILE = "fifo_levels.txt"
-# shared hw/rtl modules that a library block instantiates (copied and read with it)
+# shared hw/rtl modules that a library block instantiates directly (copied and read with
+# it, and what those instantiate: rtl_depends)
 RTL_DEPENDS = {
-    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v", "hw_lanetree.v", "hw_tadd.v",
-                 "hw_lut62.v", "hw_carry.v", "hw_dsp_pair.v"),
+    "hw_mvu.v": ("hw_outbuf.v", "hw_ram.v", "hw_lanetree.v", "hw_dsp_pair.v"),
     "hw_lanetree.v": ("hw_tadd.v", "hw_lut62.v", "hw_carry.v"),
     "hw_tadd.v": ("hw_lut62.v", "hw_carry.v"),
-    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
-    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
-    "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
-    "hw_fifo.v": ("hw_ram.v", "hw_lutrom.v"),
+    "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),
+    "hw_fifo.v": ("hw_ram.v",),
     "hw_ram.v": ("hw_lutrom.v",),
-    "hw_add.v": ("hw_outbuf.v", "hw_ram.v", "hw_lutrom.v"),
+    "hw_add.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_concat.v": ("hw_outbuf.v",),
 }
 
@@ -228,13 +228,24 @@ def top_verilog(df: Dataflow) -> str:
 def library_blocks(df: Dataflow) -> list[str]:
     """The hw/rtl files this design instantiates (in LIBRARY order)."""
     used = {f"{m}.v" for m in nl.build(df).modules()}
-    used |= {dep for name in used for dep in RTL_DEPENDS.get(name, ())}
+    used |= {dep for name in used for dep in rtl_depends(name)}
     return [name for name in LIBRARY if name in used]
+
+
+def rtl_depends(name: str) -> list[str]:
+    """The shared hw/rtl files `name` instantiates, directly or through another (each once,
+    in first-use order)."""
+    out: list[str] = []
+    for dep in RTL_DEPENDS.get(name, ()):
+        for f in (dep, *rtl_depends(dep)):
+            if f not in out:
+                out.append(f)
+    return out
 
 
 def block_sources(module: str) -> list[str]:
     """The hw/rtl files a library block `module` needs: its own, then the shared ones."""
-    return [f"{module}.v", *RTL_DEPENDS.get(f"{module}.v", ())]
+    return [f"{module}.v", *rtl_depends(f"{module}.v")]
 
 
 def write_rtl(df: Dataflow, rtl_dir: Path) -> list[Path]:

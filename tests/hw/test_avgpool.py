@@ -24,12 +24,13 @@ from halfwave.compiler.blocks.avgpool import (
     avgpool_latency,
     sum_dtype,
 )
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.compiler.datatypes import BIPOLAR, DataType
 from halfwave.compiler.errors import CompileError
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SRCS = [RTL / "hw_avgpool.v", RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v"]
+SRCS = [RTL / f for f in block_sources("hw_avgpool")]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pytest
 from join_wrappers import GATE, RTL, fork_wrapper
 
 from halfwave.compiler.blocks.fork import Fork
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.compiler.errors import CompileError
 from halfwave.sim import verilator as vl
 
@@ -47,7 +48,7 @@ def _run(fork: Fork, binary: Path, tmp: Path, modes: list[int], stall_in: float,
 def test_fork(fork: Fork, sim_cache: Path, tmp_path: Path) -> None:
     fork.check()
     tb, _, _ = fork_wrapper(fork, tmp_path / "fork_tb.v")
-    srcs = [RTL / "hw_fork.v", RTL / "hw_fifo.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v", GATE, tb]
+    srcs = [RTL / "hw_fork.v", *(RTL / f for f in block_sources("hw_fifo")), GATE, tb]
     binary = vl.build(srcs, "fork_tb", {}, sim_cache)
     n = fork.n_out
 

@@ -18,10 +18,11 @@ import test_mvu as tmv
 import test_swg as tsw
 
 from halfwave.compiler.blocks.mvu import write_mvu_mem_files
+from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
 RTL = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SHARED = [RTL / "hw_outbuf.v", RTL / "hw_ram.v", RTL / "hw_lutrom.v"]
+SHARED = [RTL / f for f in ("hw_outbuf.v", *block_sources("hw_ram"))]
 
 
 def reset_wrapper(module: str, params: dict[str, int | str], in_w: int, out_w: int,
