@@ -3,21 +3,25 @@
 `pipeline_for_board(df, board)` sets each MVU's `tree_pipe` (hw_mvu TREE_PIPE: the
 popcount trees registered every k compressor levels), `thr_pipe` (THR_PIPE: the
 threshold compares registered before their count), `mem_pipe` (MEM_PIPE: the weight and
-input memory reads registered again) and `lut_rom_depth` (deeper weight ROMs in block
-RAM). Invariant: only latency changes (each
-register adds a cycle from a vector's last input beat to its first output beat), never
-the values or the cycles per frame (`MVU.cycles_per_frame`), and no FIFO depth (the
-analysis counts vectors in flight, which the deeper output buffer of hw_mvu covers).
+input memory reads registered again), `rom_bank` (ROM_BANK: a deep weight ROM in banks,
+each bank's word registered next to it before their mux) and `lut_rom_bits` (the largest
+weight ROM in LUTs). Invariant: only latency changes (each register adds a cycle from a
+vector's last input beat to its first output beat), never the values or the cycles per
+frame (`MVU.cycles_per_frame`), and no FIFO depth (the analysis counts vectors in
+flight, which the deeper output buffer of hw_mvu covers).
 
-The ECP5 (LUT4 fabric, the only place-and-route we have: nextpnr) gets both: a
+The ECP5 (LUT4 fabric, the only place-and-route we have: nextpnr) gets all of them: a
 compressor level is a LUT6 there, i.e. two LUT4 and two wide-function muxes, so two
 levels a stage, and an N_T-input compare and count in one stage was the critical path
-of the thresholded layers; a block RAM's clock-to-output (5.6 ns in nextpnr's ECP5
-model, no output register in Yosys's mapping) takes most of a cycle, so the memory reads
-are registered again; and a weight ROM of 4,096 words in LUT logic (a tfc layer at SIMD
-1) is a mux tree of 12 cells: deeper ROMs go to block RAM (bench/fmax.json). Xilinx
-boards keep the combinational forms: without Vivado there is no timing figure to choose
-by, and a LUT6 level is one LUT there.
+of the thresholded layers. A block RAM's clock-to-output (5.6 ns in nextpnr's ECP5
+model, no output register in Yosys's mapping) and the route from it take a whole cycle
+at 142 MHz (tfc_w1a2, bench/fmax.json), so the memory reads are registered again, a ROM
+over several block RAMs is banked one block RAM a bank (their outputs muxed only after
+a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), and weight ROMs of
+up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit; about 1,100
+LUT4 per 16 kbit with the bank registers and mux, on an 84 k-LUT4 part). Xilinx boards
+keep the combinational forms: without Vivado there is no timing figure to choose by,
+and a LUT6 level is one LUT there.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from .ir import Dataflow
 from .streams import signed_lanes
 
 ECP5_TREE_PIPE = 2  # compressor levels between registers on a LUT4 fabric
-ECP5_LUT_ROM_DEPTH = 64  # deeper weight ROMs in block RAM (a 64-word LUT4 ROM: 3 cells)
+ECP5_LUT_ROM_BITS = 65536  # larger weight ROMs in block RAM
+ECP5_LUT_BANK = 64  # words of a LUT ROM bank: a LUT4, a PFUMX and an L6MUX deep
+EBR_WIDTHS = (1, 2, 4, 9, 18, 36)  # DP16KD / PDPW16KD data widths (16,384 bits + parity)
+
+
+def ebr_words(width: int) -> int:
+    """Words of one ECP5 block RAM at the narrowest configuration holding `width` bits
+    (a wider word spans several block RAMs side by side, 512 words deep)."""
+    w = next((w for w in EBR_WIDTHS if w >= width), 36)
+    return 512 if w == 36 else 16384 // (1 << EBR_WIDTHS.index(w))
 
 
 def mvu_pipeline(n: MVU, family: str) -> dict[str, int]:
@@ -38,8 +51,10 @@ def mvu_pipeline(n: MVU, family: str) -> dict[str, int]:
     if family != "ecp5":
         return {}
     popcount = n.mode == Mode.XNOR or (n.mode == Mode.SIGNSEL and not signed_lanes(n.in_dtype))
+    lut = replace(n, lut_rom_bits=ECP5_LUT_ROM_BITS).rom_style() == "distributed"
+    bank = ECP5_LUT_BANK if lut else ebr_words(n.weight_word_bits)
     return {"tree_pipe": ECP5_TREE_PIPE if popcount else 0, "thr_pipe": int(n.n_thresholds > 0),
-            "mem_pipe": 1, "lut_rom_depth": ECP5_LUT_ROM_DEPTH}  # fmt: skip
+            "mem_pipe": 1, "lut_rom_bits": ECP5_LUT_ROM_BITS, "rom_bank": bank}  # fmt: skip
 
 
 def pipeline_for_board(df: Dataflow, board: Board | None) -> Dataflow:

@@ -35,12 +35,20 @@ from .base import (
     stream_ports,
 )
 from .calibration import CAL, clog2
-from .packing import pack_words, pack_words_bytes, twos, varying_bits
+from .packing import (
+    pack_words,
+    pack_words_bytes,
+    rom_bank_files,
+    twos,
+    varying_bits,
+    write_rom_banks,
+)
 from .weight_port import WeightPort, dma_word_bytes
 
 # MVU.weight_rom values; the deepest weight memory the optimiser also prices in LUTs
 ROM_CHOICES = ("auto", "block", "distributed")
 LUT_ROM_DEPTH = 128
+
 
 class Mode(StrEnum):
     """How an MVU multiplies: its hw_mvu MODE parameter is `code`."""
@@ -101,9 +109,12 @@ class MVU(Block):
     tree_pipe: int = 0
     thr_pipe: int = 0
     mem_pipe: int = 0  # hw_mvu MEM_PIPE: the weight/input memory reads registered again
-    # > 0: a weight ROM deeper than this many words goes to block RAM whatever its size
-    # (compiler/pipeline.py: a deep ROM in LUT4 logic is a long mux tree on the ECP5)
-    lut_rom_depth: int = 0
+    # > 0: the size rule's bound, the largest weight ROM (bits) in LUTs (else 4,096;
+    # compiler/pipeline.py: the ECP5, whose block RAM's clock-to-output is most of a cycle)
+    lut_rom_bits: int = 0
+    # > 0: the weight ROM in banks of this many words when deeper (hw_mvu ROM_BANK: each
+    # bank's word registered next to it before the mux, one cycle more latency)
+    rom_bank: int = 0
     kind: str = "MVU"
     rtl_module = "hw_mvu"
     hls_header = "hw_mvu.h"
@@ -425,12 +436,11 @@ class MVU(Block):
 
     def rom_style(self) -> str:
         """The optimiser's pick (weight_rom), else: small weight memories go to LUTs, the
-        rest to block RAM (and, with `lut_rom_depth`, the deep ones)."""
+        rest to block RAM (`lut_rom_bits` moves the bound)."""
         if self.weight_rom != "auto":
             return self.weight_rom
-        if self.lut_rom_depth and self.NF * self.SF > self.lut_rom_depth:
-            return "block"
-        return "distributed" if self.MH * self.MW * self.w_bits <= 4096 else "block"
+        bound = self.lut_rom_bits or 4096
+        return "distributed" if self.MH * self.MW * self.w_bits <= bound else "block"
 
     def swap_rows(self) -> np.ndarray:
         """(MH,) flags: the rows of a ternary MVU that take (WN, WP) (negated rows)."""
@@ -447,6 +457,8 @@ class MVU(Block):
         )
         if self.external:  # one pass of its weight stream, what a DMA reads from DDR
             write_mvu_weight_stream(values, self.PE, self.SIMD, self.w_bits, path)
+        else:
+            write_rom_banks(path.with_name(path.name + "_weights.mem"), self.rom_bank)
         if self.mode == Mode.TERNARY:
             write_swap_file(self.swap_rows(), self.PE, path)
 
@@ -500,6 +512,8 @@ class MVU(Block):
         ]  # fmt: skip
         rows = [5, 2, 3, 2, 2, 1]
         files = [f for f in (wfile,) if f]
+        if wfile and self.rom_bank:
+            files += [p.name for p in rom_bank_files(wfile, self.NF * self.SF, self.rom_bank)]
         if self.n_thresholds:
             files.append(f"{self.name}_thresholds.mem")
         if self.mode == Mode.TERNARY:
@@ -516,8 +530,10 @@ class MVU(Block):
         if self.dsp_pack != 1:
             params.append(("DSP_PACK", self.dsp_pack))
             rows.append(1)
-        pipe = [(k, v) for k, v in (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe),
-                                    ("MEM_PIPE", self.mem_pipe)) if v]  # fmt: skip
+        bank = 0 if self.external else self.rom_bank
+        pipe = (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe),
+                ("MEM_PIPE", self.mem_pipe), ("ROM_BANK", bank))  # fmt: skip
+        pipe = [(k, v) for k, v in pipe if v]
         if pipe:
             params += pipe
             rows.append(len(pipe))

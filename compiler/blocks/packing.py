@@ -8,6 +8,8 @@ values); signed lanes are two's complement.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -36,6 +38,25 @@ def pack_words(codes: np.ndarray, width: int) -> str:
     chars = _HEX[nib[:, ::-1]]
     lines = np.concatenate([chars, np.full((depth, 1), ord("\n"), np.uint8)], axis=1)
     return lines.tobytes().decode("ascii")
+
+
+def rom_bank_files(mem_file: str | Path, depth: int, bank_depth: int) -> list[Path]:
+    """The bank files hw_ram (BANK_DEPTH) reads for a ROM of `depth` words: none when it
+    is one bank."""
+    if bank_depth <= 0 or depth <= bank_depth:
+        return []
+    p = Path(mem_file)
+    return [p.with_name(f"{p.name}.b{k:03d}.mem") for k in range(-(-depth // bank_depth))]
+
+
+def write_rom_banks(mem_file: str | Path, bank_depth: int) -> list[Path]:
+    """Split a ROM's `pack_words` file into the bank files of hw_ram BANK_DEPTH (bank k:
+    words k*bank_depth..); returns their paths."""
+    lines = Path(mem_file).read_text().splitlines(keepends=True)
+    paths = rom_bank_files(mem_file, len(lines), bank_depth)
+    for k, path in enumerate(paths):
+        path.write_text("".join(lines[k * bank_depth : (k + 1) * bank_depth]))
+    return paths
 
 
 def pack_bytes(codes: np.ndarray, width: int) -> np.ndarray:

@@ -41,8 +41,10 @@
 // as in_valid (during nf = 0) and out_ready stay high.
 // THR_PIPE = 1 (with N_T > 0) registers the threshold compares before their count: LTHR
 // = 1 cycle more. MEM_PIPE = 1 registers the weight word and the input beat once more
-// after the memory reads: LM = 1 cycle more.
-// Latency: LAT = 4 + LM + LT + LTHR cycles: when the vector's last input beat transfers
+// after the memory reads: LM = 1 cycle more. ROM_BANK = D > 0 with NF*SF > D splits the
+// weight ROM into banks of D words (hw_ram BANK_DEPTH: each bank's word registered next
+// to it, then muxed): LB = 1 cycle more, the rest of stage 1 registered with it.
+// Latency: LAT = 4 + LB + LM + LT + LTHR cycles: when the vector's last input beat transfers
 // in cycle c, output beat nf = 0 is valid from cycle c+LAT (ROM/buffer read (+ LM), PE
 // trees (+ LT tree registers), accumulate, thresholds (+ LTHR), output buffer); beat nf
 // follows nf*SF cycles later.
@@ -110,6 +112,7 @@ module hw_mvu #(
     parameter integer TREE_PIPE = 0,       // lane trees: registers every k levels; 0: none
     parameter integer THR_PIPE  = 0,       // 1: a register between threshold compare and count
     parameter integer MEM_PIPE  = 0,       // 1: a register after the weight/input memory reads
+    parameter integer ROM_BANK  = 0,       // weight ROM words per bank (hw_ram BANK_DEPTH), 0: one
     parameter integer BATCH     = 1,       // vectors per weight word (> 1: "stream" only)
     parameter integer DSP_PACK  = 1        // MODE 2: products per multiplier, 1 or 2 (hw_dsp_pair)
 ) (
@@ -181,7 +184,9 @@ module hw_mvu #(
     localparam integer    LT          = (POPC != 0) ? pc_latency(SIMD, TREE_PIPE) : 0;
     localparam integer    LTHR        = (THR_PIPE != 0 && N_T > 0) ? 1 : 0; // compare register
     localparam integer    LM          = (MEM_PIPE != 0) ? 1 : 0;          // memory read register
-    localparam integer    LAT         = 4 + LM + LT + LTHR;  // last input beat -> output beat 0
+    // banked weight ROM: a read takes two cycles
+    localparam integer    LB          = (STREAM == 0 && ROM_BANK > 0 && DEPTH > ROM_BANK) ? 1 : 0;
+    localparam integer    LAT         = 4 + LB + LM + LT + LTHR;  // last input beat -> output beat 0
     // output buffer entries (BATCH = 1): the beats a full-rate pipeline has in flight
     localparam integer    OB_DEPTH    = (LAT + SF) / SF + 1;
     localparam integer    BBW         = (BATCH > 1) ? $clog2(BATCH) : 1;  // vector in batch
@@ -266,6 +271,7 @@ module hw_mvu #(
             $display("ERROR: %m: TREE_PIPE=%0d must be >= 0", TREE_PIPE);
             $finish;
         end
+        if (ROM_BANK < 0) begin $display("ERROR: %m: ROM_BANK=%0d must be >= 0", ROM_BANK); $finish; end
         if (MEM_PIPE != 0 && MEM_PIPE != 1) begin
             $display("ERROR: %m: MEM_PIPE=%0d must be 0 or 1", MEM_PIPE);
             $finish;
@@ -438,13 +444,12 @@ module hw_mvu #(
             assign s1_w = w_q;
         end else begin : g_rom
             hw_ram #(.WIDTH(WWORD), .DEPTH(DEPTH), .ROM(1), .RAM_STYLE(ROM_STYLE),
-                     .INIT_FILE(WEIGHT_FILE)) u_wrom (
+                     .INIT_FILE(WEIGHT_FILE), .BANK_DEPTH(ROM_BANK)) u_wrom (
                 .clk(clk), .we(1'b0), .waddr({AW{1'b0}}), .wdata({WWORD{1'b0}}),
                 .re(en), .raddr(waddr), .rdata(s1_w));
         end
     endgenerate
 
-    wire [DW-1:0] s1_x = s1_take ? s1_in : s1_buf;
 
     // per-row swap flags of the ternary scales, read with the weights (row fold nf)
     /* verilator lint_off UNUSEDSIGNAL */
@@ -460,12 +465,52 @@ module hw_mvu #(
         end
     endgenerate
 
+    reg  [NFW-1:0]   s1_nf;
+    always @(posedge clk) if (en) s1_nf <= nf;
+
+    // ------------------------------------------------------------- bank register
+    // LB = 1: the banked weight ROM's word arrives a cycle later; the rest of stage 1
+    // (buffered input, swap flags, control) is registered once to meet it
+    wire [DW-1:0]    b_x;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE-1:0]    b_swap;  // used by MODE 3 only
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire             b_v, b_first, b_last;
+    wire [NFW-1:0]   b_nf;
+    wire [BBW-1:0]   b_b;
+    wire [DW-1:0]    s1_x = s1_take ? s1_in : s1_buf;
+    generate
+        if (LB != 0) begin : g_breg
+            reg [DW-1:0]  qx;
+            reg [PE-1:0]  qs;
+            reg           qv, qf, ql;
+            reg [NFW-1:0] qn;
+            reg [BBW-1:0] qb;
+            always @(posedge clk) begin
+                if (rst) qv <= 1'b0;
+                else if (en) qv <= s1_v;
+            end
+            always @(posedge clk) begin
+                if (en) begin
+                    qx <= s1_x;
+                    qs <= s1_swap;
+                    qf <= s1_first;
+                    ql <= s1_last;
+                    qn <= s1_nf;
+                    qb <= s1_b;
+                end
+            end
+            assign {b_x, b_swap, b_v, b_first, b_last, b_nf, b_b} = {qx, qs, qv, qf, ql, qn, qb};
+        end else begin : g_bcomb
+            assign {b_x, b_swap, b_v, b_first, b_last, b_nf, b_b} =
+                   {s1_x, s1_swap, s1_v, s1_first, s1_last, s1_nf, s1_b};
+        end
+    endgenerate
+
     // ------------------------------------------------------------- MEM_PIPE register
     // MEM_PIPE = 1: the memory reads (weight word, buffered input) and stage 1's control
     // are registered once more before the trees (a block RAM's clock-to-output is most
     // of an ECP5 cycle), LM = 1 cycle more
-    reg  [NFW-1:0]   s1_nf;
-    always @(posedge clk) if (en) s1_nf <= nf;
     wire [WWORD-1:0] m_w;
     wire [DW-1:0]    m_x;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -484,24 +529,24 @@ module hw_mvu #(
             reg [BBW-1:0]   qb;
             always @(posedge clk) begin
                 if (rst) qv <= 1'b0;
-                else if (en) qv <= s1_v;
+                else if (en) qv <= b_v;
             end
             always @(posedge clk) begin
                 if (en) begin
                     qw <= s1_w;
-                    qx <= s1_x;
-                    qs <= s1_swap;
-                    qf <= s1_first;
-                    ql <= s1_last;
-                    qn <= s1_nf;
-                    qb <= s1_b;
+                    qx <= b_x;
+                    qs <= b_swap;
+                    qf <= b_first;
+                    ql <= b_last;
+                    qn <= b_nf;
+                    qb <= b_b;
                 end
             end
             assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
                    {qw, qx, qs, qv, qf, ql, qn, qb};
         end else begin : g_mcomb
             assign {m_w, m_x, m_swap, m_v, m_first, m_last, m_nf, m_b} =
-                   {s1_w, s1_x, s1_swap, s1_v, s1_first, s1_last, s1_nf, s1_b};
+                   {s1_w, b_x, b_swap, b_v, b_first, b_last, b_nf, b_b};
         end
     endgenerate
 

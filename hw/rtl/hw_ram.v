@@ -11,6 +11,13 @@
 // ROM == 1: no write port; the style is the rom_style attribute (a ROM's), and INIT_FILE
 // should name the contents. RAM_STYLE "auto" leaves the choice to the tool; a "distributed"
 // ROM is an hw_lutrom (LUT logic in a hierarchy of its own) and the read register.
+// Banks (ROM == 1, BANK_DEPTH > 0, DEPTH > BANK_DEPTH): NB = ceil(DEPTH/BANK_DEPTH) ROMs of
+// BANK_DEPTH words (the last one shorter), bank k holding words k*BANK_DEPTH.. and read
+// from INIT_FILE's bank file "<INIT_FILE>.bKKK.mem" (three decimal digits; the compiler
+// writes them: compiler/blocks/packing.py write_rom_banks). Every bank's word is registered twice (the bank's read, then a register of its
+// own next to it) and the banks' registered words are muxed by the twice-registered bank
+// number: latency 2 (both registers enabled by re), so that neither a block RAM's
+// clock-to-output nor the route to a far bank shares a cycle with the mux.
 `default_nettype none
 module hw_ram #(
     parameter integer WIDTH     = 8,       // bits per word
@@ -19,6 +26,7 @@ module hw_ram #(
     parameter integer SYNC_READ = 1,       // 1: registered read with enable, 0: asynchronous
     parameter [8*11-1:0] RAM_STYLE = "auto", // "auto" | "block" | "distributed" | "registers" | "ultra"
     parameter        INIT_FILE = "",       // $readmemh file of the initial contents ("" none)
+    parameter integer BANK_DEPTH = 0,      // ROM: words per bank, 0: one bank (latency 2 if banked)
     parameter integer AW        = (DEPTH > 1) ? $clog2(DEPTH) : 1  // address bits
 ) (
     input  wire             clk,
@@ -36,6 +44,9 @@ module hw_ram #(
     localparam [8*11-1:0] STYLE_DIST  = "distributed";
     localparam [8*11-1:0] STYLE_REGS  = "registers";
     localparam [8*11-1:0] STYLE_ULTRA = "ultra";
+    localparam integer    NB = (BANK_DEPTH > 0 && ROM != 0) ? (DEPTH + BANK_DEPTH - 1) / BANK_DEPTH : 1;
+    localparam integer    LW = (NB > 1) ? $clog2(BANK_DEPTH) : 1;  // address bits within a bank
+    localparam integer    SW = (NB > 1) ? AW - LW : 1;               // bank number bits
 
     initial begin
         if (WIDTH < 1) begin $display("ERROR: %m: WIDTH=%0d must be >= 1", WIDTH); $finish; end
@@ -47,6 +58,13 @@ module hw_ram #(
         if (SYNC_READ != 0 && SYNC_READ != 1) begin
             $display("ERROR: %m: SYNC_READ=%0d must be 0 or 1", SYNC_READ); $finish;
         end
+        if (BANK_DEPTH < 0 || (BANK_DEPTH > 0 && ROM == 0)) begin
+            $display("ERROR: %m: BANK_DEPTH=%0d must be 0, or > 0 with ROM=1", BANK_DEPTH); $finish;
+        end
+        if (NB > 1 && (BANK_DEPTH < 2 || (1 << LW) != BANK_DEPTH)) begin
+            $display("ERROR: %m: BANK_DEPTH=%0d must be a power of 2 >= 2", BANK_DEPTH); $finish;
+        end
+        if (NB > 1000) begin $display("ERROR: %m: %0d banks: at most 1000", NB); $finish; end
         if (ROM == 1 && SYNC_READ == 0) begin
             $display("ERROR: %m: ROM=1 needs SYNC_READ=1 (got %0d)", SYNC_READ); $finish;
         end
@@ -60,7 +78,39 @@ module hw_ram #(
 
     // Attributes take the parameter's value (Yosys, Vivado); a ROM's is rom_style.
     generate
-        if (ROM != 0 && RAM_STYLE == STYLE_DIST) begin : g_lutrom  // hw_lutrom, registered
+        if (NB > 1) begin : g_banks
+            reg  [SW-1:0]       sel1, sel2;  // bank number, registered with the reads
+            wire [NB*WIDTH-1:0] words;       // every bank's word after its second register
+            wire [LW-1:0]       a = raddr[LW-1:0];
+            genvar k;
+            for (k = 0; k < NB; k = k + 1) begin : g_bank
+                localparam integer BD  = (k == NB - 1) ? DEPTH - k * BANK_DEPTH : BANK_DEPTH;
+                localparam integer C2  = 48 + k / 100;
+                localparam integer C1  = 48 + (k / 10) % 10;
+                localparam integer C0  = 48 + k % 10;
+                localparam         BFILE = {INIT_FILE, ".b", C2[7:0], C1[7:0], C0[7:0], ".mem"};
+                reg [WIDTH-1:0] q, r;
+                if (RAM_STYLE == STYLE_DIST) begin : g_lut
+                    wire [WIDTH-1:0] d;
+                    hw_lutrom #(.WIDTH(WIDTH), .DEPTH(BD), .INIT_FILE(BFILE), .AW(LW)) u_rom (
+                        .addr(a), .data(d));
+                    always @(posedge clk) if (re) q <= d;
+                end else begin : g_mem
+                    (* rom_style = RAM_STYLE *) reg [WIDTH-1:0] mem [0:BD-1];
+                    initial if (INIT_FILE != "") $readmemh(BFILE, mem);
+                    always @(posedge clk) if (re) q <= mem[a];
+                end
+                always @(posedge clk) if (re) r <= q;
+                assign words[k*WIDTH +: WIDTH] = r;
+            end
+            always @(posedge clk) begin
+                if (re) begin
+                    sel1 <= raddr[AW-1:LW];
+                    sel2 <= sel1;
+                end
+            end
+            assign rdata = words[sel2*WIDTH +: WIDTH];
+        end else if (ROM != 0 && RAM_STYLE == STYLE_DIST) begin : g_lutrom  // hw_lutrom, registered
             wire [WIDTH-1:0] d;
             reg  [WIDTH-1:0] q;
             hw_lutrom #(.WIDTH(WIDTH), .DEPTH(DEPTH), .INIT_FILE(INIT_FILE), .AW(AW)) u_rom (

@@ -1,10 +1,11 @@
 """compiler/pipeline.py: the pipeline registers chosen per board change latency only.
 
 Unit: on the ECP5 board every MVU gets its registers (popcount trees, compares, memory
-reads, deep ROMs in block RAM) and its hw_mvu parameters; on a Xilinx board nothing
-changes; cycles per frame are the same. RTL: a random conv net compiled for the ECP5
-board (pipelined) is bit-exact at every node under random stalls, and without stalls
-runs at the cycle model's cycles per frame."""
+reads, ROMs over 64 kbit in block RAM, deep ROMs in banks) and its hw_mvu parameters; on
+a Xilinx board nothing changes; cycles per frame are the same. RTL: a random conv net
+compiled for the ECP5 board (pipelined), at its fastest and at its smallest folding (deep
+weight ROMs in banks), is bit-exact at every node under random stalls, and without
+stalls runs at the cycle model's cycles per frame."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from halfwave.compiler.blocks.mvu import MVU
 from halfwave.compiler.boards import load_board
-from halfwave.compiler.pipeline import pipeline_for_board
+from halfwave.compiler.pipeline import ECP5_LUT_ROM_BITS, ebr_words, pipeline_for_board
 from halfwave.flow import api
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,16 +38,33 @@ def test_ecp5_gets_pipeline_registers_xilinx_does_not():
         assert b.thr_pipe == int(a.n_thresholds > 0)
         assert ("THR_PIPE" in params) == (a.n_thresholds > 0)
         assert "MEM_PIPE" not in dict(a.rtl().params)
-        if a.NF * a.SF > 64:  # a deep weight ROM goes to block RAM on the ECP5
-            assert b.rom_style() == "block"
+        bits = a.MH * a.MW * a.w_bits
+        assert b.rom_style() == ("distributed" if bits <= ECP5_LUT_ROM_BITS else "block")
+        assert b.rom_bank == (64 if bits <= ECP5_LUT_ROM_BITS else ebr_words(a.weight_word_bits))
+        assert ("ROM_BANK" in params) == (a.NF * a.SF > b.rom_bank)
 
 
-def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts):
+def test_ebr_words_one_block_ram_per_bank():
+    assert [ebr_words(w) for w in (1, 2, 3, 4, 9, 10, 18, 36, 72)] == [
+        16384, 8192, 4096, 4096, 2048, 1024, 1024, 512, 512
+    ]
+
+
+@pytest.mark.parametrize("fastest", [True, False], ids=["max", "smallest"])
+def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
     onnx_path = random_conv_net(3).save(tmp_path / "net.onnx")
-    df = api.compile(onnx_path, tmp_path / "b", board="ulx3s-85f", max_fps=True)
+    speed = {"max_fps": True} if fastest else {"target_fps": 1.0}
+    df = api.compile(onnx_path, tmp_path / "b", board="ulx3s-85f", **speed)
     assert any(n.mem_pipe and n.thr_pipe for n in df.mvus())
     top = (tmp_path / "b" / "rtl" / "top.v").read_text()
     assert ".MEM_PIPE(1)" in top and ".THR_PIPE(1)" in top
+    banked = [n for n in df.mvus() if n.NF * n.SF > n.rom_bank]
+    assert banked or fastest
+    for n in banked:  # the bank files hw_ram reads, with the ROM's words split
+        words = (tmp_path / "b" / "rtl" / f"{n.name}_weights.mem").read_text().splitlines()
+        banks = sorted((tmp_path / "b" / "rtl").glob(f"{n.name}_weights.mem.b*.mem"))
+        assert len(banks) == -(-len(words) // n.rom_bank)
+        assert sum((b.read_text().splitlines() for b in banks), []) == words
     x = api.verification_inputs(df, 4, seed=1)
     gold = api.simulate(tmp_path / "b", x, "golden")
     stalled = api.simulate(tmp_path / "b", x, "rtl",

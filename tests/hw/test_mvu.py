@@ -2,7 +2,7 @@
 
 Each parameter set builds one simulator and streams several vectors back to back twice:
 without stalls (exact outputs and the cycle model: NF*SF cycles per vector, latency 4 + LT
-(+ 1 with MEM_PIPE, + 1 with THR_PIPE))
+(+ 1 with MEM_PIPE, + 1 with THR_PIPE, + 1 with a weight ROM in banks))
 and with random stalls of probability 0.5 on both sides (exact outputs). Padding lanes of
 the input and padding columns/rows of the weight memory hold random junk, so masking by
 column index is checked too.
@@ -11,13 +11,14 @@ column index is checked too.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from halfwave.compiler.blocks.mvu import lanetree_latency, write_mvu_mem_files, write_swap_file
+from halfwave.compiler.blocks.packing import write_rom_banks
 from halfwave.compiler.codegen_rtl import block_sources
 from halfwave.sim import verilator as vl
 
@@ -48,6 +49,7 @@ class Case:
     TREE_PIPE: int = 0  # lane tree registers every k levels (XNOR, unsigned SIGNSEL)
     THR_PIPE: int = 0  # 1: threshold compares registered before the count (+1 latency)
     MEM_PIPE: int = 0  # 1: memory reads registered once more (+1 latency)
+    ROM_BANK: int = 0  # weight ROM in banks of this many words (+1 latency when deeper)
     tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
     DSP_PACK: int = 1  # MODE 2: products per multiplier (2: hw_dsp_pair, rows in pairs)
 
@@ -121,6 +123,13 @@ CASES = [
     # ... ternary with swapped rows behind the memory register, block ROM
     Case(MW=23, MH=11, PE=3, SIMD=5, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
          MEM_PIPE=1, THR_PIPE=1, rom_style="block", seed=18),  # fmt: skip
+    # banked weight ROMs (the ECP5's deep ROMs): a short last bank, block RAM banks behind
+    # the memory register, LUT banks with a ternary swap ROM beside them, one bank only
+    Case(MW=40, MH=9, PE=1, SIMD=2, MODE=0, N_T=1, OUT_W=1, ROM_BANK=64, MEM_PIPE=1,
+         TREE_PIPE=2, THR_PIPE=1, rom_style="block", vectors=4, seed=19),  # fmt: skip
+    Case(MW=23, MH=11, PE=3, SIMD=1, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
+         ROM_BANK=16, rom_style="distributed", seed=20),  # fmt: skip
+    Case(MW=12, MH=6, PE=2, SIMD=3, MODE=1, IN_W=2, N_T=3, OUT_W=2, ROM_BANK=16, seed=21),
 ]
 
 
@@ -201,6 +210,7 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
         **({"DSP_PACK": c.DSP_PACK} if c.DSP_PACK != 1 else {}),
         **({"THR_PIPE": c.THR_PIPE} if c.THR_PIPE else {}),
         **({"MEM_PIPE": c.MEM_PIPE} if c.MEM_PIPE else {}),
+        **({"ROM_BANK": c.ROM_BANK} if c.ROM_BANK else {}),
     )  # fmt: skip
 
 
@@ -209,7 +219,8 @@ def latency(c: Case) -> int:
     (XNOR and unsigned SIGNSEL only) + the compare register (THR_PIPE with thresholds)."""
     popc = c.MODE == 0 or (c.MODE == 1 and not c.IN_SIGNED)
     lt = lanetree_latency(c.SIMD, c.TREE_PIPE) if popc else 0
-    return LATENCY + c.MEM_PIPE + lt + (1 if c.THR_PIPE and c.N_T else 0)
+    banked = c.ROM_BANK and -(-c.MW // c.SIMD) * -(-c.MH // c.PE) > c.ROM_BANK
+    return LATENCY + int(banked) + c.MEM_PIPE + lt + (1 if c.THR_PIPE and c.N_T else 0)
 
 
 def _case_id(c: Case) -> str:
@@ -255,7 +266,10 @@ def test_mvu(case: Case, sim_cache: Path, tmp_path: Path) -> None:
 
     # padding rows of the weight memory are junk too: write the full padded matrix
     wfile, swap = _weight_file_values(c, w)
-    write_mvu_mem_files(wfile, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
+    mems = write_mvu_mem_files(wfile, thr, c.PE, c.SIMD, c.W_W, acc_w, tmp_path / "mvu")
+    banks = write_rom_banks(mems[0], c.ROM_BANK)
+    banked = latency(c) > latency(replace(c, ROM_BANK=0))
+    assert len(banks) == (-(-sf * nf // c.ROM_BANK) if banked else 0), where
     if swap is not None:
         write_swap_file(swap, c.PE, tmp_path / "mvu")
     binary = vl.build(SRCS, "hw_mvu", params, sim_cache)
