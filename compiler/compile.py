@@ -31,6 +31,7 @@ class CompileOptions:
     target_fps: float | None = None  # with board: reach this at its clock, least resources
     max_fps: bool = False  # with board: the fastest design that fits (also: no target)
     fifo_depths: dict[str, int] | None = None  # node name -> depth of the FIFO before it
+    minimise: str | None = None  # with target_fps: the resource to save most ("lut", ...)
 
 
 def compile_model(

@@ -14,6 +14,9 @@ PE/SIMD imply.
 ``optimise(df, board, target_fps=F)``: T = clock / F; the design with the least cost that
 reaches F, or CompileError naming the resource and the shortfall.
 ``optimise(df, board)`` (``--max``): binary search for the smallest T whose design fits.
+``minimise="lut"`` (or another resource) weighs that resource MINIMISE_WEIGHT times its
+budget share: the design at F that spends the others (block RAM for LUT ROMs, wider
+memories) to save it, as long as it fits.
 
 PE need not divide MH and SIMD need not divide MW (only the padding costs); for each
 number of row folds NF only the smallest PE giving it is considered (likewise SIMD for
@@ -91,10 +94,16 @@ def _ratio(used: float, available: float) -> float:
     return math.inf if used > 0 else 0.0
 
 
-def base_weights(budget: dict[str, float]) -> dict[str, float]:
+MINIMISE_WEIGHT = 10.0  # --minimise R: R's weight over its budget share
+
+
+def base_weights(budget: dict[str, float], minimise: str | None = None) -> dict[str, float]:
     """Each resource weighed by its share of the budget (a resource the board lacks is
-    as good as forbidden)."""
-    return {k: (1.0 / v if v > 0 else 1e6) for k, v in budget.items()}
+    as good as forbidden), `minimise`'s MINIMISE_WEIGHT times more."""
+    w = {k: (1.0 / v if v > 0 else 1e6) for k, v in budget.items()}
+    if minimise is not None:
+        w[minimise] *= MINIMISE_WEIGHT
+    return w
 
 
 def _weighted(r: Res, w: dict[str, float]) -> float:
@@ -155,9 +164,10 @@ class Plan:
 
 
 class Optimiser:
-    def __init__(self, df: Dataflow, board: Board, data: bool = True):
+    def __init__(self, df: Dataflow, board: Board, data: bool = True, minimise: str | None = None):
         self.df = df
         self.board = board
+        self.minimise = minimise
         self.budget = {k: float(board.budget[k]) for k in RESOURCES}
         self.data = data
         # lanes a block may take, set by the block before it (the SIMD of a convolution's
@@ -268,7 +278,7 @@ class Optimiser:
     def design(self, target: int) -> tuple[Dataflow, Res] | None:
         """The cheapest design meeting target cycles/frame that fits the budget; when none
         fits, the last one tried (with fits False in evaluate)."""
-        weights = base_weights(self.budget)
+        weights = base_weights(self.budget, self.minimise)
         last = None
         for _ in range(8):
             df = self.fold_for(target, weights)
@@ -454,13 +464,14 @@ def optimise(
     board: Board,
     target_fps: float | None = None,
     log=lambda s: None,
+    minimise: str | None = None,
 ) -> Plan:
     """Fold df for `board`: to reach target_fps with the least resources, or (None) the
     fastest design that fits. When no design fits with every weight on chip, the largest
     weight memories move to DDR (external_candidates), as few as make it fit. Raises
     CompileError when no design fits even with every candidate in DDR."""
     names = choose_external(df, board)
-    plan = _optimise(with_external(df, names), board, target_fps, log)
+    plan = _optimise(with_external(df, names), board, target_fps, log, minimise)
     if names and target_fps is None:
         plan, names = _more_external(df, board, names, plan, log)
     if names:
@@ -544,8 +555,10 @@ def _batched_dense_bytes(df: Dataflow, name: str) -> float:
     return _dense_bytes(df, name) / batch_choices(n)[-1]
 
 
-def _optimise(df: Dataflow, board: Board, target_fps: float | None, log) -> Plan:
-    opt = Optimiser(df, board)
+def _optimise(
+    df: Dataflow, board: Board, target_fps: float | None, log, minimise: str | None = None
+) -> Plan:
+    opt = Optimiser(df, board, minimise=minimise)
     lo, hi = opt.min_target(), opt.max_target()
     # the weight streams cannot go faster than their dense bytes (at the largest batches)
     # at the DDR bandwidth
@@ -620,7 +633,12 @@ def fold_for_board(df: Dataflow, opts, folding: dict | None, log=lambda s: None)
         if not plan.fits:
             raise CompileError(shortfall_message(est, plan.budget, board, "this folding"))
     else:
-        plan = optimise(df, board, opts.target_fps, log)
+        if opts.minimise is not None and opts.target_fps is None:
+            raise CompileError("--minimise needs --target-fps (the rate to keep while saving it)")
+        if opts.minimise is not None and opts.minimise not in RESOURCES:
+            choices = ", ".join(RESOURCES)
+            raise CompileError(f"--minimise takes one of {choices}, got {opts.minimise!r}")
+        plan = optimise(df, board, opts.target_fps, log, opts.minimise)
         df = plan.df
     plan.board = board
     for line in plan.summary_lines(board):

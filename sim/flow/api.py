@@ -64,14 +64,16 @@ def compile(
     target_fps: float | None = None,
     max_fps: bool = False,
     fifo_depths: dict[str, int] | None = None,
+    minimise: str | None = None,
 ) -> ir.Dataflow:
     """Compile a QONNX file into BUILD. With `board` (hw/boards/<name>.json) the folding
     optimiser picks PE/SIMD: `target_fps` at the board clock with the least resources, or
     the fastest design that fits (`max_fps`, or no target). `fifo_depths` ({node: depth})
-    overrides the FIFO sizing in front of those nodes."""
+    overrides the FIFO sizing in front of those nodes; `minimise` ("lut", "ff", "bram36",
+    "dsp", with `target_fps`) weighs that resource most."""
     opts = CompileOptions(
         folding, target_cycles, topk, board=board, target_fps=target_fps, max_fps=max_fps,
-        fifo_depths=fifo_depths,
+        fifo_depths=fifo_depths, minimise=minimise,
     )  # fmt: skip
     inputs.before_compile(Path(build), folding)  # folding file checked, old manifest gone
     df = compile_model(Path(onnx_path), Path(build), opts, log)

@@ -118,7 +118,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
     api.compile(
         a.model, a.out, a.folding, a.target_cycles, a.topk, log=_log,
         board=a.board, target_fps=a.target_fps, max_fps=a.max,
-        fifo_depths=_fifo_depths(a.fifo_depth),
+        fifo_depths=_fifo_depths(a.fifo_depth), minimise=a.minimise,
     )  # fmt: skip
     print(
         f"compiled in {time.perf_counter() - t:.2f} s; outputs in {a.out}: dataflow.json, "
@@ -445,6 +445,13 @@ def parser() -> argparse.ArgumentParser:
         "--max",
         action="store_true",
         help="with --board: the fastest design that fits the board (the default with --board)",
+    )
+    c.add_argument(
+        "--minimise",
+        choices=["lut", "ff", "bram36", "dsp"],
+        default=None,
+        help="with --target-fps: weigh this resource 10x its budget share (e.g. lut: block "
+        "RAM spent to save LUTs)",
     )
     c.set_defaults(func=cmd_compile)
 

@@ -417,3 +417,24 @@ def test_shallow_wide_weights_go_to_luts_where_block_ram_is_short(tmp_path, monk
     blocks_only = optimise(df, board)
     assert blocks_only.fps * 2 < got.fps
     assert any(s.startswith("weights in LUTs") and "mvu0" in s for s in got.summary_lines(board))
+
+
+def test_minimise_lut_spends_block_ram_to_save_luts():
+    """--minimise lut at a rate: fewer LUTs than the balanced plan, at more block RAM,
+    the same rate, and still a fit; refused without a rate or with an unknown resource."""
+    board = load_board("pynq-z2")
+    df = conv_ir((3, 32, 32), CNV, [512, 512, 10], data=False)
+    plain = optimise(df, board, target_fps=3000)
+    lean = optimise(df, board, target_fps=3000, minimise="lut")
+    assert lean.fits and lean.fps >= 3000
+    assert lean.estimate.lut < 0.95 * plain.estimate.lut
+    assert lean.estimate.bram36 > plain.estimate.bram36
+    assert [n.name for n in lean.df.nodes] == [n.name for n in plain.df.nodes]
+    from halfwave.compiler.compile import CompileOptions
+    from halfwave.compiler.optimize import fold_for_board
+
+    for opts, msg in ((CompileOptions(board="pynq-z2", minimise="lut"), "needs --target-fps"),
+                      (CompileOptions(board="pynq-z2", target_fps=3000, minimise="luts"),
+                       "one of lut, ff, bram36, dsp, got 'luts'")):  # fmt: skip
+        with pytest.raises(CompileError, match=msg):
+            fold_for_board(df, opts, None)

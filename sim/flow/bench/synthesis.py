@@ -75,11 +75,12 @@ def bench_board_design(
     per_block: bool = True,
     opts: SimOptions | None = None,
     synth_cache: Path | None = None,
+    minimise: str | None = None,
 ) -> dict:
-    """Compile `name` for `board` (--max, or --target-fps), simulate `frames` frames in
-    RTL (default FRAMES, else 3; with the DDR model where weights are external), compare
-    with the golden executor, synthesise (per block with `per_block`; whole design with
-    `whole`) and plot (into `plot_dir`, default the build folder). `opts`: the RTL
+    """Compile `name` for `board` (--max, or --target-fps; `minimise`: --minimise), simulate
+    `frames` frames in RTL (default FRAMES, else 3; with the DDR model where weights are
+    external), compare with the golden executor, synthesise (per block with `per_block`;
+    whole design with `whole`) and plot (into `plot_dir`, default the build folder). `opts`: the RTL
     simulation's options (the DDR model takes the board's bandwidth); `synth_cache`: the
     Yosys cache (default in the build). Returns the record."""
     from halfwave.compiler import ir
@@ -88,10 +89,13 @@ def bench_board_design(
     build = root / "bench" / f"{name}_{board}"
     t = time.perf_counter()
     api.compile(
-        onnx_path, build, log=log, board=board, target_fps=target_fps, max_fps=target_fps is None
-    )
+        onnx_path, build, log=log, board=board, target_fps=target_fps,
+        max_fps=target_fps is None, minimise=minimise,
+    )  # fmt: skip
     report = json.loads((build / "report.json").read_text())
     rec = _design_record(report, target_fps, time.perf_counter() - t)
+    if minimise:
+        rec["mode"] += f", --minimise {minimise}"
     clock = report["resources"]["board"]["clock_mhz"] * 1e6
     if rtl:
         n = frames or FRAMES.get(name, 3)
