@@ -40,7 +40,7 @@
 // Throughput: exactly NF*SF cycles per vector, back to back without bubbles, as long
 // as in_valid (during nf = 0) and out_ready stay high.
 // THR_PIPE = 1 (with N_T > 0) registers the threshold compares before their count: LTHR
-// = 1 cycle more. MEM_PIPE = 1 registers the weight word and the input beat once more
+// = 1 cycle more (and the threshold word before the compares: read a stage earlier). MEM_PIPE = 1 registers the weight word and the input beat once more
 // after the memory reads: LM = 1 cycle more. ROM_BANK = D > 0 with NF*SF > D splits the
 // weight ROM into banks of D words (hw_ram BANK_DEPTH: each bank's word registered next
 // to it, then muxed): LB = 1 cycle more, the rest of stage 1 registered with it.
@@ -799,11 +799,23 @@ module hw_mvu #(
             localparam [31:0]       ONE32  = 1;
             localparam [OUT_W-1:0]  ONE    = ONE32[OUT_W-1:0];
             wire [TWORD-1:0] thr_q;    // thresholds of the rows in acc
-            reg  [NFW-1:0]   s2_nf;
-            always @(posedge clk) if (en) s2_nf <= t_nf;
-            hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
-                .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
-                .re(en), .raddr(s2_nf), .rdata(thr_q));
+            if (LTHR != 0) begin : g_tread2
+                // THR_PIPE: the word is read a stage early and registered, so that the
+                // ROM's clock-to-output (a block RAM's) is not on the compare's path
+                wire [TWORD-1:0] thr_r;
+                reg  [TWORD-1:0] thr_qq;
+                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
+                    .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
+                    .re(en), .raddr(t_nf), .rdata(thr_r));
+                always @(posedge clk) if (en) thr_qq <= thr_r;
+                assign thr_q = thr_qq;
+            end else begin : g_tread
+                reg  [NFW-1:0]   s2_nf;
+                always @(posedge clk) if (en) s2_nf <= t_nf;
+                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
+                    .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
+                    .re(en), .raddr(s2_nf), .rdata(thr_q));
+            end
             for (p = 0; p < PE; p = p + 1) begin : g_act
                 wire signed [ACC_W-1:0] a = acc[p*ACC_W +: ACC_W];
                 wire [N_T-1:0] ge_c;  // the compare, stage 3
