@@ -1,6 +1,7 @@
 """Pipelining per target: the pipeline registers of every MVU for the board's logic.
 
-`pipeline_for_board(df, board)` sets each MVU's `tree_pipe` (hw_mvu TREE_PIPE: the
+`pipeline_for_board(df, board)` sets each SlidingWindow's `mem_pipe` (hw_swg MEM_PIPE)
+and each MVU's `tree_pipe` (hw_mvu TREE_PIPE: the
 popcount trees registered every k compressor levels), `thr_pipe` (THR_PIPE: the
 threshold compares registered before their count), `mem_pipe` (MEM_PIPE: the weight and
 input memory reads registered again), `rom_bank` (ROM_BANK: a deep weight ROM in banks,
@@ -17,7 +18,9 @@ of the thresholded layers. A block RAM's clock-to-output (5.6 ns in nextpnr's EC
 model, no output register in Yosys's mapping) and the route from it take a whole cycle
 at 142 MHz (tfc_w1a2, bench/fmax.json), so the memory reads are registered again, a ROM
 over several block RAMs is banked one block RAM a bank (their outputs muxed only after
-a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), and weight ROMs of
+a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), the threshold word
+and a sliding window's line-buffer word are registered before they are used (hw_mvu
+THR_PIPE, hw_swg MEM_PIPE: the next critical paths there), and weight ROMs of
 up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit; about 1,100
 LUT4 per 16 kbit with the bank registers and mux, on an 84 k-LUT4 part). Xilinx boards
 keep the combinational forms: without Vivado there is no timing figure to choose by,
@@ -29,6 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .blocks.mvu import MVU, Mode
+from .blocks.swg import SlidingWindow
 from .boards import Board
 from .ir import Dataflow
 from .streams import signed_lanes
@@ -65,5 +69,7 @@ def pipeline_for_board(df: Dataflow, board: Board | None) -> Dataflow:
     for n in df.nodes:
         if isinstance(n, MVU):
             n = replace(n, **mvu_pipeline(n, board.family))
+        elif isinstance(n, SlidingWindow) and board.family == "ecp5":
+            n = replace(n, mem_pipe=1)
         nodes.append(n)
     return replace(df, nodes=nodes)

@@ -88,6 +88,7 @@ class SlidingWindow(PixelBlock):
     dtype: DataType
     pad_value: int = 0
     SIMD: int = 1  # lanes in and out; divides C
+    mem_pipe: int = 0  # hw_swg MEM_PIPE: the line buffer's word registered again (ECP5)
     kind: str = "SlidingWindow"
     rtl_module = "hw_swg"
     hls_header = "hw_swg.h"
@@ -190,7 +191,9 @@ class SlidingWindow(PixelBlock):
         w = lane_width(self.dtype)
         params = [(k, str(v)) for k, v in self.geometry().items()]
         params += [("W", str(w)), ("PAD_VALUE", str(self.pad_value & ((1 << w) - 1)))]
-        return Instance(self.rtl_module, self.name, tuple(params), rows=(12, 2))
+        if self.mem_pipe:
+            params.append(("MEM_PIPE", str(self.mem_pipe)))
+        return Instance(self.rtl_module, self.name, tuple(params), rows=(12, 2 + self.mem_pipe))
 
     def hls(self, i: str, o: str) -> str:
         lw = lane_width(self.dtype)
@@ -340,7 +343,7 @@ def swg_cycles_per_frame_closed_form(**params: int) -> int:
     return max(ih * t_w, oh * t_r + b * t_w)
 
 
-def swg_latency(**_params: object) -> int:
+def swg_latency(mem_pipe: int = 0, **_params: object) -> int:
     """Cycles from the input beat completing the last image row an output row needs to
-    that output row's first beat (3 for every geometry)."""
-    return _SWG_LATENCY
+    that output row's first beat (3 for every geometry, + MEM_PIPE)."""
+    return _SWG_LATENCY + mem_pipe

@@ -33,10 +33,12 @@
 //     B = max(0, IH + min(KH-1-PAD_T, IH-1) - max(0, (OH-1)*SH-PAD_T) - NR + 1)
 // (B: rows of the next frame that cannot load before the current frame's last output row
 // has been read), e.g. AlexNet conv1 (227x227x3, 11x11/4, SIMD 3): 55*6655 + 7*227.
-// Latency: 3 cycles: when the last image row an output row needs completes with the input
-// beat of cycle c, that output row's first beat is valid in cycle c+3 (the reader sees
-// the row count and issues the read in c+1, RAM read register, 2-entry output buffer);
-// an output row of padding alone waits only for the rows released before it.
+// Latency: 3 + MEM_PIPE cycles: when the last image row an output row needs completes with
+// the input beat of cycle c, that output row's first beat is valid in cycle c+3 (the
+// reader sees the row count and issues the read in c+1, RAM read register (MEM_PIPE = 1:
+// and a register after it, keeping a block RAM's clock-to-output alone in its cycle),
+// 2-entry output buffer); an output row of padding alone waits only for the rows
+// released before it.
 // Backpressure: a 2-entry output buffer; the read pipeline stalls only when a read word
 // finds the buffer full. in_ready depends on registers only (no path from out_ready).
 `default_nettype none
@@ -56,7 +58,8 @@ module hw_swg #(
     parameter integer W         = 8,    // bits per lane
     parameter integer PAD_VALUE = 0,    // lane value at padding positions (low W bits;
                                         // may be negative for two's complement lanes)
-    parameter [8*11-1:0] RAM_STYLE = "auto" // line buffer: "auto" | "block" | "distributed" | "ultra"
+    parameter [8*11-1:0] RAM_STYLE = "auto", // line buffer: "auto" | "block" | "distributed" | "ultra"
+    parameter integer MEM_PIPE  = 0     // 1: the line buffer's word registered again (+1 latency)
 ) (
     input  wire                clk,
     input  wire                rst,        // synchronous, active high
@@ -179,6 +182,9 @@ module hw_swg #(
             $display("ERROR: %m: geometry too large (counter bits PW=%0d YW=%0d AW=%0d)", PW, YW, AW);
             $finish;
         end
+        if (MEM_PIPE != 0 && MEM_PIPE != 1) begin
+            $display("ERROR: %m: MEM_PIPE=%0d must be 0 or 1", MEM_PIPE); $finish;
+        end
         if (RAM_STYLE != STYLE_AUTO && RAM_STYLE != STYLE_BLOCK && RAM_STYLE != STYLE_DIST
             && RAM_STYLE != STYLE_ULTRA) begin
             $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or ultra", RAM_STYLE);
@@ -288,7 +294,8 @@ module hw_swg #(
 
     wire ob_ready;            // the output buffer has room
     reg  s1_v;                // a read word is in stage 1
-    wire en    = ob_ready || !s1_v;
+    wire last_v;              // the last stage (1, or 2 with MEM_PIPE) holds a beat
+    wire en    = ob_ready || !last_v;
     wire issue = en && row_ok;
     wire j_end  = (j == J_LAST);
     wire ky_end = j_end && (ky == KY_LAST);
@@ -389,10 +396,29 @@ module hw_swg #(
     endgenerate
     wire [DW-1:0] result = s1_pad ? {SIMD{pad_lane}} : rd_q;
 
+    // ---------------------------------------------------------------- MEM_PIPE stage 2
+    wire [DW-1:0] ob_data;
+    generate
+        if (MEM_PIPE != 0) begin : g_mreg
+            reg          s2_v;
+            reg [DW-1:0] s2_d;
+            always @(posedge clk) begin
+                if (rst)     s2_v <= 1'b0;
+                else if (en) s2_v <= s1_v;
+            end
+            always @(posedge clk) if (en) s2_d <= result;
+            assign last_v  = s2_v;
+            assign ob_data = s2_d;
+        end else begin : g_mcomb
+            assign last_v  = s1_v;
+            assign ob_data = result;
+        end
+    endgenerate
+
     // ---------------------------------------------------------------- 2-entry output buffer
     hw_outbuf #(.WIDTH(DW)) u_obuf (
         .clk(clk), .rst(rst),
-        .in_data(result), .in_valid(s1_v), .in_ready(ob_ready),
+        .in_data(ob_data), .in_valid(last_v), .in_ready(ob_ready),
         .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
 endmodule
 `default_nettype wire

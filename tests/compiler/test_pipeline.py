@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from halfwave.compiler.blocks.mvu import MVU
+from halfwave.compiler.blocks.swg import SlidingWindow
 from halfwave.compiler.boards import load_board
 from halfwave.compiler.pipeline import ECP5_LUT_ROM_BITS, ebr_words, pipeline_for_board
 from halfwave.flow import api
@@ -56,6 +57,8 @@ def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
     speed = {"max_fps": True} if fastest else {"target_fps": 1.0}
     df = api.compile(onnx_path, tmp_path / "b", board="ulx3s-85f", **speed)
     assert any(n.mem_pipe and n.thr_pipe for n in df.mvus())
+    swgs = [n for n in df.nodes if isinstance(n, SlidingWindow)]
+    assert swgs and all(n.mem_pipe == 1 for n in swgs)
     top = (tmp_path / "b" / "rtl" / "top.v").read_text()
     assert ".MEM_PIPE(1)" in top and ".THR_PIPE(1)" in top
     banked = [n for n in df.mvus() if n.NF * n.SF > n.rom_bank]
