@@ -125,12 +125,20 @@ module uart_frame #(
             if (idle == TIMEOUT32) abort_req <= 1'b1;
             case (rs)
                 R_SYNC: if (rx_fire && rx_data == SYNC_REQ) rs <= R_CMD;
-                R_CMD: if (rx_fire) begin
-                    cmd <= rx_data;
-                    infer <= rx_data == CMD_INFER;
-                    info <= rx_data == CMD_INFO;
-                    nidx <= 0;
-                    rs <= R_N;
+                // the receive counters clear while the command byte is awaited: from the
+                // state alone (a clear behind rx_fire, through the ready chain and the
+                // last-byte flags, was the ECP5 critical path into their resets)
+                R_CMD: begin
+                    rx_sum <= 0;
+                    rx_bytes <= {RBW{1'b0}};
+                    rx_frames <= 0;
+                    if (rx_fire) begin
+                        cmd <= rx_data;
+                        infer <= rx_data == CMD_INFER;
+                        info <= rx_data == CMD_INFO;
+                        nidx <= 0;
+                        rs <= R_N;
+                    end
                 end
                 R_N: if (rx_fire) begin
                     n <= {rx_data, n[31:8]};
@@ -139,10 +147,7 @@ module uart_frame #(
                     nidx <= nidx + 1'b1;
                     if (nidx == 2'd3) begin
                         start <= 1'b1;
-                        rx_sum <= 0;
-                        rx_bytes <= {RBW{1'b0}};
                         rx_blast <= IN_LAST32 == 32'd0;
-                        rx_frames <= 0;
                         rx_flast <= {rx_data, n[31:8]} == 32'd1;
                         rs <= (infer && {rx_data, n[31:8]} != 0) ? R_PAY : R_SUM;
                     end
