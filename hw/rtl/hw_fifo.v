@@ -9,7 +9,9 @@
 // (DEPTH >= 2), so a 1-beat/cycle producer runs at full rate.
 // in_ready depends only on the FIFO's state (low when DEPTH beats are stored, even if
 // one leaves in the same cycle), so there is no combinational path between the two
-// streams' handshakes; out_valid and out_data are likewise independent of in_*.
+// streams' handshakes; out_valid and out_data are likewise independent of in_*. in_ready
+// and out_valid are registers of their own (set with count, not compares of it: the
+// compare in front of the consumer's handshake was an ECP5 critical path).
 // Storage: RAM_STYLE "block" reads the memory synchronously (the read address is the
 // next read pointer, with a write-to-read bypass) so it maps onto block RAM; the other
 // styles read asynchronously. Both have the same cycle behaviour.
@@ -56,6 +58,8 @@ module hw_fifo #(
     reg  [AW-1:0]      rd_ptr;
     reg  [LEVEL_W-1:0] count;
     reg  [LEVEL_W-1:0] high;
+    reg                nonempty;  // count != 0
+    reg                full;      // count == DEPTH
 
     wire in_fire  = in_valid && in_ready;
     wire out_fire = out_valid && out_ready;
@@ -63,8 +67,11 @@ module hw_fifo #(
     wire [AW-1:0] rd_inc  = (rd_ptr == LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
     wire [AW-1:0] rd_next = out_fire ? rd_inc : rd_ptr;
 
-    assign in_ready  = (count != FULL);
-    assign out_valid = (count != {LEVEL_W{1'b0}});
+    assign in_ready  = !full;
+    assign out_valid = nonempty;
+    localparam [LEVEL_W-1:0] ONE = {{(LEVEL_W-1){1'b0}}, 1'b1};
+    wire one    = (count == ONE);          // the beat leaving would empty it
+    wire almost = (count == FULL - ONE);   // the beat arriving would fill it
     assign level     = count;
     assign max_level = high;
 
@@ -74,7 +81,11 @@ module hw_fifo #(
             rd_ptr <= {AW{1'b0}};
             count  <= {LEVEL_W{1'b0}};
             high   <= {LEVEL_W{1'b0}};
+            nonempty <= 1'b0;
+            full     <= 1'b0;
         end else begin
+            nonempty <= in_fire || (nonempty && !(one && out_fire));
+            full     <= full ? !out_fire : (almost && in_fire && !out_fire);
             if (in_fire) wr_ptr <= wr_inc;
             rd_ptr <= rd_next;
             if (in_fire && !out_fire) begin
