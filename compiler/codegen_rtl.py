@@ -89,7 +89,7 @@ RTL_DEPENDS = {
     "hw_swg.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_maxpool.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_avgpool.v": ("hw_outbuf.v", "hw_ram.v"),
-    "hw_fifo.v": ("hw_ram.v",),
+    "hw_fifo.v": ("hw_ram.v", "hw_outbuf.v"),
     "hw_ram.v": ("hw_lutrom.v",),
     "hw_add.v": ("hw_outbuf.v", "hw_ram.v"),
     "hw_concat.v": ("hw_outbuf.v",),

@@ -86,6 +86,9 @@ class Dataflow:
     # node is the output. A node whose output feeds several nodes is forked by the
     # netlist.
     inputs: dict[str, list[str]] = field(default_factory=dict)
+    # hw_fifo OUT_REG on every FIFO: its words leave from registers (compiler/pipeline.py
+    # sets it for the ECP5, where a block RAM's clock-to-output takes most of a cycle)
+    fifo_out_reg: bool = False
 
     def mvus(self) -> list[MVU]:
         return [n for n in self.nodes if isinstance(n, MVU)]
@@ -183,6 +186,8 @@ def save(df: Dataflow, build: Path) -> Path:
         doc["fifo_depth"] = df.fifo_depth
     if df.inputs:
         doc["inputs"] = df.inputs
+    if df.fifo_out_reg:
+        doc["fifo_out_reg"] = True
     path = build / "dataflow.json"
     path.write_text(json.dumps(doc, indent=1) + "\n")
     return path
@@ -259,6 +264,7 @@ def load(build: Path) -> Dataflow:
         doc.get("output_tensor", ""),
         {str(k): int(v) for k, v in doc.get("fifo_depth", {}).items()},
         _inputs(doc.get("inputs", {}), path),
+        bool(doc.get("fifo_out_reg", False)),
     )
     df.check_graph(str(path))
     return df

@@ -147,7 +147,8 @@ def build(df: Dataflow) -> Netlist:
                 b.place(Placed(rp, prev, f"rp{tag}_{s_}", dst, n.name, "repack", k, j))
                 prev = f"rp{tag}_{s_}"
             d = depths[k, j]
-            fifo = Fifo(f"fifo{tag}", fin.bits, d, fifo_style(fin.bits, d, skews[k, j] > 0))
+            style = fifo_style(fin.bits, d, skews[k, j] > 0)
+            fifo = Fifo(f"fifo{tag}", fin.bits, d, style, int(df.fifo_out_reg))
             b.place(Placed(fifo, prev, f"f{tag}", fin, n.name, "fifo", k, j))
             ins.append(f"f{tag}")
         fout = n.out_format()

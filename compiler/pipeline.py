@@ -20,7 +20,8 @@ at 142 MHz (tfc_w1a2, bench/fmax.json), so the memory reads are registered again
 over several block RAMs is banked one block RAM a bank (their outputs muxed only after
 a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), the threshold word
 and a sliding window's line-buffer word are registered before they are used (hw_mvu
-THR_PIPE, hw_swg MEM_PIPE: the next critical paths there), and weight ROMs of
+THR_PIPE, hw_swg MEM_PIPE: the next critical paths there), every FIFO's word leaves
+from registers (hw_fifo OUT_REG, Dataflow.fifo_out_reg), and weight ROMs of
 up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit; about 1,100
 LUT4 per 16 kbit with the bank registers and mux, on an 84 k-LUT4 part). Xilinx boards
 keep the combinational forms: without Vivado there is no timing figure to choose by,
@@ -72,4 +73,4 @@ def pipeline_for_board(df: Dataflow, board: Board | None) -> Dataflow:
         elif isinstance(n, SlidingWindow) and board.family == "ecp5":
             n = replace(n, mem_pipe=1)
         nodes.append(n)
-    return replace(df, nodes=nodes)
+    return replace(df, nodes=nodes, fifo_out_reg=board.family == "ecp5")

@@ -17,6 +17,7 @@ class Fifo(Block):
     width: int
     depth: int
     style: str = "auto"
+    out_reg: int = 0  # hw_fifo OUT_REG: a 2-entry register buffer after the memory
     kind: str = "FIFO"
     rtl_module = "hw_fifo"
 
@@ -24,8 +25,9 @@ class Fifo(Block):
         params = (("WIDTH", str(self.width)), ("DEPTH", str(self.depth)))
         if self.style != "auto":  # a large skew FIFO (compiler/fifos.py)
             params += (("RAM_STYLE", f'"{self.style}"'),)
-            return Instance(self.rtl_module, self.name, params, rows=(3,), inline=True)
-        return Instance(self.rtl_module, self.name, params, rows=(2,), inline=True)
+        if self.out_reg:
+            params += (("OUT_REG", str(self.out_reg)),)
+        return Instance(self.rtl_module, self.name, params, rows=(len(params),), inline=True)
 
     def rtl_ports(self, i: str, o: str) -> list[str]:
         return [*stream_ports(i, o), ".level(), .max_level()"]

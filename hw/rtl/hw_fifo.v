@@ -15,11 +15,15 @@
 // Storage: RAM_STYLE "block" reads the memory synchronously (the read address is the
 // next read pointer, with a write-to-read bypass) so it maps onto block RAM; the other
 // styles read asynchronously. Both have the same cycle behaviour.
+// OUT_REG = 1: a 2-entry hw_outbuf after the memory (out_data and out_valid from
+// registers, so a block RAM's clock-to-output ends in a register next to it): capacity
+// DEPTH + 2, latency 2, the same throughput; level and max_level count the memory's beats.
 `default_nettype none
 module hw_fifo #(
     parameter integer WIDTH     = 8,      // bits per beat
     parameter integer DEPTH     = 16,     // capacity in beats, >= 2
     parameter [8*11-1:0] RAM_STYLE = "auto", // "auto", "block", "distributed" or "registers"
+    parameter integer OUT_REG   = 0,      // 1: out_* from a 2-entry register buffer (+1 latency)
     parameter integer LEVEL_W   = $clog2(DEPTH + 1) // bits of level/max_level: 0..DEPTH
 ) (
     input  wire               clk,
@@ -43,6 +47,9 @@ module hw_fifo #(
             $display("ERROR: %m: LEVEL_W=%0d too small for DEPTH=%0d", LEVEL_W, DEPTH);
             $finish;
         end
+        if (OUT_REG != 0 && OUT_REG != 1) begin
+            $display("ERROR: %m: OUT_REG=%0d must be 0 or 1", OUT_REG); $finish;
+        end
         if (RAM_STYLE != "auto" && RAM_STYLE != "block" && RAM_STYLE != "distributed"
             && RAM_STYLE != "registers") begin
             $display("ERROR: %m: RAM_STYLE=\"%0s\" must be auto, block, distributed or registers", RAM_STYLE);
@@ -61,14 +68,17 @@ module hw_fifo #(
     reg                nonempty;  // count != 0
     reg                full;      // count == DEPTH
 
+    // the memory's output stream (out_*, or the register buffer's input with OUT_REG)
+    wire [WIDTH-1:0] q_data;
+    wire             q_valid, q_ready;
     wire in_fire  = in_valid && in_ready;
-    wire out_fire = out_valid && out_ready;
+    wire out_fire = q_valid && q_ready;
     wire [AW-1:0] wr_inc  = (wr_ptr == LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
     wire [AW-1:0] rd_inc  = (rd_ptr == LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
     wire [AW-1:0] rd_next = out_fire ? rd_inc : rd_ptr;
 
     assign in_ready  = !full;
-    assign out_valid = nonempty;
+    assign q_valid   = nonempty;
     localparam [LEVEL_W-1:0] ONE = {{(LEVEL_W-1){1'b0}}, 1'b1};
     wire one    = (count == ONE);          // the beat leaving would empty it
     wire almost = (count == FULL - ONE);   // the beat arriving would fill it
@@ -111,11 +121,21 @@ module hw_fifo #(
                 byp_q   <= in_data;
                 byp_sel <= in_fire && (wr_ptr == rd_next);
             end
-            assign out_data = byp_sel ? byp_q : rd_q;
+            assign q_data = byp_sel ? byp_q : rd_q;
         end else begin : g_lut
             hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(0), .RAM_STYLE(RAM_STYLE)) u_mem (
                 .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
-                .re(1'b0), .raddr(rd_ptr), .rdata(out_data));
+                .re(1'b0), .raddr(rd_ptr), .rdata(q_data));
+        end
+        if (OUT_REG != 0) begin : g_oreg
+            hw_outbuf #(.WIDTH(WIDTH)) u_oreg (
+                .clk(clk), .rst(rst),
+                .in_data(q_data), .in_valid(q_valid), .in_ready(q_ready),
+                .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+        end else begin : g_onone
+            assign out_data = q_data;
+            assign out_valid = q_valid;
+            assign q_ready = out_ready;
         end
     endgenerate
 endmodule

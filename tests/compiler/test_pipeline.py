@@ -61,6 +61,7 @@ def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
     assert swgs and all(n.mem_pipe == 1 for n in swgs)
     top = (tmp_path / "b" / "rtl" / "top.v").read_text()
     assert ".MEM_PIPE(1)" in top and ".THR_PIPE(1)" in top
+    assert df.fifo_out_reg and top.count(".OUT_REG(1)") == top.count("hw_fifo #(")
     banked = [n for n in df.mvus() if n.NF * n.SF > n.rom_bank]
     assert banked or fastest
     for n in banked:  # the bank files hw_ram reads, with the ROM's words split

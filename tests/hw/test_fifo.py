@@ -1,7 +1,8 @@
 """hw_fifo under Verilator (through tests/hw/tb/fifo_tb.v, which appends level and
 max_level to every output beat): data order exact under heavy random stalls, level and
 max_level consistent with the beats in flight, and one beat per cycle with latency 1
-without stalls."""
+without stalls; with OUT_REG (the ECP5's register after the memory) the same order, one
+beat per cycle with latency 2, and a capacity of DEPTH + 2."""
 
 from __future__ import annotations
 
@@ -72,3 +73,35 @@ def test_fifo(width: int, depth: int, style: str, sim_cache: Path, tmp_path: Pat
     assert np.array_equal(res.in_times, np.arange(n)), "input not accepted every cycle"
     assert np.array_equal(res.out_times, res.in_times + 1), "latency is not 1 cycle"
     assert set(level.tolist()) == {1} and max_level[-1] == 1
+
+
+@pytest.mark.parametrize("style", ["block", "distributed"])
+def test_fifo_out_reg(style: str, sim_cache: Path, tmp_path: Path) -> None:
+    width, depth = 13, 6
+    lw = _level_bits(depth)
+    params = {"WIDTH": width, "DEPTH": depth, "RAM_STYLE": style, "OUT_REG": 1}
+    srcs = [*(RTL / f for f in block_sources("hw_fifo")), TB]
+    binary = vl.build(srcs, "fifo_tb", params, sim_cache)
+    n = 2000
+    data = np.random.default_rng(7).integers(0, 1 << width, (n, 1), dtype=np.int64)
+    in_beats = vl.pack_lanes(data, width)
+    nbytes = in_beats.shape[1]
+
+    def payload(out: np.ndarray) -> np.ndarray:
+        bits = np.unpackbits(out, axis=1, bitorder="little")[:, :width]
+        return np.packbits(bits, axis=1, bitorder="little")[:, :nbytes]
+
+    for stall_in, stall_out, seed in STALLS:
+        case = (params, stall_in, stall_out)
+        res = vl.run(binary, in_beats, width, width + 2 * lw, n, tmp_path, stall_in, stall_out,
+                     seed)  # fmt: skip
+        assert np.array_equal(payload(res.out), in_beats), case
+        in_t, out_t = res.in_times.astype(np.int64), res.out_times.astype(np.int64)
+        stored = np.searchsorted(in_t, out_t, side="left") - np.arange(n)
+        assert stored.max() <= depth + 2, case
+        if stall_out >= 0.7 and stall_in == 0.0:
+            assert stored.max() == depth + 2, case
+    res = vl.run(binary, in_beats, width, width + 2 * lw, n, tmp_path)
+    assert np.array_equal(payload(res.out), in_beats)
+    assert np.array_equal(res.in_times, np.arange(n)), "input not accepted every cycle"
+    assert np.array_equal(res.out_times, res.in_times + 2), "latency is not 2 cycles"
