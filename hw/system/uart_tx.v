@@ -30,24 +30,30 @@ module uart_tx #(
     reg [8:0] shift;     // {stop, data} after the start bit, shifted out LSB first
     reg [3:0] bits_left; // 0: idle
     reg [CW-1:0] count;
+    // bits_left == 0, a register of its own (the compare in front of the framer's reply
+    // handshake was on the ECP5 critical path)
+    reg idle;
 
-    assign in_ready = bits_left == 0;
+    assign in_ready = idle;
 
     always @(posedge clk) begin
         if (rst) begin
             txd <= 1'b1;
             bits_left <= 0;
+            idle <= 1'b1;
             count <= 0;
-        end else if (bits_left == 0) begin
+        end else if (idle) begin
             if (in_valid) begin
                 shift <= {1'b1, in_data};
                 txd <= 1'b0;
                 bits_left <= 4'd10;
+                idle <= 1'b0;
                 count <= BIT_M1;
             end
         end else if (count == 0) begin
             count <= BIT_M1;
             bits_left <= bits_left - 1'b1;
+            idle <= bits_left == 4'd1;
             txd <= shift[0];  // data, then the stop bit; ones after it (idle)
             shift <= {1'b1, shift[8:1]};
         end else count <= count - 1'b1;

