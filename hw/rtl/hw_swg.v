@@ -308,7 +308,6 @@ module hw_swg #(
     wire [PW-1:0] p_lo = p;   // non-negative and < ROWW when read
     /* verilator lint_on UNUSEDSIGNAL */
     wire [AW-1:0] rd_addr = base_y + p_lo[AW-1:0];
-    wire ren = issue && !pad;
 
     wire [AW-1:0] base_oy = addmod(base_a, OY_STEP_A);
     wire [AW-1:0] base_fr = addmod(base_a, FR_STEP_A);
@@ -372,10 +371,13 @@ module hw_swg #(
     end
 
     // ---------------------------------------------------------------- line buffer RAM
+    // read whenever the pipeline moves (a word read without an issue, or for padding, is
+    // never used): the enable is not behind the row compares (an ECP5 critical path into
+    // the block RAM's clock enable)
     wire [DW-1:0] rd_q;
     hw_ram #(.WIDTH(DW), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_lbuf (
         .clk(clk), .we(in_fire), .waddr(wr_addr), .wdata(in_data),
-        .re(ren), .raddr(rd_addr), .rdata(rd_q));
+        .re(en), .raddr(rd_addr), .rdata(rd_q));
 
     // ---------------------------------------------------------------- stage 1
     reg s1_pad;
