@@ -313,7 +313,10 @@ module hw_mvu #(
     wire first_b = (bv == {BBW{1'b0}});              // this step takes a new weight word
     wire b_end   = (bv == B_LAST);
     wire batch_ok;                                   // BATCH > 1: a loaded batch is there
-    wire take   = (BATCH == 1) && (nf == {NFW{1'b0}}); // nf = 0: read from the stream
+    // nf == 0, a register of its own set with nf (the compare in front of fire, which
+    // enables every stage-0 counter, was an ECP5 critical path)
+    reg  nf_zero;
+    wire take   = (BATCH == 1) && nf_zero;           // nf = 0: read from the stream
     wire x_ok   = (BATCH > 1) ? batch_ok : (take ? in_valid : 1'b1); // input beat is there
     wire w_ok   = (STREAM != 0) ? (w_valid || !first_b) : 1'b1; // weight word is there
     wire s0_v   = x_ok && w_ok;
@@ -329,6 +332,7 @@ module hw_mvu #(
         if (rst) begin
             sf    <= {SFW{1'b0}};
             nf    <= {NFW{1'b0}};
+            nf_zero <= 1'b1;
             bv    <= {BBW{1'b0}};
             waddr <= {AW{1'b0}};
         end else if (fire && !b_end) begin
@@ -339,9 +343,11 @@ module hw_mvu #(
                 sf <= {SFW{1'b0}};
                 if (nf_end) begin
                     nf    <= {NFW{1'b0}};
+                    nf_zero <= 1'b1;
                     waddr <= {AW{1'b0}};
                 end else begin
                     nf    <= nf + 1'b1;
+                    nf_zero <= 1'b0;
                     waddr <= waddr + 1'b1;
                 end
             end else begin
