@@ -17,7 +17,7 @@ class Fifo(Block):
     width: int
     depth: int
     style: str = "auto"
-    out_reg: int = 0  # hw_fifo OUT_REG: a 2-entry register buffer after the memory
+    out_reg: int = 0  # hw_fifo OUT_REG: the word registered, then a 2-entry buffer
     kind: str = "FIFO"
     rtl_module = "hw_fifo"
 

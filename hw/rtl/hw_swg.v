@@ -396,24 +396,29 @@ module hw_swg #(
             assign pad_lane = {{(W-32){PAD32[31]}}, PAD32};
         end
     endgenerate
-    wire [DW-1:0] result = s1_pad ? {SIMD{pad_lane}} : rd_q;
 
     // ---------------------------------------------------------------- MEM_PIPE stage 2
     wire [DW-1:0] ob_data;
     generate
         if (MEM_PIPE != 0) begin : g_mreg
-            reg          s2_v;
+            // the word itself is registered (no mux in front), the padding chosen after
+            reg          s2_v, s2_pad;
             reg [DW-1:0] s2_d;
             always @(posedge clk) begin
                 if (rst)     s2_v <= 1'b0;
                 else if (en) s2_v <= s1_v;
             end
-            always @(posedge clk) if (en) s2_d <= result;
+            always @(posedge clk) begin
+                if (en) begin
+                    s2_d   <= rd_q;
+                    s2_pad <= s1_pad;
+                end
+            end
             assign last_v  = s2_v;
-            assign ob_data = s2_d;
+            assign ob_data = s2_pad ? {SIMD{pad_lane}} : s2_d;
         end else begin : g_mcomb
             assign last_v  = s1_v;
-            assign ob_data = result;
+            assign ob_data = s1_pad ? {SIMD{pad_lane}} : rd_q;
         end
     endgenerate
 
