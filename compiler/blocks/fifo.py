@@ -17,7 +17,7 @@ class Fifo(Block):
     width: int
     depth: int
     style: str = "auto"
-    out_reg: int = 0  # hw_fifo OUT_REG: the word registered, then a 2-entry buffer
+    out_reg: int = 0  # hw_fifo OUT_REG: a 2-entry register buffer after the memory
     kind: str = "FIFO"
     rtl_module = "hw_fifo"
 

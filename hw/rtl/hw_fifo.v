@@ -15,10 +15,9 @@
 // Storage: RAM_STYLE "block" reads the memory synchronously (the read address is the
 // next read pointer, with a write-to-read bypass) so it maps onto block RAM; the other
 // styles read asynchronously. Both have the same cycle behaviour.
-// OUT_REG = 1: the memory's word goes into a plain register (no mux in front: a block
-// RAM's clock-to-output ends there) and then a 2-entry hw_outbuf (out_data and out_valid
-// from registers): capacity DEPTH + 3, latency 3, the same throughput; level and
-// max_level count the memory's beats.
+// OUT_REG = 1: a 2-entry hw_outbuf after the memory (out_data and out_valid from
+// registers, so a block RAM's clock-to-output ends in a register next to it): capacity
+// DEPTH + 2, latency 2, the same throughput; level and max_level count the memory's beats.
 `default_nettype none
 module hw_fifo #(
     parameter integer WIDTH     = 8,      // bits per beat
@@ -129,19 +128,9 @@ module hw_fifo #(
                 .re(1'b0), .raddr(rd_ptr), .rdata(q_data));
         end
         if (OUT_REG != 0) begin : g_oreg
-            reg  [WIDTH-1:0] r1;
-            reg              r1_v;
-            wire             ob_ready;
-            wire             en = ob_ready || !r1_v;  // r1 moves on (its beat, if any, leaves)
-            assign q_ready = en;
-            always @(posedge clk) begin
-                if (rst)     r1_v <= 1'b0;
-                else if (en) r1_v <= q_valid;
-            end
-            always @(posedge clk) if (en) r1 <= q_data;
             hw_outbuf #(.WIDTH(WIDTH)) u_oreg (
                 .clk(clk), .rst(rst),
-                .in_data(r1), .in_valid(r1_v), .in_ready(ob_ready),
+                .in_data(q_data), .in_valid(q_valid), .in_ready(q_ready),
                 .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
         end else begin : g_onone
             assign out_data = q_data;
