@@ -22,8 +22,8 @@ a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), the thresho
 and a sliding window's line-buffer word are registered before they are used (hw_mvu
 THR_PIPE, hw_swg MEM_PIPE: the next critical paths there), every FIFO's word leaves
 from registers (hw_fifo OUT_REG, Dataflow.fifo_out_reg), and weight ROMs of
-up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit; about 1,100
-LUT4 per 16 kbit with the bank registers and mux, on an 84 k-LUT4 part). Xilinx boards
+up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit per bank, on
+an 84 k-LUT4 part: tfc_w1a2 with every ROM there is 4,836 LUT4 by nextpnr). Xilinx boards
 keep the combinational forms: without Vivado there is no timing figure to choose by,
 and a LUT6 level is one LUT there.
 """
