@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .blocks import Block, Fifo, Instance, LaneRepack, WeightPort
+from .blocks import Block, Instance, LaneRepack, WeightPort, fifo_block
 from .fifos import branch_skews, fifo_style, input_fifo_depths
 from .ir import INPUT, Dataflow
 from .streams import StreamFormat, input_bus, link_stages, output_bus
@@ -148,7 +148,7 @@ def build(df: Dataflow) -> Netlist:
                 prev = f"rp{tag}_{s_}"
             d = depths[k, j]
             style = fifo_style(fin.bits, d, skews[k, j] > 0)
-            fifo = Fifo(f"fifo{tag}", fin.bits, d, style, int(df.fifo_out_reg))
+            fifo = fifo_block(f"fifo{tag}", fin.bits, d, style, df.fifo_out_reg)
             b.place(Placed(fifo, prev, f"f{tag}", fin, n.name, "fifo", k, j))
             ins.append(f"f{tag}")
         fout = n.out_format()

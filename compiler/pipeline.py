@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .blocks.maxpool import MaxPool
 from .blocks.mvu import MVU, Mode
 from .blocks.swg import SlidingWindow
 from .boards import Board
@@ -41,6 +42,7 @@ from .streams import signed_lanes
 ECP5_TREE_PIPE = 2  # compressor levels between registers on a LUT4 fabric
 ECP5_LUT_ROM_BITS = 65536  # larger weight ROMs in block RAM
 ECP5_LUT_BANK = 64  # words of a LUT ROM bank: a LUT4, a PFUMX and an L6MUX deep
+ECP5_POOL_LUT_BITS = 4096  # larger max-pool banks stay where Yosys puts them
 EBR_WIDTHS = (1, 2, 4, 9, 18, 36)  # DP16KD / PDPW16KD data widths (16,384 bits + parity)
 
 
@@ -62,6 +64,13 @@ def mvu_pipeline(n: MVU, family: str) -> dict[str, int]:
             "mem_pipe": 1, "lut_rom_bits": ECP5_LUT_ROM_BITS, "rom_bank": bank}  # fmt: skip
 
 
+def maxpool_ram_style(n: MaxPool) -> str:
+    """A pool's banks in LUT RAM up to ECP5_POOL_LUT_BITS bits each: a bank is read,
+    pooled and written back in one cycle, which a block RAM's 5.6 ns clock-to-output
+    leaves too little of (cnv_w1a2's pool4 at 88 MHz by nextpnr)."""
+    return "distributed" if n.bank_bits() <= ECP5_POOL_LUT_BITS else "auto"
+
+
 def pipeline_for_board(df: Dataflow, board: Board | None) -> Dataflow:
     """df with every MVU's pipeline registers chosen for `board` (unchanged without)."""
     if board is None:
@@ -72,5 +81,7 @@ def pipeline_for_board(df: Dataflow, board: Board | None) -> Dataflow:
             n = replace(n, **mvu_pipeline(n, board.family))
         elif isinstance(n, SlidingWindow) and board.family == "ecp5":
             n = replace(n, mem_pipe=1)
+        elif isinstance(n, MaxPool) and board.family == "ecp5":
+            n = replace(n, ram_style=maxpool_ram_style(n))
         nodes.append(n)
     return replace(df, nodes=nodes, fifo_out_reg=board.family == "ecp5")

@@ -11,7 +11,7 @@ from .add import Add
 from .avgpool import AvgPool
 from .base import Block, Boundary, Instance
 from .concat import Concat
-from .fifo import Fifo
+from .fifo import Fifo, fifo_block
 from .fork import Fork
 from .maxpool import MaxPool
 from .mvu import MVU, Mode
@@ -33,6 +33,7 @@ __all__ = [
     "Boundary",
     "Concat",
     "Fifo",
+    "fifo_block",
     "Fork",
     "Instance",
     "LaneRepack",

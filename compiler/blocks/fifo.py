@@ -17,7 +17,8 @@ class Fifo(Block):
     width: int
     depth: int
     style: str = "auto"
-    out_reg: int = 0  # hw_fifo OUT_REG: a 2-entry register buffer after the memory
+    out_reg: int = 0  # hw_fifo OUT_REG: 1 a 2-entry register buffer, 2 a synchronous read,
+    # registered, into a 4-entry LUT-RAM buffer
     kind: str = "FIFO"
     rtl_module = "hw_fifo"
 
@@ -33,32 +34,56 @@ class Fifo(Block):
         return [*stream_ports(i, o), ".level(), .max_level()"]
 
     def estimate(self, data: bool = True) -> Res:
-        return estimate_fifo(self.width, self.depth, self.style)
+        return estimate_fifo(self.width, self.depth, self.style, self.out_reg)
 
     def storage(self) -> MemMap:
-        return fifo_storage(self.width, self.depth, self.style)
+        return fifo_storage(self.width, self.depth, self.style, self.out_reg)
 
 
-def fifo_storage(width: int, depth: int, style: str = "auto") -> MemMap:
+def fifo_block(name: str, width: int, depth: int, style: str, out_reg: bool) -> Fifo:
+    """The FIFO of `depth` beats; with `out_reg` (Dataflow.fifo_out_reg, the ECP5) its
+    words leave from a buffer: one that Yosys would put in block RAM is put there
+    explicitly, read synchronously and registered before a LUT-RAM buffer (OUT_REG 2: no
+    logic between the block RAM's clock-to-output and a flip-flop), the others get the 2-entry
+    register buffer (OUT_REG 1)."""
+    if not out_reg:
+        return Fifo(name, width, depth, style)
+    if fifo_storage(width, depth, style).kind == "block":
+        return Fifo(name, width, depth, "block", 2)
+    return Fifo(name, width, depth, style, 1)
+
+
+def fifo_storage(width: int, depth: int, style: str = "auto", out_reg: int = 0) -> MemMap:
     """Where Yosys puts a hw_fifo's words: an asynchronous read of the read pointer,
     which Yosys turns into a transparent synchronous read (the pointer register merged
-    into the port)."""
+    into the port); with OUT_REG 2 a plain synchronous read."""
     st = {"distributed": "distributed", "registers": "logic", "block": "block"}.get(style, "auto")
-    return map_memory(depth, width, write=True, read_sync=True, style=st, transparent=True)
+    return map_memory(depth, width, write=True, read_sync=True, style=st,
+                      transparent=out_reg != 2)  # fmt: skip
 
 
-def estimate_fifo(width: int, depth: int, style: str = "auto") -> Res:
-    """hw_fifo: its storage (fifo_storage), pointers and level counter."""
+def estimate_fifo(width: int, depth: int, style: str = "auto", out_reg: int = 0) -> Res:
+    """hw_fifo: its storage (fifo_storage), pointers and level counter, and the buffer
+    after the memory (OUT_REG)."""
     c = CAL
     lw = clog2(depth + 1)
     aw = max(1, clog2(depth))
     ff = 2 * aw + 2 * lw
-    m = fifo_storage(width, depth, style)
+    m = fifo_storage(width, depth, style, out_reg)
     lut = c["fifo_base"] + c["fifo_ptr"] * (aw + lw) + m.lutram + c["fifo_mux"] * m.mux_bits
+    lutram = m.lutram
     if m.kind == "logic":
         ff += depth * width
         lut += c["fifo_reg_mux"] * width * max(0, depth - 1)
-    elif m.kind == "block":  # soft transparency: last written word and a bypass mux
+    elif m.kind == "block" and out_reg != 2:  # soft transparency: last word and a bypass mux
         ff += width + 1
         lut += c["fifo_bypass"] * width
-    return Res(lut=lut, lutram=m.lutram, ff=ff, bram36=m.bram36, notes=[f"storage: {m.kind}"])
+    if out_reg == 1:  # two registers and the head's input mux
+        ff += 2 * width + 3
+        lut += width + c["fifo_base"]
+    elif out_reg == 2:  # the read word's register, a 4-word LUT-RAM queue, the credits
+        q = map_memory(4, width, write=True, read_sync=False, style="distributed")
+        ff += width + 2 + 2 + 2 + 3 + 1
+        lut += q.lutram + c["fifo_base"] + c["fifo_ptr"] * 7
+        lutram += q.lutram
+    return Res(lut=lut, lutram=lutram, ff=ff, bram36=m.bram36, notes=[f"storage: {m.kind}"])

@@ -50,6 +50,10 @@ class MaxPool(PixelBlock):
     boundary: Boundary | None = None
     source: str = ""
     fused: bool = False  # the model pools before its quantiser (moved after the thresholds)
+    # hw_maxpool RAM_STYLE of its banks: "auto" (Yosys's choice), or "distributed" on the
+    # ECP5 (compiler/pipeline.py): a bank is read, pooled and written back in one cycle,
+    # too short for a block RAM's clock-to-output there
+    ram_style: str = "auto"
     kind: str = "MaxPool"
     rtl_module = "hw_maxpool"
     hls_header = "hw_maxpool.h"
@@ -140,7 +144,8 @@ class MaxPool(PixelBlock):
     def estimate(self, data: bool = True) -> Res:
         return estimate_maxpool(
             {"C": self.C, "IH": self.IH, "IW": self.IW, "KH": self.KH, "KW": self.KW,
-             "SH": self.SH, "SW": self.SW, "PE": self.PE, "W": lane_width(self.dtype)}
+             "SH": self.SH, "SW": self.SW, "PE": self.PE, "W": lane_width(self.dtype),
+             "RAM_STYLE": self.ram_style}
         )  # fmt: skip
 
     def run(self, x: np.ndarray) -> np.ndarray:
@@ -163,7 +168,13 @@ class MaxPool(PixelBlock):
             ("SIGNED", int(signed_lanes(self.dtype))), ("MIN_MASK", f"{self.C}'h{mask:x}"),
         )  # fmt: skip
         text = tuple((k, str(v)) for k, v in params)
-        return Instance(self.rtl_module, self.name, text, rows=(6, 4, 1))
+        if self.ram_style != "auto":
+            text += (("RAM_STYLE", f'"{self.ram_style}"'),)
+        return Instance(self.rtl_module, self.name, text, rows=(6, 4, len(text) - 10))
+
+    def bank_bits(self) -> int:
+        """Bits of its largest bank (a vertical one: OW*C/PE words of PE lanes)."""
+        return max(1, self.OW) * self.C * lane_width(self.dtype)
 
     def hls(self, i: str, o: str) -> str:
         dt = self.dtype

@@ -47,6 +47,7 @@ from .weight_port import WeightPort, dma_word_bytes
 
 # MVU.weight_rom values; the deepest weight memory the optimiser also prices in LUTs
 ROM_CHOICES = ("auto", "block", "distributed")
+THR_BLOCK_BITS = 72  # narrowest threshold word the optimiser prices in block RAM
 LUT_ROM_DEPTH = 128
 
 
@@ -102,6 +103,10 @@ class MVU(Block):
     # 512 words (cnv's conv2 at PE 32 x SIMD 64: 18 words of 2,048 bits, 28.5 BRAM36 for
     # 36,864 bits), where one LUT a bit holds it (Optimiser: fold_options)
     weight_rom: str = "auto"
+    # threshold memory (hw_mvu THR_STYLE): "auto" (Yosys's choice: a NF-word ROM is LUTs),
+    # or the optimiser's pick, "block" where a wide word (PE*N_T*ACC_W bits) costs more
+    # LUTs than the block RAM it fills (Optimiser: fold_options, thr_options)
+    thr_rom: str = "auto"
     # pipeline registers for the target's timing (compiler/pipeline.py): hw_mvu TREE_PIPE
     # (popcount trees registered every k levels; 0: none), THR_PIPE (compares
     # registered before their count) and MEM_PIPE; each adds latency, never cycles per
@@ -156,6 +161,11 @@ class MVU(Block):
         if self.weight_rom not in ROM_CHOICES:
             raise CompileError(
                 f"weight_rom must be one of {', '.join(ROM_CHOICES)}, got {self.weight_rom!r}",
+                self.name,
+            )
+        if self.thr_rom not in ROM_CHOICES:
+            raise CompileError(
+                f"thr_rom must be one of {', '.join(ROM_CHOICES)}, got {self.thr_rom!r}",
                 self.name,
             )
         if self.dsp_pack not in (1, 2):
@@ -335,9 +345,9 @@ class MVU(Block):
         batch = spec.get("batch", self.batch if external else 1)
         pack = spec.get("dsp_pack", self.dsp_pack)
         rom = spec.get("weight_rom", self.weight_rom)
-        folded = replace(
-            self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack, weight_rom=rom
-        )
+        thr = spec.get("thr_rom", self.thr_rom)
+        folded = replace(self, PE=pe, SIMD=simd, external=external, batch=batch, dsp_pack=pack,
+                         weight_rom=rom, thr_rom=thr)  # fmt: skip
         folded.check()
         if lane_choices is not None and simd not in lane_choices:
             c = max(lane_choices)
@@ -350,17 +360,31 @@ class MVU(Block):
 
     def fold_options(self, target: int, lane_choices: list[int] | None) -> list[tuple]:
         """Every folding meeting `target`, a MAC layer's in each of its multiplier forms
-        (pack_options), each in its weight memory forms (rom_options): the optimiser keeps
-        the cheapest at its resource weights."""
+        (pack_options), each in its weight and threshold memory forms (rom_options,
+        thr_options): the optimiser keeps the cheapest at its resource weights."""
         out = []
         for pe, simd in self.fold_candidates(target, lane_choices):
-            b = replace(self, PE=pe, SIMD=simd, dsp_pack=1, weight_rom="auto")
+            b = replace(self, PE=pe, SIMD=simd, dsp_pack=1, weight_rom="auto", thr_rom="auto")
             out += [
-                (simd, pe, replace(b, dsp_pack=k, weight_rom=r))
+                (simd, pe, replace(b, dsp_pack=k, weight_rom=r, thr_rom=t))
                 for k in b.pack_options()
                 for r in b.rom_options()
+                for t in b.thr_options()
             ]
         return out
+
+    def thr_options(self) -> list[str]:
+        """The threshold memory forms worth pricing: block RAM beside Yosys's choice where
+        that is LUTs and the word spans at least THR_BLOCK_BITS (a narrower one fills a
+        block RAM for a few LUTs)."""
+        if self.n_thresholds == 0 or self.NF <= 1 or self.external:
+            return ["auto"]
+        word = self.PE * self.n_thresholds * self.acc_bits
+        if word < THR_BLOCK_BITS:
+            return ["auto"]
+        if map_memory(self.NF, word, write=False).kind == "block":
+            return ["auto"]
+        return ["auto", "block"]
 
     def rom_options(self) -> list[str]:
         """The weight memory forms worth pricing: block RAM and LUTs for an on-chip
@@ -529,6 +553,9 @@ class MVU(Block):
             rows[-1] += 1
         if self.dsp_pack != 1:
             params.append(("DSP_PACK", self.dsp_pack))
+            rows.append(1)
+        if self.thr_rom != "auto" and self.n_thresholds:
+            params.append(("THR_STYLE", self.thr_rom))
             rows.append(1)
         bank = 0 if self.external else self.rom_bank
         pipe = (("TREE_PIPE", self.tree_pipe), ("THR_PIPE", self.thr_pipe),
@@ -800,6 +827,7 @@ class MvuShape:
     N_T: int
     OUT_W: int
     ROM_STYLE: str
+    THR_STYLE: str = "auto"  # the threshold ROM's
     thr_width: int | None = None  # non-constant threshold word bits (None: all)
     w_width: int | None = None  # non-constant weight word bits (None: all)
     WMAX: int = 1  # MODE 3 (ternary): max(WP, WN), the largest weight magnitude
@@ -826,7 +854,8 @@ def mvu_memories(s: MvuShape) -> dict[str, MemMap]:
     if s.N_T > 0 and s.NF > 1:
         tword = s.PE * s.N_T * s.ACC_W if s.thr_width is None else s.thr_width
         if tword > 0:
-            mems["thresholds"] = map_memory(s.NF, tword, write=False)
+            tstyle = {"block": "block", "distributed": "logic"}.get(s.THR_STYLE, "auto")
+            mems["thresholds"] = map_memory(s.NF, tword, write=False, style=tstyle)
     if s.BATCH > 1:  # two banks of B vectors in, two of B results out (hw_mvu BATCH)
         # the B accumulator sets (two asynchronous reads): Yosys keeps 2 sets in flip-flops
         for what in ("inbuf", "reorder", "accumulators")[: 3 if s.BATCH > 2 else 2]:
@@ -1023,6 +1052,7 @@ def mvu_shape(n: MVU, params: dict | None = None, data: bool = True) -> MvuShape
         IN_W=lane_width(in_dt), IN_SIGNED=int(signed_lanes(in_dt)),
         W_W=n.w_bits, ACC_W=n.acc_bits,
         N_T=n.n_thresholds, OUT_W=int(p.get("OUT_W", 1)), ROM_STYLE=style,
+        THR_STYLE=str(p.get("THR_STYLE", n.thr_rom)),
         thr_width=thr_w, w_width=w_w, WEIGHT_SOURCE=source, BATCH=int(p.get("BATCH", n.batch)),
         DSP_PACK=int(p.get("DSP_PACK", n.dsp_pack)),
     )  # fmt: skip

@@ -16,14 +16,22 @@
 // next read pointer, with a write-to-read bypass) so it maps onto block RAM; the other
 // styles read asynchronously. Both have the same cycle behaviour.
 // OUT_REG = 1: a 2-entry hw_outbuf after the memory (out_data and out_valid from
-// registers, so a block RAM's clock-to-output ends in a register next to it): capacity
-// DEPTH + 2, latency 2, the same throughput; level and max_level count the memory's beats.
+// registers): capacity DEPTH + 2, latency 2, the same throughput.
+// OUT_REG = 2 (for a FIFO in block RAM): the memory is read synchronously at the read
+// pointer, with no bypass, when a word is stored and one of 4 entries of a LUT-RAM
+// hw_outbuf is free (a credit counter: words read and not yet sent); the read word is
+// registered (a plain flip-flop the placer can keep beside the block RAM: its 5.8 ns
+// clock-to-output in nextpnr's ECP5 model leaves no time for logic or a long route)
+// and then written into that buffer. No handshake from out_ready reaches the memory's
+// enable. Capacity DEPTH + 4, latency 4, one beat per cycle.
+// With OUT_REG, level and max_level count the memory's beats.
 `default_nettype none
 module hw_fifo #(
     parameter integer WIDTH     = 8,      // bits per beat
     parameter integer DEPTH     = 16,     // capacity in beats, >= 2
     parameter [8*11-1:0] RAM_STYLE = "auto", // "auto", "block", "distributed" or "registers"
-    parameter integer OUT_REG   = 0,      // 1: out_* from a 2-entry register buffer (+1 latency)
+    parameter integer OUT_REG   = 0,      // 1: a 2-entry register buffer (+1 latency); 2: a
+                                          // synchronous read into a 4-entry buffer (+3)
     parameter integer LEVEL_W   = $clog2(DEPTH + 1) // bits of level/max_level: 0..DEPTH
 ) (
     input  wire               clk,
@@ -47,8 +55,8 @@ module hw_fifo #(
             $display("ERROR: %m: LEVEL_W=%0d too small for DEPTH=%0d", LEVEL_W, DEPTH);
             $finish;
         end
-        if (OUT_REG != 0 && OUT_REG != 1) begin
-            $display("ERROR: %m: OUT_REG=%0d must be 0 or 1", OUT_REG); $finish;
+        if (OUT_REG < 0 || OUT_REG > 2) begin
+            $display("ERROR: %m: OUT_REG=%0d must be 0, 1 or 2", OUT_REG); $finish;
         end
         if (RAM_STYLE != "auto" && RAM_STYLE != "block" && RAM_STYLE != "distributed"
             && RAM_STYLE != "registers") begin
@@ -68,8 +76,8 @@ module hw_fifo #(
     reg                nonempty;  // count != 0
     reg                full;      // count == DEPTH
 
-    // the memory's output stream (out_*, or the register buffer's input with OUT_REG)
-    wire [WIDTH-1:0] q_data;
+    // the memory's output stream (out_*, or the buffer's input with OUT_REG; its data is
+    // declared with the read, below)
     wire             q_valid, q_ready;
     wire in_fire  = in_valid && in_ready;
     wire out_fire = q_valid && q_ready;
@@ -107,35 +115,71 @@ module hw_fifo #(
         end
     end
 
-    // "block": synchronous read of mem[rd_next], with the word written at the same edge to
-    // that address bypassed; the other styles read mem[rd_ptr] asynchronously
+    // OUT_REG 2: a synchronous read of mem[rd_ptr] (the word was written at an earlier
+    // edge: nonempty is a register) into the buffer; "block": a synchronous read of
+    // mem[rd_next], with the word written at the same edge to that address bypassed; the
+    // other styles read mem[rd_ptr] asynchronously
     generate
-        if (RAM_STYLE == "block") begin : g_block
+        if (OUT_REG == 2) begin : g_pipe
+            localparam integer OBD = 4;  // buffer entries: the read's 3 cycles and 1 spare
             wire [WIDTH-1:0] rd_q;
-            reg  [WIDTH-1:0] byp_q;   // word written at the same edge to that address
-            reg              byp_sel;
-            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_mem (
+            reg              rd_v;       // rd_q holds a word read at the last edge
+            reg  [WIDTH-1:0] rd_r;       // that word, registered
+            reg              rd_rv;
+            reg  [2:0]       inflight;   // words read and not yet sent
+            wire             sent = out_valid && out_ready;
+            assign q_ready = (inflight != OBD[2:0]);
+            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(1), .RAM_STYLE(RAM_STYLE)) u_mem (
                 .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
-                .re(1'b1), .raddr(rd_next), .rdata(rd_q));
+                .re(out_fire), .raddr(rd_ptr), .rdata(rd_q));
             always @(posedge clk) begin
-                byp_q   <= in_data;
-                byp_sel <= in_fire && (wr_ptr == rd_next);
+                if (rst) begin
+                    rd_v     <= 1'b0;
+                    rd_rv    <= 1'b0;
+                    inflight <= 3'd0;
+                end else begin
+                    rd_v     <= out_fire;
+                    rd_rv    <= rd_v;
+                    inflight <= inflight + {2'b00, out_fire} - {2'b00, sent};
+                end
+                if (rd_v) rd_r <= rd_q;
             end
-            assign q_data = byp_sel ? byp_q : rd_q;
-        end else begin : g_lut
-            hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(0), .RAM_STYLE(RAM_STYLE)) u_mem (
-                .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
-                .re(1'b0), .raddr(rd_ptr), .rdata(q_data));
-        end
-        if (OUT_REG != 0) begin : g_oreg
-            hw_outbuf #(.WIDTH(WIDTH)) u_oreg (
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire ob_in_ready;  // always high when a word arrives (credits)
+            /* verilator lint_on UNUSEDSIGNAL */
+            hw_outbuf #(.WIDTH(WIDTH), .DEPTH(OBD)) u_oreg (
                 .clk(clk), .rst(rst),
-                .in_data(q_data), .in_valid(q_valid), .in_ready(q_ready),
+                .in_data(rd_r), .in_valid(rd_rv), .in_ready(ob_in_ready),
                 .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
-        end else begin : g_onone
-            assign out_data = q_data;
-            assign out_valid = q_valid;
-            assign q_ready = out_ready;
+        end else begin : g_read
+            wire [WIDTH-1:0] q_data;
+            if (RAM_STYLE == "block") begin : g_block
+                wire [WIDTH-1:0] rd_q;
+                reg  [WIDTH-1:0] byp_q;   // word written at the same edge to that address
+                reg              byp_sel;
+                hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .RAM_STYLE(RAM_STYLE)) u_mem (
+                    .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                    .re(1'b1), .raddr(rd_next), .rdata(rd_q));
+                always @(posedge clk) begin
+                    byp_q   <= in_data;
+                    byp_sel <= in_fire && (wr_ptr == rd_next);
+                end
+                assign q_data = byp_sel ? byp_q : rd_q;
+            end else begin : g_lut
+                hw_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .SYNC_READ(0), .RAM_STYLE(RAM_STYLE)) u_mem (
+                    .clk(clk), .we(in_fire), .waddr(wr_ptr), .wdata(in_data),
+                    .re(1'b0), .raddr(rd_ptr), .rdata(q_data));
+            end
+            if (OUT_REG == 1) begin : g_oreg
+                hw_outbuf #(.WIDTH(WIDTH)) u_oreg (
+                    .clk(clk), .rst(rst),
+                    .in_data(q_data), .in_valid(q_valid), .in_ready(q_ready),
+                    .out_data(out_data), .out_valid(out_valid), .out_ready(out_ready));
+            end else begin : g_onone
+                assign out_data = q_data;
+                assign out_valid = q_valid;
+                assign q_ready = out_ready;
+            end
         end
     endgenerate
 endmodule

@@ -108,6 +108,7 @@ module hw_mvu #(
     parameter        WEIGHT_FILE = "",     // $readmemh file of the weight memory
     parameter        THRESH_FILE = "",     // $readmemh file of the threshold memory
     parameter [8*11-1:0] ROM_STYLE = "auto", // "block" | "distributed" | "auto": weight ROM
+    parameter [8*11-1:0] THR_STYLE = "auto", // the same for the threshold ROM
     parameter [8*6-1:0]  WEIGHT_SOURCE = "rom", // "rom": WEIGHT_FILE; "stream": w_* port
     parameter integer TREE_PIPE = 0,       // lane trees: registers every k levels; 0: none
     parameter integer THR_PIPE  = 0,       // 1: a register between threshold compare and count
@@ -265,6 +266,10 @@ module hw_mvu #(
         end
         if (ROM_STYLE != STYLE_BLOCK && ROM_STYLE != STYLE_DIST && ROM_STYLE != STYLE_AUTO) begin
             $display("ERROR: %m: ROM_STYLE=\"%0s\" must be \"block\", \"distributed\" or \"auto\"", ROM_STYLE);
+            $finish;
+        end
+        if (THR_STYLE != STYLE_BLOCK && THR_STYLE != STYLE_DIST && THR_STYLE != STYLE_AUTO) begin
+            $display("ERROR: %m: THR_STYLE=\"%0s\" must be \"block\", \"distributed\" or \"auto\"", THR_STYLE);
             $finish;
         end
         if (TREE_PIPE < 0) begin
@@ -810,7 +815,8 @@ module hw_mvu #(
                 // ROM's clock-to-output (a block RAM's) is not on the compare's path
                 wire [TWORD-1:0] thr_r;
                 reg  [TWORD-1:0] thr_qq;
-                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
+                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .RAM_STYLE(THR_STYLE),
+                         .INIT_FILE(THRESH_FILE)) u_trom (
                     .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
                     .re(en), .raddr(t_nf), .rdata(thr_r));
                 always @(posedge clk) if (en) thr_qq <= thr_r;
@@ -818,7 +824,8 @@ module hw_mvu #(
             end else begin : g_tread
                 reg  [NFW-1:0]   s2_nf;
                 always @(posedge clk) if (en) s2_nf <= t_nf;
-                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .INIT_FILE(THRESH_FILE)) u_trom (
+                hw_ram #(.WIDTH(TWORD), .DEPTH(NF), .ROM(1), .RAM_STYLE(THR_STYLE),
+                         .INIT_FILE(THRESH_FILE)) u_trom (
                     .clk(clk), .we(1'b0), .waddr({NFW{1'b0}}), .wdata({TWORD{1'b0}}),
                     .re(en), .raddr(s2_nf), .rdata(thr_q));
             end

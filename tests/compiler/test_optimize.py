@@ -438,3 +438,21 @@ def test_minimise_lut_spends_block_ram_to_save_luts():
                        "one of lut, ff, bram36, dsp, got 'luts'")):  # fmt: skip
         with pytest.raises(CompileError, match=msg):
             fold_for_board(df, opts, None)
+
+
+def test_minimise_lut_puts_wide_threshold_words_in_block_ram():
+    """--minimise lut prices each MVU's threshold ROM in block RAM beside LUTs: where it
+    picks block RAM, the same layer with Yosys's choice costs more LUTs and less block
+    RAM, and hw_mvu gets THR_STYLE "block"."""
+    board = load_board("pynq-z2")
+    df = conv_ir((3, 32, 32), CNV, [512, 512, 10], data=False)
+    lean = optimise(df, board, target_fps=3000, minimise="lut")
+    picked = [n for n in lean.df.mvus() if n.thr_rom == "block"]
+    assert picked
+    for n in picked:
+        assert "block" in n.thr_options()
+        auto = replace(n, thr_rom="auto").fold_estimate()
+        assert n.fold_estimate().lut < auto.lut and n.fold_estimate().bram36 > auto.bram36
+        assert dict(n.rtl().params)["THR_STYLE"] == '"block"'
+    narrow = [n for n in lean.df.mvus() if n.PE * n.n_thresholds * n.acc_bits < 72]
+    assert all(n.thr_options() == ["auto"] for n in narrow)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halfwave.compiler.blocks.fifo import estimate_fifo, fifo_block, fifo_storage
 from halfwave.compiler.blocks.mvu import MVU
 from halfwave.compiler.blocks.swg import SlidingWindow
 from halfwave.compiler.boards import load_board
@@ -61,7 +62,8 @@ def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
     assert swgs and all(n.mem_pipe == 1 for n in swgs)
     top = (tmp_path / "b" / "rtl" / "top.v").read_text()
     assert ".MEM_PIPE(1)" in top and ".THR_PIPE(1)" in top
-    assert df.fifo_out_reg and top.count(".OUT_REG(1)") == top.count("hw_fifo #(")
+    buffered = top.count(".OUT_REG(1)") + top.count(".OUT_REG(2)")
+    assert df.fifo_out_reg and buffered == top.count("hw_fifo #(")
     banked = [n for n in df.mvus() if n.NF * n.SF > n.rom_bank]
     assert banked or fastest
     for n in banked:  # the bank files hw_ram reads, with the ROM's words split
@@ -78,3 +80,18 @@ def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
         assert np.array_equal(got, want), f"boundary {k}"
     s = api.simulate(tmp_path / "b", x, "rtl", sim_opts).stats
     assert s["cycles_per_frame"] == s["predicted_cycles_per_frame"], s
+
+
+def test_fifo_in_block_ram_read_synchronously_into_a_buffer():
+    """With fifo_out_reg (the ECP5), a FIFO that Yosys would put in block RAM is put
+    there explicitly with OUT_REG 2 (no logic after the block RAM's output), a small one
+    gets the register buffer, and without it neither."""
+    big, small = fifo_block("f", 64, 1024, "auto", True), fifo_block("f", 8, 16, "auto", True)
+    assert (big.style, big.out_reg, big.storage().kind) == ("block", 2, "block")
+    assert (small.out_reg, small.storage().kind) == (1, fifo_storage(8, 16).kind)
+    assert fifo_block("f", 64, 1024, "auto", False).out_reg == 0
+    params = dict(big.rtl().params)
+    assert params["OUT_REG"] == "2" and params["RAM_STYLE"] == '"block"'
+    # the buffer costs LUT RAM and the bypass is gone: a different estimate, no BRAM change
+    plain = estimate_fifo(64, 1024, "block")
+    assert big.estimate().bram36 == plain.bram36 and big.estimate().lutram > plain.lutram

@@ -1,8 +1,9 @@
 """hw_fifo under Verilator (through tests/hw/tb/fifo_tb.v, which appends level and
 max_level to every output beat): data order exact under heavy random stalls, level and
 max_level consistent with the beats in flight, and one beat per cycle with latency 1
-without stalls; with OUT_REG (the ECP5's register after the memory) the same order, one
-beat per cycle with latency 2, and a capacity of DEPTH + 2."""
+without stalls; with OUT_REG (the ECP5's buffer after the memory) the same order, one
+beat per cycle with latency 2 (OUT_REG 1) or 4 (OUT_REG 2, a synchronous read,
+registered, into a 4-entry buffer), and a capacity of DEPTH + 2 or DEPTH + 4."""
 
 from __future__ import annotations
 
@@ -75,11 +76,17 @@ def test_fifo(width: int, depth: int, style: str, sim_cache: Path, tmp_path: Pat
     assert set(level.tolist()) == {1} and max_level[-1] == 1
 
 
-@pytest.mark.parametrize("style", ["block", "distributed"])
-def test_fifo_out_reg(style: str, sim_cache: Path, tmp_path: Path) -> None:
+# (RAM_STYLE, OUT_REG) -> the beats it holds beyond DEPTH, and its latency
+OUT_REGS = {("block", 1): (2, 2), ("distributed", 1): (2, 2), ("block", 2): (4, 4),
+            ("auto", 2): (4, 4)}  # fmt: skip
+
+
+@pytest.mark.parametrize("style,out_reg", list(OUT_REGS), ids=lambda v: str(v))
+def test_fifo_out_reg(style: str, out_reg: int, sim_cache: Path, tmp_path: Path) -> None:
     width, depth = 13, 6
     lw = _level_bits(depth)
-    params = {"WIDTH": width, "DEPTH": depth, "RAM_STYLE": style, "OUT_REG": 1}
+    extra, latency = OUT_REGS[style, out_reg]
+    params = {"WIDTH": width, "DEPTH": depth, "RAM_STYLE": style, "OUT_REG": out_reg}
     srcs = [*(RTL / f for f in block_sources("hw_fifo")), TB]
     binary = vl.build(srcs, "fifo_tb", params, sim_cache)
     n = 2000
@@ -98,10 +105,10 @@ def test_fifo_out_reg(style: str, sim_cache: Path, tmp_path: Path) -> None:
         assert np.array_equal(payload(res.out), in_beats), case
         in_t, out_t = res.in_times.astype(np.int64), res.out_times.astype(np.int64)
         stored = np.searchsorted(in_t, out_t, side="left") - np.arange(n)
-        assert stored.max() <= depth + 2, case
+        assert stored.max() <= depth + extra, case
         if stall_out >= 0.7 and stall_in == 0.0:
-            assert stored.max() == depth + 2, case
+            assert stored.max() == depth + extra, case
     res = vl.run(binary, in_beats, width, width + 2 * lw, n, tmp_path)
     assert np.array_equal(payload(res.out), in_beats)
     assert np.array_equal(res.in_times, np.arange(n)), "input not accepted every cycle"
-    assert np.array_equal(res.out_times, res.in_times + 2), "latency is not 2 cycles"
+    assert np.array_equal(res.out_times, res.in_times + latency), f"latency is not {latency}"

@@ -67,6 +67,7 @@ def test_every_file_is_plain_verilog_2005_for_yosys(tmp_path: Path) -> None:
 PARAM_SETS = [
     ("hw_fifo", dict(WIDTH=1, DEPTH=2, RAM_STYLE="registers")),
     ("hw_fifo", dict(WIDTH=100, DEPTH=5, RAM_STYLE="block")),
+    ("hw_fifo", dict(WIDTH=100, DEPTH=600, RAM_STYLE="block", OUT_REG=2)),
     ("hw_fifo", dict(WIDTH=13, DEPTH=33, RAM_STYLE="distributed", LEVEL_W=8)),
     ("hw_ram", dict(WIDTH=1, DEPTH=1, ROM=1, INIT_FILE="x.mem")),
     ("hw_ram", dict(WIDTH=72, DEPTH=1024, RAM_STYLE="block")),

@@ -52,6 +52,7 @@ class Case:
     ROM_BANK: int = 0  # weight ROM in banks of this many words (+1 latency when deeper)
     tight_acc: bool = False  # ACC_W from the rows' actual extremes, as the compiler sizes it
     DSP_PACK: int = 1  # MODE 2: products per multiplier (2: hw_dsp_pair, rows in pairs)
+    thr_style: str = "auto"  # THR_STYLE: the threshold ROM's RAM_STYLE
 
 
 CASES = [
@@ -130,6 +131,12 @@ CASES = [
     Case(MW=23, MH=11, PE=3, SIMD=1, MODE=3, IN_W=2, W_W=2, N_T=3, OUT_W=2, WP=5, WN=3,
          ROM_BANK=16, rom_style="distributed", seed=20),  # fmt: skip
     Case(MW=12, MH=6, PE=2, SIMD=3, MODE=1, IN_W=2, N_T=3, OUT_W=2, ROM_BANK=16, seed=21),
+    # threshold ROM in block RAM (the optimiser's pick for a wide word under --minimise
+    # lut), read after the address register; in LUTs (hw_lutrom) read a stage early
+    Case(MW=16, MH=12, PE=3, SIMD=4, MODE=1, IN_W=2, N_T=3, OUT_W=2, thr_style="block",
+         seed=22),  # fmt: skip
+    Case(MW=16, MH=12, PE=3, SIMD=4, MODE=0, N_T=3, OUT_W=2, THR_PIPE=1,
+         thr_style="distributed", seed=23),  # fmt: skip
 ]
 
 
@@ -211,6 +218,7 @@ def _params(c: Case, acc_w: int) -> dict[str, int | str]:
         **({"THR_PIPE": c.THR_PIPE} if c.THR_PIPE else {}),
         **({"MEM_PIPE": c.MEM_PIPE} if c.MEM_PIPE else {}),
         **({"ROM_BANK": c.ROM_BANK} if c.ROM_BANK else {}),
+        **({"THR_STYLE": c.thr_style} if c.thr_style != "auto" else {}),
     )  # fmt: skip
 
 
