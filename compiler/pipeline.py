@@ -1,7 +1,7 @@
 """Pipelining per target: the pipeline registers of every MVU for the board's logic.
 
-`pipeline_for_board(df, board)` sets each SlidingWindow's `mem_pipe` (hw_swg MEM_PIPE)
-and each MVU's `tree_pipe` (hw_mvu TREE_PIPE: the
+`pipeline_for_board(df, board)` sets each SlidingWindow's `mem_pipe` (hw_swg MEM_PIPE),
+each MaxPool's `ram_style` and each MVU's `tree_pipe` (hw_mvu TREE_PIPE: the
 popcount trees registered every k compressor levels), `thr_pipe` (THR_PIPE: the
 threshold compares registered before their count), `mem_pipe` (MEM_PIPE: the weight and
 input memory reads registered again), `rom_bank` (ROM_BANK: a deep weight ROM in banks,
@@ -21,7 +21,9 @@ over several block RAMs is banked one block RAM a bank (their outputs muxed only
 a register each: cnv_w1a2's 16-block-RAM ROM was its critical path), the threshold word
 and a sliding window's line-buffer word are registered before they are used (hw_mvu
 THR_PIPE, hw_swg MEM_PIPE: the next critical paths there), every FIFO's word leaves
-from registers (hw_fifo OUT_REG, Dataflow.fifo_out_reg), and weight ROMs of
+from a buffer (Dataflow.fifo_out_reg; a block-RAM FIFO's word through a plain register
+first: hw_fifo OUT_REG 2), a max-pool's read-modify-write banks go to LUT RAM
+(maxpool_ram_style; pool4's block RAM was cnv_w1a2's critical path), and weight ROMs of
 up to 64 kbit go to LUTs in 64-word banks (4 LUT4 and 2 wide muxes a bit per bank, on
 an 84 k-LUT4 part: tfc_w1a2 with every ROM there is 4,836 LUT4 by nextpnr). Xilinx boards
 keep the combinational forms: without Vivado there is no timing figure to choose by,

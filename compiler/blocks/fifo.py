@@ -8,6 +8,10 @@ from ..memmap import MemMap, Res, map_memory
 from .base import Block, Instance, stream_ports
 from .calibration import CAL, clog2
 
+# the smallest FIFO that takes OUT_REG 2 with fifo_out_reg: Yosys's ECP5 mapping put
+# cnv_w1a2's 96 x 24-bit FIFO in block RAM
+FIFO_SYNC_BITS = 1024
+
 
 @dataclass(frozen=True)
 class Fifo(Block):
@@ -42,15 +46,15 @@ class Fifo(Block):
 
 def fifo_block(name: str, width: int, depth: int, style: str, out_reg: bool) -> Fifo:
     """The FIFO of `depth` beats; with `out_reg` (Dataflow.fifo_out_reg, the ECP5) its
-    words leave from a buffer: one that Yosys would put in block RAM is put there
-    explicitly, read synchronously and registered before a LUT-RAM buffer (OUT_REG 2: no
-    logic between the block RAM's clock-to-output and a flip-flop), the others get the 2-entry
-    register buffer (OUT_REG 1)."""
+    words leave from a buffer: one of FIFO_SYNC_BITS or more (Yosys may put it in block
+    RAM) or in block RAM by `style` is read synchronously, the word registered in a
+    plain flip-flop before a LUT-RAM buffer (OUT_REG 2: no logic between a block RAM's
+    clock-to-output and a flip-flop), the others get the 2-entry register buffer
+    (OUT_REG 1)."""
     if not out_reg:
         return Fifo(name, width, depth, style)
-    if fifo_storage(width, depth, style).kind == "block":
-        return Fifo(name, width, depth, "block", 2)
-    return Fifo(name, width, depth, style, 1)
+    sync = style == "block" or width * depth >= FIFO_SYNC_BITS
+    return Fifo(name, width, depth, style, 2 if sync else 1)
 
 
 def fifo_storage(width: int, depth: int, style: str = "auto", out_reg: int = 0) -> MemMap:

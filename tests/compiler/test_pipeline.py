@@ -10,16 +10,29 @@ stalls runs at the cycle model's cycles per frame."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from halfwave.compiler.blocks.fifo import estimate_fifo, fifo_block, fifo_storage
+from halfwave.compiler.blocks.fifo import (
+    FIFO_SYNC_BITS,
+    estimate_fifo,
+    fifo_block,
+    fifo_storage,
+)
+from halfwave.compiler.blocks.maxpool import MaxPool
 from halfwave.compiler.blocks.mvu import MVU
 from halfwave.compiler.blocks.swg import SlidingWindow
 from halfwave.compiler.boards import load_board
-from halfwave.compiler.pipeline import ECP5_LUT_ROM_BITS, ebr_words, pipeline_for_board
+from halfwave.compiler.pipeline import (
+    ECP5_LUT_ROM_BITS,
+    ECP5_POOL_LUT_BITS,
+    ebr_words,
+    maxpool_ram_style,
+    pipeline_for_board,
+)
 from halfwave.flow import api
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,15 +96,32 @@ def test_pipelined_conv_net_bit_exact_in_rtl(tmp_path, sim_opts, fastest):
 
 
 def test_fifo_in_block_ram_read_synchronously_into_a_buffer():
-    """With fifo_out_reg (the ECP5), a FIFO that Yosys would put in block RAM is put
-    there explicitly with OUT_REG 2 (no logic after the block RAM's output), a small one
-    gets the register buffer, and without it neither."""
-    big, small = fifo_block("f", 64, 1024, "auto", True), fifo_block("f", 8, 16, "auto", True)
+    """With fifo_out_reg (the ECP5), a FIFO that may be in block RAM (a block-RAM skew
+    FIFO, or FIFO_SYNC_BITS or more) takes OUT_REG 2 (no logic after the block RAM's
+    output), a small one the register buffer, and without fifo_out_reg neither."""
+    big = fifo_block("f", 64, 1024, "block", True)
+    mid = fifo_block("f", 24, 96, "auto", True)  # cnv_w1a2's, in block RAM by Yosys ECP5
+    small = fifo_block("f", 8, 16, "auto", True)
     assert (big.style, big.out_reg, big.storage().kind) == ("block", 2, "block")
+    assert (mid.style, mid.out_reg) == ("auto", 2) and 24 * 96 >= FIFO_SYNC_BITS
     assert (small.out_reg, small.storage().kind) == (1, fifo_storage(8, 16).kind)
-    assert fifo_block("f", 64, 1024, "auto", False).out_reg == 0
+    assert fifo_block("f", 64, 1024, "block", False).out_reg == 0
     params = dict(big.rtl().params)
     assert params["OUT_REG"] == "2" and params["RAM_STYLE"] == '"block"'
     # the buffer costs LUT RAM and the bypass is gone: a different estimate, no BRAM change
     plain = estimate_fifo(64, 1024, "block")
     assert big.estimate().bram36 == plain.bram36 and big.estimate().lutram > plain.lutram
+
+
+def test_ecp5_max_pool_banks_in_lut_ram_up_to_4_kbit():
+    """On the ECP5 a pool's read-modify-write banks go to LUT RAM (RAM_STYLE in its
+    instance and its estimate) while a bank holds at most ECP5_POOL_LUT_BITS; larger
+    ones and every pool on a Xilinx board stay Yosys's choice."""
+    small = MaxPool("p", C=64, IH=28, IW=28, KH=2, KW=2, SH=2, SW=2, dtype="UINT2", PE=2)
+    big = MaxPool("q", C=256, IH=56, IW=56, KH=2, KW=2, SH=2, SW=2, dtype="UINT2", PE=4)
+    assert small.bank_bits() == 14 * 64 * 2 <= ECP5_POOL_LUT_BITS < big.bank_bits()
+    assert maxpool_ram_style(small) == "distributed" and maxpool_ram_style(big) == "auto"
+    lut = replace(small, ram_style="distributed")
+    assert dict(lut.rtl().params)["RAM_STYLE"] == '"distributed"'
+    assert "RAM_STYLE" not in dict(small.rtl().params)
+    assert "distributed" in lut.estimate().notes[0] and lut.estimate().bram36 == 0
