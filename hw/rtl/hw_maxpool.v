@@ -156,15 +156,18 @@ module hw_maxpool #(
     wire pix_end   = (cg == CG_LAST);
     wire row_end   = pix_end && (x == X_LAST);
     wire frame_end = row_end && (y == Y_LAST);
-    wire [CGW-1:0] cg_nx = pix_end ? {CGW{1'b0}} : cg + 1'b1;
+    reg  [CGW-1:0] cg_nx;    // the next channel group (the banks' read-ahead address)
+    localparam [CGW-1:0] CG_ONE = {{(CGW-1){1'b0}}, 1'b1};
 
     always @(posedge clk) begin
         if (rst) begin
-            cg <= {CGW{1'b0}};
+            cg    <= {CGW{1'b0}};
+            cg_nx <= (CF > 1) ? CG_ONE : {CGW{1'b0}};
             x  <= {XW{1'b0}};
             y  <= {YW{1'b0}};
         end else if (fire) begin
-            cg <= cg_nx;
+            cg    <= cg_nx;
+            cg_nx <= (cg_nx == CG_LAST) ? {CGW{1'b0}} : cg_nx + 1'b1;
             if (pix_end) x <= row_end ? {XW{1'b0}} : x + 1'b1;
             if (row_end) y <= frame_end ? {YW{1'b0}} : y + 1'b1;
         end
@@ -294,13 +297,20 @@ module hw_maxpool #(
         end
     end
 
-    // vertical address: window column * CF + channel group, one step per horizontal result
-    reg  [VAW-1:0] va;
+    // vertical address: window column * CF + channel group, one step per horizontal result;
+    // va_nx (the address read ahead) is a register of its own, so a deep bank's read
+    // (LUT RAM on the ECP5: its address fans out to every cell) starts at a register
+    reg  [VAW-1:0] va, va_nx;
     wire           s1_go = en && s1_v;
-    wire [VAW-1:0] va_nx = (va == VA_LAST) ? {VAW{1'b0}} : va + 1'b1;
+    localparam [VAW-1:0] VA_ONE = {{(VAW-1){1'b0}}, 1'b1};
     always @(posedge clk) begin
-        if (rst)        va <= {VAW{1'b0}};
-        else if (s1_go) va <= va_nx;
+        if (rst) begin
+            va    <= {VAW{1'b0}};
+            va_nx <= (VD > 1) ? VA_ONE : {VAW{1'b0}};
+        end else if (s1_go) begin
+            va    <= va_nx;
+            va_nx <= (va_nx == VA_LAST) ? {VAW{1'b0}} : va_nx + 1'b1;
+        end
     end
 
     wire [NV*DW-1:0] v_new;
