@@ -124,4 +124,7 @@ def test_ecp5_max_pool_banks_in_lut_ram_up_to_4_kbit():
     lut = replace(small, ram_style="distributed")
     assert dict(lut.rtl().params)["RAM_STYLE"] == '"distributed"'
     assert "RAM_STYLE" not in dict(small.rtl().params)
-    assert "distributed" in lut.estimate().notes[0] and lut.estimate().bram36 == 0
+    # the estimate follows RAM_STYLE: the large pool's block RAM banks become LUT RAM
+    forced = replace(big, ram_style="distributed").estimate()
+    assert big.estimate().bram36 > 0 and forced.bram36 == 0
+    assert forced.lutram > big.estimate().lutram
