@@ -17,8 +17,8 @@
 // styles read asynchronously. Both have the same cycle behaviour.
 // OUT_REG = 1: a 2-entry hw_outbuf after the memory (out_data and out_valid from
 // registers): capacity DEPTH + 2, latency 2, the same throughput.
-// OUT_REG = 2 (for a FIFO that may be in block RAM): the memory is read synchronously at the read
-// pointer, with no bypass, when a word is stored and one of 4 entries of a LUT-RAM
+// OUT_REG = 2 (for a FIFO that may be in block RAM): the memory is read synchronously
+// at the read pointer, with no bypass, when a word is stored and one of 4 entries of a LUT-RAM
 // hw_outbuf is free (a credit counter: words read and not yet sent); the read word is
 // registered (a plain flip-flop the placer can keep beside the block RAM: its 5.8 ns
 // clock-to-output in nextpnr's ECP5 model leaves no time for logic or a long route)
